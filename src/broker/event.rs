@@ -1,0 +1,238 @@
+//! The one domain event stream the connection layer produces, for MQTT 3.1.1 and 5 alike.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+
+use super::cause::Cause;
+use super::options::Protocol;
+
+/// Everything the connection layer reports, in order.
+#[derive(Debug, Clone)]
+pub enum BrokerEvent {
+    Message(Message),
+    Lifecycle(Lifecycle),
+    Packet(PacketRecord),
+    /// Totals of what the layer had to drop because the consumer fell behind.
+    Dropped {
+        messages: u64,
+        packets: u64,
+    },
+}
+
+/// An application message received from the broker.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub topic: String,
+    /// A slice of the read buffer: copy it if you keep it for long.
+    pub payload: Bytes,
+    pub qos: u8,
+    pub retain: bool,
+    pub dup: bool,
+    /// MQTT 5 properties; `None` on 3.1.1 or when the message carried none.
+    pub properties: Option<Box<MessageProperties>>,
+    pub received: SystemTime,
+    /// Size of the PUBLISH packet on the wire, header included.
+    pub wire_size: usize,
+}
+
+/// The MQTT 5 PUBLISH properties.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageProperties {
+    pub payload_format: Option<u8>,
+    pub message_expiry: Option<u32>,
+    pub topic_alias: Option<u16>,
+    pub content_type: Option<String>,
+    pub response_topic: Option<String>,
+    pub correlation_data: Option<Bytes>,
+    pub user_properties: Vec<(String, String)>,
+    pub subscription_ids: Vec<usize>,
+}
+
+impl MessageProperties {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// A step in the life of a connection, stamped with the attempt it belongs to.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    pub at: SystemTime,
+    pub mono: Instant,
+    /// 1 for the first attempt; grows with every attempt.
+    pub attempt: u32,
+    pub kind: LifecycleKind,
+}
+
+/// The stages of one attempt, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    Dns,
+    Tcp,
+    Tls,
+    WebSocket,
+    /// CONNECT sent, waiting for CONNACK.
+    Connack,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Dns => "dns",
+            Stage::Tcp => "tcp",
+            Stage::Tls => "tls",
+            Stage::WebSocket => "websocket",
+            Stage::Connack => "connack",
+        }
+    }
+}
+
+/// What happened, per lifecycle event.
+#[derive(Debug, Clone)]
+pub enum LifecycleKind {
+    /// An attempt begins.
+    Connecting { target: String, protocol: Protocol },
+    /// A stage finished: `Ok(detail)` or the classified failure.
+    Stage {
+        stage: Stage,
+        elapsed: Duration,
+        result: Result<String, Cause>,
+    },
+    /// CONNECT went out on the wire.
+    ConnectSent { protocol: Protocol },
+    /// The broker accepted the connection.
+    Connected(ConnackInfo),
+    /// SUBACK arrived: one result per filter.
+    Subscribed(Vec<SubscribeResult>),
+    /// An established link ended.
+    Disconnected { cause: Cause, uptime: Duration },
+    /// The next attempt starts after this delay.
+    Backoff { delay: Duration },
+    /// MQTT 5 was refused; the next attempt speaks 3.1.1.
+    FallbackToV311 { cause: Cause },
+    /// No more automatic attempts: a permanent cause, or the attempt limit.
+    GaveUp { cause: Cause, permanent: bool },
+    /// The user asked to disconnect; the layer waits for a reconnect command.
+    Idle,
+}
+
+/// The decoded CONNACK, with every MQTT 5 property.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnackInfo {
+    pub protocol: Option<Protocol>,
+    pub session_present: bool,
+    /// The raw return / reason code (3.1.1: 0..=5; 5: 0x00 or >= 0x80).
+    pub code: u8,
+    pub reason_string: Option<String>,
+    pub session_expiry: Option<u32>,
+    pub receive_max: Option<u16>,
+    pub max_qos: Option<u8>,
+    pub retain_available: Option<bool>,
+    pub max_packet_size: Option<u32>,
+    pub assigned_client_id: Option<String>,
+    pub topic_alias_max: Option<u16>,
+    pub wildcard_available: Option<bool>,
+    pub subscription_ids_available: Option<bool>,
+    pub shared_available: Option<bool>,
+    pub server_keep_alive: Option<u16>,
+    pub response_information: Option<String>,
+    pub server_reference: Option<String>,
+    pub user_properties: Vec<(String, String)>,
+}
+
+impl ConnackInfo {
+    pub fn accepted(&self) -> bool {
+        self.code == 0
+    }
+
+    /// Name of the code in the protocol that was spoken.
+    pub fn code_name(&self) -> &'static str {
+        super::codes::connack_name(self.protocol, self.code)
+    }
+}
+
+/// The result of subscribing one filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeResult {
+    pub filter: String,
+    /// The raw SUBACK code: 0..=2 granted QoS, >= 0x80 refused.
+    pub code: u8,
+}
+
+impl SubscribeResult {
+    pub fn granted_qos(&self) -> Option<u8> {
+        (self.code <= 2).then_some(self.code)
+    }
+}
+
+/// Direction of a packet on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From us to the broker.
+    Out,
+    /// From the broker to us.
+    In,
+}
+
+/// One MQTT packet seen on the wire by the connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketRecord {
+    pub mono: Instant,
+    pub at: SystemTime,
+    pub direction: Direction,
+    /// Control packet type from the fixed header: 1 CONNECT .. 15 AUTH.
+    pub packet_type: u8,
+    /// Exact size on the wire: fixed header plus remaining length.
+    pub size: usize,
+    pub pkid: Option<u16>,
+    pub topic: Option<String>,
+    pub qos: u8,
+    pub retain: bool,
+    pub dup: bool,
+    /// Reason or return code, where the packet has one.
+    pub reason: Option<u8>,
+    /// The other key fields as text (never a password).
+    pub detail: String,
+}
+
+impl PacketRecord {
+    pub fn type_name(&self) -> &'static str {
+        super::codes::packet_type_name(self.packet_type)
+    }
+}
+
+/// Something the user asks the connection layer to do.
+#[derive(Debug)]
+pub enum Command {
+    Publish(PublishRequest, tokio::sync::oneshot::Sender<PublishOutcome>),
+    Subscribe(Vec<super::options::Subscription>),
+    /// Reconnect now, skipping any backoff (also after giving up).
+    Reconnect,
+    /// Close the link and stay offline until `Reconnect`.
+    Disconnect,
+    /// Disconnect cleanly and end the layer.
+    Shutdown,
+}
+
+/// A message to publish.
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: u8,
+    pub retain: bool,
+    /// MQTT 5 only; ignored (with a warning) on 3.1.1.
+    pub properties: Option<MessageProperties>,
+}
+
+/// How a publish ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// QoS 0: written to the connection.
+    Sent,
+    /// QoS 1/2: acknowledged; `reason` is the v5 PUBACK/PUBREC reason code (0 on 3.1.1).
+    Acked { reason: u8 },
+    /// The layer shut down or gave up before the publish completed.
+    Failed(String),
+}

@@ -1,0 +1,401 @@
+//! rumqttc's MQTT 3.1.1 and MQTT 5 session state machines behind one interface.
+//!
+//! rumqttc has two separate APIs (`rumqttc` and `rumqttc::v5`). This is the only place that
+//! knows both: everything leaves here as our own [`SessionEvent`] and [`Message`].
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use rumqttc::v5 as r5;
+use rumqttc::v5::mqttbytes::v5 as b5;
+
+use super::event::{Message, MessageProperties, PublishRequest};
+use super::options::{BrokerOptions, MAX_PACKET_SIZE, Protocol, Subscription};
+
+/// Capacity of rumqttc's request channel; the supervisor never has more than this outstanding.
+pub const REQUEST_CAPACITY: usize = 1024;
+
+/// What a session reports, already converted to our types.
+#[derive(Debug)]
+pub enum SessionEvent {
+    ConnAck { session_present: bool },
+    Message(Message),
+    SubAck { pkid: u16, codes: Vec<u8> },
+    PubAck { pkid: u16, reason: u8 },
+    PubRec { pkid: u16, reason: u8 },
+    PubComp { pkid: u16 },
+    OutgoingPublish { pkid: u16 },
+    OutgoingSubscribe { pkid: u16 },
+    OutgoingDisconnect,
+    Other,
+}
+
+/// Why a session's poll failed, reduced to what classification needs.
+#[derive(Debug)]
+pub enum SessionError {
+    /// CONNACK refused with this raw code.
+    Refused(u8),
+    /// The connect step (CONNECT → CONNACK) timed out.
+    Timeout,
+    /// A PINGREQ went unanswered.
+    AwaitPingResp,
+    /// The local link closed.
+    Aborted,
+    Other(String),
+}
+
+/// One rumqttc event loop with its client handle.
+pub enum Session {
+    V311 {
+        eventloop: Box<rumqttc::EventLoop>,
+        client: rumqttc::AsyncClient,
+    },
+    V5 {
+        eventloop: Box<r5::EventLoop>,
+        client: r5::AsyncClient,
+        /// Incoming topic aliases (rumqttc leaves the topic empty).
+        aliases: HashMap<u16, String>,
+    },
+}
+
+/// rumqttc takes whole seconds: round up, at least one.
+fn timeout_secs(d: Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
+}
+
+impl Session {
+    /// A session that connects to the local socket at `socket`.
+    pub fn new(opts: &BrokerOptions, protocol: Protocol, socket: &Path) -> Self {
+        let path = socket.to_string_lossy().into_owned();
+        match protocol {
+            Protocol::V311 => {
+                let mut o = rumqttc::MqttOptions::new(opts.client_id.clone(), path, 0);
+                o.set_transport(rumqttc::Transport::Unix)
+                    .set_keep_alive(opts.keep_alive)
+                    .set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE)
+                    .set_clean_session(opts.clean_start)
+                    .set_inflight(100);
+                if let Some(user) = &opts.username {
+                    let pass = opts.password.as_ref().map(|p| p.expose().to_string());
+                    o.set_credentials(user.clone(), pass.unwrap_or_default());
+                }
+                let (client, mut eventloop) = rumqttc::AsyncClient::new(o, REQUEST_CAPACITY);
+                eventloop
+                    .network_options
+                    .set_connection_timeout(timeout_secs(opts.connect_timeout));
+                Session::V311 {
+                    eventloop: Box::new(eventloop),
+                    client,
+                }
+            }
+            Protocol::V5 => {
+                let mut o = r5::MqttOptions::new(opts.client_id.clone(), path, 0);
+                o.set_transport(rumqttc::Transport::Unix)
+                    .set_keep_alive(opts.keep_alive)
+                    .set_clean_start(opts.clean_start)
+                    .set_connection_timeout(timeout_secs(opts.connect_timeout))
+                    .set_max_packet_size(u32::try_from(MAX_PACKET_SIZE).ok())
+                    .set_topic_alias_max(Some(1024))
+                    .set_session_expiry_interval(opts.session_expiry);
+                if let Some(user) = &opts.username {
+                    let pass = opts.password.as_ref().map(|p| p.expose().to_string());
+                    o.set_credentials(user.clone(), pass.unwrap_or_default());
+                }
+                let (client, eventloop) = r5::AsyncClient::new(o, REQUEST_CAPACITY);
+                Session::V5 {
+                    eventloop: Box::new(eventloop),
+                    client,
+                    aliases: HashMap::new(),
+                }
+            }
+        }
+    }
+
+    /// The next event. Never blocks on anything but rumqttc itself.
+    pub async fn poll(&mut self) -> Result<SessionEvent, SessionError> {
+        match self {
+            Session::V311 { eventloop, .. } => match eventloop.poll().await {
+                Ok(event) => Ok(convert_v4(event)),
+                Err(e) => Err(error_v4(e)),
+            },
+            Session::V5 {
+                eventloop, aliases, ..
+            } => match eventloop.poll().await {
+                Ok(event) => Ok(convert_v5(event, aliases)),
+                Err(e) => Err(error_v5(e)),
+            },
+        }
+    }
+
+    pub fn subscribe(&self, subs: &[Subscription]) -> Result<(), String> {
+        if subs.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Session::V311 { client, .. } => client
+                .try_subscribe_many(
+                    subs.iter()
+                        .map(|s| rumqttc::SubscribeFilter::new(s.filter.clone(), qos_v4(s.qos))),
+                )
+                .map_err(|e| e.to_string()),
+            Session::V5 { client, .. } => client
+                .try_subscribe_many(subs.iter().map(|s| {
+                    let mut f = b5::Filter::new(s.filter.clone(), qos_v5(s.qos));
+                    f.nolocal = s.no_local;
+                    f.preserve_retain = s.retain_as_published;
+                    f.retain_forward_rule = match s.retain_handling {
+                        1 => b5::RetainForwardRule::OnNewSubscribe,
+                        2 => b5::RetainForwardRule::Never,
+                        _ => b5::RetainForwardRule::OnEverySubscribe,
+                    };
+                    f
+                }))
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    pub fn publish(&self, req: &PublishRequest) -> Result<(), String> {
+        match self {
+            Session::V311 { client, .. } => client
+                .try_publish(
+                    req.topic.clone(),
+                    qos_v4(req.qos),
+                    req.retain,
+                    req.payload.to_vec(),
+                )
+                .map_err(|e| e.to_string()),
+            Session::V5 { client, .. } => {
+                let props = req.properties.as_ref().map(to_publish_properties);
+                let topic = req.topic.clone();
+                let qos = qos_v5(req.qos);
+                let payload = req.payload.clone();
+                match props {
+                    Some(p) => {
+                        client.try_publish_with_properties(topic, qos, req.retain, payload, p)
+                    }
+                    None => client.try_publish(topic, qos, req.retain, payload),
+                }
+                .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    pub fn disconnect(&self) {
+        let _ = match self {
+            Session::V311 { client, .. } => client.try_disconnect().map_err(|e| e.to_string()),
+            Session::V5 { client, .. } => client.try_disconnect().map_err(|e| e.to_string()),
+        };
+    }
+}
+
+fn qos_v4(q: u8) -> rumqttc::QoS {
+    match q {
+        0 => rumqttc::QoS::AtMostOnce,
+        1 => rumqttc::QoS::AtLeastOnce,
+        _ => rumqttc::QoS::ExactlyOnce,
+    }
+}
+
+fn qos_v5(q: u8) -> rumqttc::v5::mqttbytes::QoS {
+    match q {
+        0 => rumqttc::v5::mqttbytes::QoS::AtMostOnce,
+        1 => rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+        _ => rumqttc::v5::mqttbytes::QoS::ExactlyOnce,
+    }
+}
+
+fn to_publish_properties(p: &MessageProperties) -> b5::PublishProperties {
+    b5::PublishProperties {
+        payload_format_indicator: p.payload_format,
+        message_expiry_interval: p.message_expiry,
+        topic_alias: None,
+        response_topic: p.response_topic.clone(),
+        correlation_data: p.correlation_data.clone(),
+        user_properties: p.user_properties.clone(),
+        subscription_identifiers: Vec::new(),
+        content_type: p.content_type.clone(),
+    }
+}
+
+fn convert_v4(event: rumqttc::Event) -> SessionEvent {
+    use rumqttc::{Event, Outgoing, Packet};
+    match event {
+        Event::Incoming(Packet::ConnAck(ack)) => SessionEvent::ConnAck {
+            session_present: ack.session_present,
+        },
+        Event::Incoming(Packet::Publish(p)) => SessionEvent::Message(Message {
+            wire_size: p.size(),
+            topic: p.topic,
+            payload: p.payload,
+            qos: p.qos as u8,
+            retain: p.retain,
+            dup: p.dup,
+            properties: None,
+            received: SystemTime::now(),
+        }),
+        Event::Incoming(Packet::SubAck(ack)) => SessionEvent::SubAck {
+            pkid: ack.pkid,
+            codes: ack
+                .return_codes
+                .iter()
+                .map(|c| match c {
+                    rumqttc::SubscribeReasonCode::Success(q) => *q as u8,
+                    rumqttc::SubscribeReasonCode::Failure => 0x80,
+                })
+                .collect(),
+        },
+        Event::Incoming(Packet::PubAck(ack)) => SessionEvent::PubAck {
+            pkid: ack.pkid,
+            reason: 0,
+        },
+        Event::Incoming(Packet::PubRec(rec)) => SessionEvent::PubRec {
+            pkid: rec.pkid,
+            reason: 0,
+        },
+        Event::Incoming(Packet::PubComp(comp)) => SessionEvent::PubComp { pkid: comp.pkid },
+        Event::Outgoing(Outgoing::Publish(pkid)) => SessionEvent::OutgoingPublish { pkid },
+        Event::Outgoing(Outgoing::Subscribe(pkid)) => SessionEvent::OutgoingSubscribe { pkid },
+        Event::Outgoing(Outgoing::Disconnect) => SessionEvent::OutgoingDisconnect,
+        _ => SessionEvent::Other,
+    }
+}
+
+fn convert_v5(event: r5::Event, aliases: &mut HashMap<u16, String>) -> SessionEvent {
+    use b5::Packet;
+    use r5::Event;
+    use rumqttc::Outgoing;
+    match event {
+        Event::Incoming(Packet::ConnAck(ack)) => {
+            aliases.clear();
+            SessionEvent::ConnAck {
+                session_present: ack.session_present,
+            }
+        }
+        Event::Incoming(Packet::Publish(p)) => {
+            let wire_size = p.size();
+            let mut topic = String::from_utf8_lossy(&p.topic).into_owned();
+            let properties = p.properties.map(|props| {
+                if let Some(alias) = props.topic_alias {
+                    if topic.is_empty() {
+                        topic = aliases.get(&alias).cloned().unwrap_or_default();
+                    } else {
+                        aliases.insert(alias, topic.clone());
+                    }
+                }
+                Box::new(MessageProperties {
+                    payload_format: props.payload_format_indicator,
+                    message_expiry: props.message_expiry_interval,
+                    topic_alias: props.topic_alias,
+                    content_type: props.content_type,
+                    response_topic: props.response_topic,
+                    correlation_data: props.correlation_data,
+                    user_properties: props.user_properties,
+                    subscription_ids: props.subscription_identifiers,
+                })
+            });
+            SessionEvent::Message(Message {
+                topic,
+                payload: p.payload,
+                qos: p.qos as u8,
+                retain: p.retain,
+                dup: p.dup,
+                properties: properties.filter(|p| !p.is_empty()),
+                received: SystemTime::now(),
+                wire_size,
+            })
+        }
+        Event::Incoming(Packet::SubAck(ack)) => SessionEvent::SubAck {
+            pkid: ack.pkid,
+            codes: ack
+                .return_codes
+                .iter()
+                .copied()
+                .map(suback_code_v5)
+                .collect(),
+        },
+        Event::Incoming(Packet::PubAck(ack)) => SessionEvent::PubAck {
+            pkid: ack.pkid,
+            reason: puback_code_v5(ack.reason),
+        },
+        Event::Incoming(Packet::PubRec(rec)) => SessionEvent::PubRec {
+            pkid: rec.pkid,
+            reason: pubrec_code_v5(rec.reason),
+        },
+        Event::Incoming(Packet::PubComp(comp)) => SessionEvent::PubComp { pkid: comp.pkid },
+        Event::Outgoing(Outgoing::Publish(pkid)) => SessionEvent::OutgoingPublish { pkid },
+        Event::Outgoing(Outgoing::Subscribe(pkid)) => SessionEvent::OutgoingSubscribe { pkid },
+        Event::Outgoing(Outgoing::Disconnect) => SessionEvent::OutgoingDisconnect,
+        _ => SessionEvent::Other,
+    }
+}
+
+fn suback_code_v5(code: b5::SubscribeReasonCode) -> u8 {
+    use b5::SubscribeReasonCode as S;
+    match code {
+        S::Success(q) => q as u8,
+        S::Failure | S::Unspecified => 0x80,
+        S::ImplementationSpecific => 0x83,
+        S::NotAuthorized => 0x87,
+        S::TopicFilterInvalid => 0x8F,
+        S::PkidInUse => 0x91,
+        S::QuotaExceeded => 0x97,
+        S::SharedSubscriptionsNotSupported => 0x9E,
+        S::SubscriptionIdNotSupported => 0xA1,
+        S::WildcardSubscriptionsNotSupported => 0xA2,
+    }
+}
+
+fn puback_code_v5(reason: b5::PubAckReason) -> u8 {
+    use b5::PubAckReason as R;
+    match reason {
+        R::Success => 0x00,
+        R::NoMatchingSubscribers => 0x10,
+        R::UnspecifiedError => 0x80,
+        R::ImplementationSpecificError => 0x83,
+        R::NotAuthorized => 0x87,
+        R::TopicNameInvalid => 0x90,
+        R::PacketIdentifierInUse => 0x91,
+        R::QuotaExceeded => 0x97,
+        R::PayloadFormatInvalid => 0x99,
+    }
+}
+
+fn pubrec_code_v5(reason: b5::PubRecReason) -> u8 {
+    use b5::PubRecReason as R;
+    match reason {
+        R::Success => 0x00,
+        R::NoMatchingSubscribers => 0x10,
+        R::UnspecifiedError => 0x80,
+        R::ImplementationSpecificError => 0x83,
+        R::NotAuthorized => 0x87,
+        R::TopicNameInvalid => 0x90,
+        R::PacketIdentifierInUse => 0x91,
+        R::QuotaExceeded => 0x97,
+        R::PayloadFormatInvalid => 0x99,
+    }
+}
+
+fn error_v4(e: rumqttc::ConnectionError) -> SessionError {
+    use rumqttc::{ConnectionError as E, StateError as S};
+    match e {
+        E::ConnectionRefused(code) => SessionError::Refused(code as u8),
+        E::NetworkTimeout | E::FlushTimeout => SessionError::Timeout,
+        E::MqttState(S::AwaitPingResp) => SessionError::AwaitPingResp,
+        E::MqttState(S::ConnectionAborted) => SessionError::Aborted,
+        E::MqttState(S::Io(_)) | E::Io(_) => SessionError::Aborted,
+        other => SessionError::Other(other.to_string()),
+    }
+}
+
+fn error_v5(e: r5::ConnectionError) -> SessionError {
+    use r5::{ConnectionError as E, StateError as S};
+    match e {
+        E::ConnectionRefused(_) => SessionError::Refused(0x80),
+        E::Timeout(_) => SessionError::Timeout,
+        E::MqttState(S::AwaitPingResp) => SessionError::AwaitPingResp,
+        E::MqttState(S::ConnectionAborted) => SessionError::Aborted,
+        E::MqttState(S::Io(_)) | E::Io(_) => SessionError::Aborted,
+        other => SessionError::Other(other.to_string()),
+    }
+}

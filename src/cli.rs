@@ -1,0 +1,426 @@
+//! Command-line interface: the modes and the connection options they share.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+use crate::broker::options::random_client_id;
+use crate::broker::{BrokerOptions, MqttVersion, Subscription, Target, TlsSettings};
+use crate::secret::Secret;
+
+const EXAMPLES: &str = "\
+Examples:
+  mqscope sub -b mqtt://broker.local -t 'plant/#'          print topic and payload per line
+  mqscope sub -t '#' --json --events -C 100                 JSON lines, with connection events
+  MQSCOPE_PASSWORD=… mqscope sub -b mqtts://h -u alice      TLS with a user, password from env
+  mqscope pub -t plant/cmd -m '{\"on\":true}' -q 1            publish and wait for PUBACK
+  mqscope pub -t plant/state -n -r                          clear a retained message
+  seq 5 | mqscope pub -t counter -l                         one message per stdin line
+
+Exit codes: 0 ok, 1 connection failure or refused, 2 usage or config error, 27 sub -W timeout.
+Logs: MQSCOPE_LOG (or RUST_LOG) sets the filter; the log file is under the state directory
+(MQSCOPE_LOG_DIR overrides).";
+
+/// Explore and debug MQTT brokers.
+#[derive(Debug, Parser)]
+#[command(name = "mqscope", version, about, after_help = EXAMPLES)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub mode: Option<Mode>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Mode {
+    /// Subscribe and print messages (like mosquitto_sub -v), with connection events.
+    Sub(SubArgs),
+    /// Publish one message, a file, stdin, or one message per stdin line.
+    Pub(PubArgs),
+}
+
+/// The MQTT protocol version to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VersionArg {
+    /// MQTT 5
+    #[value(name = "5", alias = "v5")]
+    V5,
+    /// MQTT 3.1.1
+    #[value(name = "3.1.1", alias = "311", alias = "v311", alias = "4")]
+    V311,
+    /// MQTT 5, falling back to 3.1.1 when the broker refuses it
+    Auto,
+}
+
+/// Connection options shared by every mode. Each can also come from an `MQSCOPE_*` variable.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// Broker URL: mqtt://, mqtts://, ws:// or wss:// (host[:port][/path])
+    #[arg(short = 'b', long, env = "MQSCOPE_BROKER", value_name = "URL",
+          default_value = "mqtt://localhost:1883", value_parser = parse_target)]
+    pub broker: Target,
+
+    /// User name
+    #[arg(short = 'u', long, env = "MQSCOPE_USERNAME")]
+    pub username: Option<String>,
+
+    /// Read the password from the first line of this file
+    #[arg(long, env = "MQSCOPE_PASSWORD_FILE", value_name = "PATH")]
+    pub password_file: Option<PathBuf>,
+
+    /// Ask for the password on the terminal
+    #[arg(long)]
+    pub password_prompt: bool,
+
+    /// Password on the command line: visible in the process list, prefer MQSCOPE_PASSWORD
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+
+    /// Client id [default: mqscope-<random>]
+    #[arg(short = 'i', long, env = "MQSCOPE_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// MQTT version
+    #[arg(
+        short = 'V',
+        long,
+        env = "MQSCOPE_MQTT_VERSION",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub mqtt_version: VersionArg,
+
+    /// Keep-alive interval in seconds (5 to 65535)
+    #[arg(short = 'k', long, env = "MQSCOPE_KEEP_ALIVE", value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u16).range(5..))]
+    pub keep_alive: u16,
+
+    /// Timeout for each connect stage (DNS, TCP, TLS, WebSocket, CONNACK), in seconds (1 to 600)
+    #[arg(long, env = "MQSCOPE_CONNECT_TIMEOUT", value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(1..=600))]
+    pub connect_timeout: u16,
+
+    /// Trust this CA bundle (PEM) instead of the system's roots
+    #[arg(long, env = "MQSCOPE_CA_FILE", value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Client certificate (PEM) for mutual TLS; needs --key
+    #[arg(long, env = "MQSCOPE_CERT", value_name = "PATH", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// Client private key (PEM) for mutual TLS; needs --cert
+    #[arg(long, env = "MQSCOPE_KEY", value_name = "PATH", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Do not verify the broker's certificate (tests only: anyone in the path can read along)
+    #[arg(long, env = "MQSCOPE_INSECURE")]
+    pub insecure: bool,
+
+    /// ALPN protocol to offer in TLS (repeat or separate with commas)
+    #[arg(long, env = "MQSCOPE_ALPN", value_delimiter = ',')]
+    pub alpn: Vec<String>,
+
+    /// Resume the session: clean start off (needs a fixed --client-id)
+    #[arg(long, env = "MQSCOPE_NO_CLEAN_START", requires = "client_id")]
+    pub no_clean_start: bool,
+
+    /// MQTT 5 session expiry interval in seconds
+    #[arg(long, env = "MQSCOPE_SESSION_EXPIRY", value_name = "SECS")]
+    pub session_expiry: Option<u32>,
+
+    /// Give up after this many failed connection attempts in a row [default: never]
+    #[arg(long, env = "MQSCOPE_MAX_ATTEMPTS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_attempts: Option<u32>,
+}
+
+/// `mqscope sub`
+#[derive(Debug, Clone, Args)]
+pub struct SubArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Topic filter to subscribe to (repeatable)
+    #[arg(short = 't', long = "topic", value_name = "FILTER", default_value = "#",
+          value_parser = parse_filter)]
+    pub filters: Vec<String>,
+
+    /// QoS to subscribe with
+    #[arg(short = 'q', long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub qos: u8,
+
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also report every connection stage (JSON lines with --json, else text on stderr)
+    #[arg(long)]
+    pub events: bool,
+
+    /// Exit after this many messages
+    #[arg(short = 'C', long = "count", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Exit with code 27 after this many seconds from the first CONNACK
+    #[arg(short = 'W', long = "timeout", value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+
+    /// Print only retained messages; exit at the first message that is not retained
+    #[arg(long, conflicts_with = "no_retained")]
+    pub retained_only: bool,
+
+    /// Skip retained messages (MQTT 5 also asks the broker not to send them)
+    #[arg(long)]
+    pub no_retained: bool,
+
+    /// Print nothing on stderr but errors
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Payload format indicator values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PayloadFormat {
+    Utf8,
+    Bytes,
+}
+
+/// `mqscope pub`
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("source").required(true)
+    .args(["message", "file", "stdin", "lines", "null"])))]
+pub struct PubArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Topic to publish to (no wildcards)
+    #[arg(short = 't', long, value_parser = parse_topic)]
+    pub topic: String,
+
+    /// The payload
+    #[arg(short = 'm', long, value_name = "MSG")]
+    pub message: Option<String>,
+
+    /// Send the bytes of this file
+    #[arg(short = 'f', long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Send all of stdin as one message
+    #[arg(short = 's', long)]
+    pub stdin: bool,
+
+    /// Send one message per line of stdin
+    #[arg(short = 'l', long)]
+    pub lines: bool,
+
+    /// Send an empty payload (with -r: clear the retained message)
+    #[arg(short = 'n', long)]
+    pub null: bool,
+
+    /// QoS
+    #[arg(short = 'q', long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub qos: u8,
+
+    /// Set the retain flag
+    #[arg(short = 'r', long)]
+    pub retain: bool,
+
+    /// MQTT 5 content type
+    #[arg(long, value_name = "MIME")]
+    pub content_type: Option<String>,
+
+    /// MQTT 5 response topic
+    #[arg(long, value_name = "TOPIC", value_parser = parse_topic)]
+    pub response_topic: Option<String>,
+
+    /// MQTT 5 correlation data (as text)
+    #[arg(long, value_name = "DATA")]
+    pub correlation_data: Option<String>,
+
+    /// MQTT 5 user property (repeatable)
+    #[arg(long = "user-property", value_name = "KEY=VALUE", value_parser = parse_user_property)]
+    pub user_properties: Vec<(String, String)>,
+
+    /// MQTT 5 message expiry interval in seconds
+    #[arg(long, value_name = "SECS")]
+    pub message_expiry: Option<u32>,
+
+    /// MQTT 5 payload format indicator
+    #[arg(long, value_enum)]
+    pub payload_format: Option<PayloadFormat>,
+}
+
+impl PubArgs {
+    /// Whether any MQTT 5-only property was given.
+    pub fn has_v5_properties(&self) -> bool {
+        self.content_type.is_some()
+            || self.response_topic.is_some()
+            || self.correlation_data.is_some()
+            || !self.user_properties.is_empty()
+            || self.message_expiry.is_some()
+            || self.payload_format.is_some()
+    }
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    s.parse::<Target>().map_err(|e| e.to_string())
+}
+
+fn parse_topic(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("a topic cannot be empty".into());
+    }
+    if s.contains(['+', '#']) {
+        return Err("a topic to publish to cannot contain the wildcards + or #".into());
+    }
+    if s.contains('\0') {
+        return Err("a topic cannot contain a NUL character".into());
+    }
+    if s.len() > 65_535 {
+        return Err("a topic is at most 65535 bytes".into());
+    }
+    Ok(s.to_string())
+}
+
+/// Checks the MQTT filter rules: `#` only last and alone in its level, `+` alone in its level.
+pub fn parse_filter(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("a filter cannot be empty".into());
+    }
+    let levels: Vec<&str> = s.split('/').collect();
+    for (i, level) in levels.iter().enumerate() {
+        if level.contains('#') && (*level != "#" || i != levels.len() - 1) {
+            return Err("'#' must be the whole last level, as in a/b/#".into());
+        }
+        if level.contains('+') && *level != "+" {
+            return Err("'+' must be a whole level, as in a/+/c".into());
+        }
+    }
+    Ok(s.to_string())
+}
+
+fn parse_user_property(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err("expected KEY=VALUE with a non-empty key".into()),
+    }
+}
+
+/// A usage or configuration problem: reported with exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl ConnectArgs {
+    /// Builds the connection options, reading the password from its source.
+    pub fn to_options(&self) -> Result<BrokerOptions, UsageError> {
+        let client_id = self.client_id.clone().unwrap_or_else(random_client_id);
+        let mut opts = BrokerOptions::new(self.broker.clone(), client_id);
+        if self.username.is_some() {
+            opts.username.clone_from(&self.username);
+        }
+        opts.password = self.password()?;
+        if opts.password.is_some() && opts.username.is_none() {
+            return Err(UsageError(
+                "a password was given without --username (MQTT sends a password only with a user name)"
+                    .into(),
+            ));
+        }
+        opts.version = match self.mqtt_version {
+            VersionArg::V5 => MqttVersion::V5,
+            VersionArg::V311 => MqttVersion::V311,
+            VersionArg::Auto => MqttVersion::Auto,
+        };
+        opts.keep_alive = Duration::from_secs(u64::from(self.keep_alive));
+        opts.connect_timeout = Duration::from_secs(u64::from(self.connect_timeout));
+        opts.tls = TlsSettings {
+            ca_file: self.ca_file.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            insecure: self.insecure,
+            alpn: self.alpn.clone(),
+            server_name: None,
+        };
+        if !opts.target.scheme.uses_tls()
+            && (self.ca_file.is_some() || self.cert.is_some() || self.insecure)
+        {
+            return Err(UsageError(format!(
+                "--ca-file, --cert and --insecure need a TLS URL (mqtts:// or wss://), not {}",
+                opts.target
+            )));
+        }
+        opts.clean_start = !self.no_clean_start;
+        opts.session_expiry = self.session_expiry;
+        opts.max_attempts = self.max_attempts;
+        Ok(opts)
+    }
+
+    fn password(&self) -> Result<Option<Secret>, UsageError> {
+        if let Some(path) = &self.password_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| UsageError(format!("--password-file {}: {e}", path.display())))?;
+            let first = text.lines().next().unwrap_or_default();
+            return Ok(Some(Secret::new(first)));
+        }
+        if let Some(p) = &self.password {
+            tracing::warn!("--password is visible in the process list; prefer MQSCOPE_PASSWORD");
+            return Ok(Some(Secret::new(p.clone())));
+        }
+        if let Ok(p) = std::env::var("MQSCOPE_PASSWORD") {
+            return Ok(Some(Secret::new(p)));
+        }
+        if self.password_prompt {
+            let p = rpassword::prompt_password("Password: ").map_err(|e| {
+                UsageError(format!("--password-prompt: cannot read a password: {e}"))
+            })?;
+            return Ok(Some(Secret::new(p)));
+        }
+        Ok(None)
+    }
+}
+
+impl SubArgs {
+    /// The subscriptions these arguments ask for.
+    pub fn subscriptions(&self) -> Vec<Subscription> {
+        self.filters
+            .iter()
+            .map(|f| {
+                let mut s = Subscription::new(f.clone(), self.qos);
+                if self.no_retained {
+                    s.retain_handling = 2;
+                }
+                s
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_follow_the_mqtt_rules() {
+        assert!(parse_filter("a/+/c/#").is_ok());
+        assert!(parse_filter("#").is_ok());
+        assert!(parse_filter("a/#/c").is_err());
+        assert!(parse_filter("a/b#").is_err());
+        assert!(parse_filter("a/b+/c").is_err());
+        assert!(parse_filter("").is_err());
+    }
+
+    #[test]
+    fn topics_reject_wildcards() {
+        assert!(parse_topic("a/b").is_ok());
+        assert!(parse_topic("a/+").is_err());
+        assert!(parse_topic("").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

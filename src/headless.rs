@@ -1,0 +1,5 @@
+//! Modes without a terminal UI, for scripts: `sub` and `pub`.
+
+pub mod publish;
+pub mod render;
+pub mod sub;

@@ -1,0 +1,372 @@
+//! How headless modes write messages and connection events: JSON lines and plain text.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+
+use crate::broker::{ConnackInfo, Lifecycle, LifecycleKind, Message, Stage};
+
+/// RFC 3339 with milliseconds, UTC.
+pub fn timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
+}
+
+/// One message as a JSON line (without the newline).
+pub fn message_json(m: &Message) -> Value {
+    let mut obj = Map::new();
+    obj.insert("type".into(), json!("message"));
+    obj.insert("ts".into(), json!(timestamp(m.received)));
+    obj.insert("topic".into(), json!(m.topic));
+    obj.insert("qos".into(), json!(m.qos));
+    obj.insert("retain".into(), json!(m.retain));
+    obj.insert("dup".into(), json!(m.dup));
+    obj.insert("size".into(), json!(m.payload.len()));
+    match std::str::from_utf8(&m.payload) {
+        Ok(text) => obj.insert("payload".into(), json!(text)),
+        Err(_) => obj.insert(
+            "payload_b64".into(),
+            json!(base64::engine::general_purpose::STANDARD.encode(&m.payload)),
+        ),
+    };
+    if let Some(p) = &m.properties {
+        let mut props = Map::new();
+        if let Some(v) = p.payload_format {
+            props.insert("payload_format".into(), json!(v));
+        }
+        if let Some(v) = p.message_expiry {
+            props.insert("message_expiry".into(), json!(v));
+        }
+        if let Some(v) = &p.content_type {
+            props.insert("content_type".into(), json!(v));
+        }
+        if let Some(v) = &p.response_topic {
+            props.insert("response_topic".into(), json!(v));
+        }
+        if let Some(v) = &p.correlation_data {
+            match std::str::from_utf8(v) {
+                Ok(text) => props.insert("correlation_data".into(), json!(text)),
+                Err(_) => props.insert(
+                    "correlation_data_b64".into(),
+                    json!(base64::engine::general_purpose::STANDARD.encode(v)),
+                ),
+            };
+        }
+        if !p.user_properties.is_empty() {
+            let pairs: Vec<Value> = p
+                .user_properties
+                .iter()
+                .map(|(k, v)| json!([k, v]))
+                .collect();
+            props.insert("user_properties".into(), Value::Array(pairs));
+        }
+        if !p.subscription_ids.is_empty() {
+            props.insert("subscription_ids".into(), json!(p.subscription_ids));
+        }
+        if let Some(v) = p.topic_alias {
+            props.insert("topic_alias".into(), json!(v));
+        }
+        obj.insert("properties".into(), Value::Object(props));
+    }
+    Value::Object(obj)
+}
+
+/// Writes `topic payload`. On a terminal, control bytes and invalid UTF-8 are escaped; into a
+/// pipe the payload goes out raw, as mosquitto_sub does.
+pub fn write_text(out: &mut impl Write, m: &Message, escape: bool) -> io::Result<()> {
+    out.write_all(m.topic.as_bytes())?;
+    out.write_all(b" ")?;
+    if escape {
+        out.write_all(escape_payload(&m.payload).as_bytes())?;
+    } else {
+        out.write_all(&m.payload)?;
+    }
+    out.write_all(b"\n")
+}
+
+/// Escapes control characters and invalid UTF-8 as `\xNN`, keeping printable text.
+pub fn escape_payload(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() && c != '\t' {
+                let _ = write!(s, "\\x{:02x}", u32::from(c));
+            } else {
+                s.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(s, "\\x{b:02x}");
+        }
+    }
+    s
+}
+
+fn connack_json(info: &ConnackInfo) -> Value {
+    let mut props = Map::new();
+    macro_rules! put {
+        ($name:literal, $field:expr) => {
+            if let Some(v) = &$field {
+                props.insert($name.into(), json!(v));
+            }
+        };
+    }
+    put!("session_expiry", info.session_expiry);
+    put!("receive_max", info.receive_max);
+    put!("max_qos", info.max_qos);
+    put!("retain_available", info.retain_available);
+    put!("max_packet_size", info.max_packet_size);
+    put!("assigned_client_id", info.assigned_client_id);
+    put!("topic_alias_max", info.topic_alias_max);
+    put!("wildcard_available", info.wildcard_available);
+    put!(
+        "subscription_ids_available",
+        info.subscription_ids_available
+    );
+    put!("shared_available", info.shared_available);
+    put!("server_keep_alive", info.server_keep_alive);
+    put!("response_information", info.response_information);
+    put!("server_reference", info.server_reference);
+    put!("reason_string", info.reason_string);
+    if !info.user_properties.is_empty() {
+        props.insert("user_properties".into(), json!(info.user_properties));
+    }
+    Value::Object(props)
+}
+
+/// A lifecycle event as a JSON line; `None` for events folded into others.
+pub fn lifecycle_json(l: &Lifecycle, connack_elapsed: Option<Duration>) -> Option<Value> {
+    let mut obj = Map::new();
+    obj.insert("type".into(), json!("connection"));
+    obj.insert("ts".into(), json!(timestamp(l.at)));
+    let event = match &l.kind {
+        LifecycleKind::Connecting { target, protocol } => {
+            obj.insert("broker".into(), json!(target));
+            obj.insert("protocol".into(), json!(protocol.as_str()));
+            "connecting"
+        }
+        LifecycleKind::Stage {
+            stage: Stage::Connack,
+            result: Ok(_),
+            ..
+        } => return None,
+        LifecycleKind::Stage {
+            stage,
+            elapsed,
+            result,
+        } => {
+            obj.insert("ms".into(), json!(ms(*elapsed)));
+            match result {
+                Ok(detail) => {
+                    obj.insert("ok".into(), json!(true));
+                    obj.insert("detail".into(), json!(detail));
+                }
+                Err(cause) => {
+                    obj.insert("ok".into(), json!(false));
+                    obj.insert("cause".into(), json!(cause.code()));
+                    obj.insert("detail".into(), json!(cause.detail));
+                }
+            }
+            stage.as_str()
+        }
+        LifecycleKind::ConnectSent { protocol } => {
+            obj.insert("protocol".into(), json!(protocol.as_str()));
+            "connect_sent"
+        }
+        LifecycleKind::Connected(info) => {
+            obj.insert("ok".into(), json!(true));
+            if let Some(elapsed) = connack_elapsed {
+                obj.insert("ms".into(), json!(ms(elapsed)));
+            }
+            obj.insert("reason_code".into(), json!(info.code));
+            obj.insert("session_present".into(), json!(info.session_present));
+            if let Some(p) = info.protocol {
+                obj.insert("protocol".into(), json!(p.as_str()));
+            }
+            let props = connack_json(info);
+            if props.as_object().is_some_and(|o| !o.is_empty()) {
+                obj.insert("properties".into(), props);
+            }
+            "connack"
+        }
+        LifecycleKind::Subscribed(results) => {
+            let list: Vec<Value> = results
+                .iter()
+                .map(|r| json!({"filter": r.filter, "reason_code": r.code, "granted_qos": r.granted_qos()}))
+                .collect();
+            obj.insert(
+                "ok".into(),
+                json!(results.iter().all(|r| r.granted_qos().is_some())),
+            );
+            obj.insert("filters".into(), Value::Array(list));
+            "subscribed"
+        }
+        LifecycleKind::Disconnected { cause, uptime } => {
+            obj.insert("cause".into(), json!(cause.code()));
+            obj.insert("detail".into(), json!(cause.detail));
+            obj.insert("uptime_ms".into(), json!(ms(*uptime)));
+            "disconnected"
+        }
+        LifecycleKind::Backoff { delay } => {
+            obj.insert(
+                "delay_ms".into(),
+                json!(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
+            );
+            "backoff"
+        }
+        LifecycleKind::FallbackToV311 { cause } => {
+            obj.insert("cause".into(), json!(cause.code()));
+            obj.insert("detail".into(), json!(cause.detail));
+            "fallback"
+        }
+        LifecycleKind::GaveUp { cause, permanent } => {
+            obj.insert("cause".into(), json!(cause.code()));
+            obj.insert("detail".into(), json!(cause.detail));
+            obj.insert("permanent".into(), json!(permanent));
+            obj.insert("hint".into(), json!(cause.kind.hint()));
+            "gave_up"
+        }
+        LifecycleKind::Idle => "idle",
+    };
+    obj.insert("event".into(), json!(event));
+    obj.insert("attempt".into(), json!(l.attempt));
+    Some(Value::Object(obj))
+}
+
+/// A lifecycle event as a line for people. `verbose` includes the routine stage successes.
+pub fn lifecycle_text(l: &Lifecycle, verbose: bool) -> Option<String> {
+    let n = l.attempt;
+    let line = match &l.kind {
+        LifecycleKind::Connecting { target, protocol } if verbose => {
+            format!(
+                "attempt {n}: connecting to {target} (MQTT {})",
+                protocol.as_str()
+            )
+        }
+        LifecycleKind::Stage {
+            stage,
+            elapsed,
+            result: Ok(detail),
+        } if verbose => format!(
+            "attempt {n}: {} ok in {:.1} ms: {detail}",
+            stage.as_str(),
+            ms(*elapsed)
+        ),
+        LifecycleKind::Stage {
+            stage,
+            elapsed,
+            result: Err(cause),
+        } => format!(
+            "attempt {n}: {} failed after {:.1} ms: {} [{}]",
+            stage.as_str(),
+            ms(*elapsed),
+            cause,
+            cause.code()
+        ),
+        LifecycleKind::Connected(info) => format!(
+            "connected (attempt {n}, MQTT {}, session present: {})",
+            info.protocol.map_or("?", |p| p.as_str()),
+            if info.session_present { "yes" } else { "no" }
+        ),
+        LifecycleKind::Subscribed(results) => {
+            let refused: Vec<String> = results
+                .iter()
+                .filter(|r| r.granted_qos().is_none())
+                .map(|r| {
+                    format!(
+                        "{} ({:#04x} {})",
+                        r.filter,
+                        r.code,
+                        crate::broker::codes::reason_name(r.code)
+                    )
+                })
+                .collect();
+            if !refused.is_empty() {
+                format!(
+                    "subscription refused: {}; try a narrower filter",
+                    refused.join(", ")
+                )
+            } else if verbose {
+                let granted: Vec<String> = results
+                    .iter()
+                    .map(|r| format!("{} (QoS {})", r.filter, r.code))
+                    .collect();
+                format!("subscribed: {}", granted.join(", "))
+            } else {
+                return None;
+            }
+        }
+        LifecycleKind::Disconnected { cause, uptime } => format!(
+            "disconnected after {:.1} s: {} [{}]",
+            uptime.as_secs_f64(),
+            cause,
+            cause.code()
+        ),
+        LifecycleKind::Backoff { delay } => {
+            format!("retrying in {:.2} s", delay.as_secs_f64())
+        }
+        LifecycleKind::FallbackToV311 { cause } => {
+            format!(
+                "MQTT 5 refused ({}); retrying with MQTT 3.1.1",
+                cause.code()
+            )
+        }
+        LifecycleKind::GaveUp { cause, permanent } => format!(
+            "giving up: {} [{}]{}\nhint: {}",
+            cause,
+            cause.code(),
+            if *permanent {
+                " (retrying cannot help)"
+            } else {
+                ""
+            },
+            cause.kind.hint()
+        ),
+        _ => return None,
+    };
+    Some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn message(payload: &'static [u8]) -> Message {
+        Message {
+            topic: "a/b".into(),
+            payload: Bytes::from_static(payload),
+            qos: 1,
+            retain: true,
+            dup: false,
+            properties: None,
+            received: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+            wire_size: 10,
+        }
+    }
+
+    #[test]
+    fn json_uses_text_or_base64() {
+        let text = message_json(&message(b"{\"t\":1}")).to_string();
+        assert_eq!(
+            text,
+            r#"{"type":"message","ts":"2023-11-14T22:13:20.123Z","topic":"a/b","qos":1,"retain":true,"dup":false,"size":7,"payload":"{\"t\":1}"}"#
+        );
+        let bin = message_json(&message(&[0xff, 0x00])).to_string();
+        assert!(bin.contains(r#""payload_b64":"/wA=""#), "{bin}");
+    }
+
+    #[test]
+    fn escaping_keeps_text_and_marks_bytes() {
+        assert_eq!(
+            escape_payload(b"caf\xc3\xa9\x1b[2J\xff"),
+            "café\\x1b[2J\\xff"
+        );
+    }
+}

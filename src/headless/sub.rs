@@ -1,0 +1,203 @@
+//! `mqscope sub`: messages on stdout, connection events on stderr (or as JSON lines).
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::render;
+use crate::broker::{BrokerEvent, BrokerHandle, Cause, LifecycleKind, Stage};
+use crate::cli::SubArgs;
+
+/// Exit code for `-W` timing out, as mosquitto_sub.
+pub const EXIT_TIMEOUT: u8 = 27;
+
+/// How many queued events to print before flushing stdout.
+const BATCH: usize = 4096;
+
+pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = args.connect.to_options()?;
+    opts.subscriptions = args.subscriptions();
+    let mut handle = BrokerHandle::spawn(opts).map_err(|c| cause_error(&c))?;
+
+    let stdout = io::stdout();
+    let escape = stdout.is_terminal();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut printer = Printer {
+        args: &args,
+        escape,
+        printed: 0,
+        connack_elapsed: None,
+    };
+    let mut deadline: Option<Instant> = None;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+
+    let outcome = loop {
+        let first = tokio::select! {
+            biased;
+            _ = &mut ctrl_c => break Outcome::Done,
+            () = sleep_until(deadline) => break Outcome::TimedOut,
+            event = handle.events.recv() => event,
+        };
+        let Some(first) = first else {
+            break Outcome::Done;
+        };
+        // Print everything already queued before flushing once.
+        let mut next = Some(first);
+        let mut step = Step::Continue;
+        let mut n = 0;
+        while let Some(event) = next.take() {
+            step = printer.event(&mut out, &event, &mut deadline)?;
+            n += 1;
+            if !matches!(step, Step::Continue) || n >= BATCH {
+                break;
+            }
+            next = handle.events.try_recv().ok();
+        }
+        if let Err(e) = out.flush() {
+            break write_failed(&e)?;
+        }
+        match step {
+            Step::Continue => {}
+            Step::Stop(outcome) => break outcome,
+        }
+    };
+    let _ = out.flush();
+    drop(out);
+    let dropped = handle.dropped_messages();
+    handle.shutdown().await;
+    if dropped > 0 && !args.quiet {
+        tracing::warn!("{dropped} messages were dropped because the output could not keep up");
+    }
+    Ok(match outcome {
+        Outcome::Done => ExitCode::SUCCESS,
+        Outcome::TimedOut => ExitCode::from(EXIT_TIMEOUT),
+        Outcome::GaveUp => ExitCode::FAILURE,
+    })
+}
+
+fn cause_error(cause: &Cause) -> anyhow::Error {
+    anyhow::anyhow!("{cause} [{}]\nhint: {}", cause.code(), cause.kind.hint())
+}
+
+/// A closed stdout (`| head`) ends quietly; other write errors are real errors.
+fn write_failed(e: &io::Error) -> anyhow::Result<Outcome> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(Outcome::Done)
+    } else {
+        Err(anyhow::anyhow!("cannot write to stdout: {e}"))
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+enum Outcome {
+    Done,
+    TimedOut,
+    GaveUp,
+}
+
+enum Step {
+    Continue,
+    Stop(Outcome),
+}
+
+struct Printer<'a> {
+    args: &'a SubArgs,
+    escape: bool,
+    printed: u64,
+    connack_elapsed: Option<Duration>,
+}
+
+impl Printer<'_> {
+    fn event(
+        &mut self,
+        out: &mut impl Write,
+        event: &BrokerEvent,
+        deadline: &mut Option<Instant>,
+    ) -> anyhow::Result<Step> {
+        match event {
+            BrokerEvent::Message(m) => {
+                if self.args.no_retained && m.retain {
+                    return Ok(Step::Continue);
+                }
+                if self.args.retained_only && !m.retain {
+                    return Ok(Step::Stop(Outcome::Done));
+                }
+                let written = if self.args.json {
+                    serde_json::to_writer(&mut *out, &render::message_json(m))
+                        .map_err(io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"))
+                } else {
+                    render::write_text(out, m, self.escape)
+                };
+                if let Err(e) = written {
+                    return write_failed(&e).map(Step::Stop);
+                }
+                self.printed += 1;
+                if self.args.count.is_some_and(|c| self.printed >= c) {
+                    return Ok(Step::Stop(Outcome::Done));
+                }
+            }
+            BrokerEvent::Lifecycle(l) => {
+                if let LifecycleKind::Stage {
+                    stage: Stage::Connack,
+                    elapsed,
+                    ..
+                } = &l.kind
+                {
+                    self.connack_elapsed = Some(*elapsed);
+                }
+                if let (LifecycleKind::Connected(_), Some(secs), None) =
+                    (&l.kind, self.args.timeout, &deadline)
+                {
+                    *deadline = Some(Instant::now() + Duration::from_secs(secs));
+                }
+                if self.args.json && self.args.events {
+                    if let Some(line) = render::lifecycle_json(l, self.connack_elapsed) {
+                        let written = serde_json::to_writer(&mut *out, &line)
+                            .map_err(io::Error::from)
+                            .and_then(|()| out.write_all(b"\n"));
+                        if let Err(e) = written {
+                            return write_failed(&e).map(Step::Stop);
+                        }
+                    }
+                } else if !self.args.quiet {
+                    if let Some(line) = render::lifecycle_text(l, self.args.events) {
+                        eprintln_line(&line);
+                    }
+                }
+                if let LifecycleKind::GaveUp { .. } = l.kind {
+                    if self.args.quiet || (self.args.json && self.args.events) {
+                        if let Some(line) = render::lifecycle_text(l, false) {
+                            eprintln_line(&line);
+                        }
+                    }
+                    return Ok(Step::Stop(Outcome::GaveUp));
+                }
+            }
+            BrokerEvent::Dropped { messages, .. } => {
+                if !self.args.quiet {
+                    eprintln_line(&format!(
+                        "{messages} messages dropped so far: the output cannot keep up"
+                    ));
+                }
+            }
+            BrokerEvent::Packet(_) => {}
+        }
+        Ok(Step::Continue)
+    }
+}
+
+/// Headless modes own stderr: connection events go there as plain lines.
+#[expect(clippy::print_stderr, reason = "headless output")]
+pub fn eprintln_line(line: &str) {
+    eprintln!("mqscope: {line}");
+}

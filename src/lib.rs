@@ -1,0 +1,9 @@
+//! mqscope: explore and debug MQTT. The library holds everything but the binary's entry point,
+//! so tests and headless modes use the same core as the TUI.
+
+pub mod broker;
+pub mod cli;
+pub mod headless;
+pub mod logging;
+pub mod random;
+pub mod secret;

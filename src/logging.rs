@@ -1,0 +1,65 @@
+//! Logging: one tracing registry with a non-blocking daily file, plus (headless) warnings on
+//! stderr. rumqttc and rustls log through the `log` crate; the bridge brings them in.
+
+use std::path::PathBuf;
+
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, fmt};
+
+/// Keeps the file writer alive; drop it last so buffered lines reach the file.
+pub struct LogGuard {
+    _file: Option<tracing_appender::non_blocking::WorkerGuard>,
+    /// Where the log file is written, if it could be opened.
+    pub dir: Option<PathBuf>,
+}
+
+/// The directory for log files: `MQSCOPE_LOG_DIR`, else the platform's state directory.
+pub fn log_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("MQSCOPE_LOG_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let dirs = directories::ProjectDirs::from("", "", "mqscope")?;
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf(),
+    )
+}
+
+fn filter(default: &str) -> EnvFilter {
+    let spec = std::env::var("MQSCOPE_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| default.to_string());
+    EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new(default))
+}
+
+/// Logging for the headless modes: the file at the filter's level, stderr at warnings only.
+pub fn init_headless() -> LogGuard {
+    let (file_layer, guard, dir) = match log_dir().and_then(|dir| {
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(dir)
+    }) {
+        Some(dir) => {
+            let appender = tracing_appender::rolling::daily(&dir, "mqscope.log");
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let layer = fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false)
+                .with_filter(filter("info"));
+            (Some(layer), Some(guard), Some(dir))
+        }
+        None => (None, None, None),
+    };
+    let stderr_layer = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_filter(LevelFilter::WARN);
+    let _ = tracing_subscriber::registry()
+        .with(file_layer)
+        .with(stderr_layer)
+        .try_init();
+    LogGuard { _file: guard, dir }
+}

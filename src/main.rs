@@ -1,0 +1,54 @@
+//! The `mqscope` binary: parse the command line, start logging, run the mode, map errors to
+//! exit codes (2 for usage and configuration, 1 for connection failures).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use mqscope::cli::{Cli, Mode, UsageError};
+use mqscope::headless;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let _log = mqscope::logging::init_headless();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&anyhow::anyhow!("cannot start the runtime: {e}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.mode {
+            Some(Mode::Sub(args)) => headless::sub::run(args).await,
+            Some(Mode::Pub(args)) => headless::publish::run(args).await,
+            None => Err(UsageError(
+                "the interactive explorer is not built yet: use `mqscope sub` or `mqscope pub` (see --help)"
+                    .into(),
+            )
+            .into()),
+        }
+    });
+    // Do not wait for tasks still blocked on stdin or the network.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(code) => code,
+        Err(e) => fail(&e),
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "the binary's last word on an error")]
+fn fail(e: &anyhow::Error) -> ExitCode {
+    eprintln!("mqscope: error: {e:#}");
+    if e.downcast_ref::<UsageError>().is_some() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    }
+}
