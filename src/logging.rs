@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
@@ -56,7 +56,8 @@ pub fn init_headless() -> LogGuard {
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
-        .with_filter(LevelFilter::WARN);
+        // Only our own warnings: rumqttc's are in the file and said better by our events.
+        .with_filter(Targets::new().with_target("mqscope", LevelFilter::WARN));
     let _ = tracing_subscriber::registry()
         .with(file_layer)
         .with(stderr_layer)

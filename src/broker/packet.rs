@@ -162,23 +162,36 @@ fn describe_connect(frame: &Frame<'_>, protocol: Option<Protocol>) -> String {
         return format!("protocol={}", protocol.map_or("?", Protocol::as_str));
     }
     let mut buf = whole(frame);
-    // The v5 decoder reads both levels' CONNECT well enough for these fields.
+    let version = protocol.map_or("?", Protocol::as_str);
+    if protocol == Some(Protocol::V311) {
+        return match rumqttc::mqttbytes::v4::Packet::read(&mut buf, MAX_PACKET_SIZE) {
+            Ok(rumqttc::Packet::Connect(c)) => {
+                let will = c.last_will.map(|w| w.topic);
+                let user = c.login.map(|l| l.username);
+                connect_summary(
+                    version,
+                    &c.client_id,
+                    c.keep_alive,
+                    c.clean_session,
+                    user,
+                    will,
+                )
+            }
+            _ => format!("protocol={version}"),
+        };
+    }
     match v5b::Packet::read(&mut buf, max_size()) {
         Ok(v5b::Packet::Connect(connect, will, login)) => {
-            let mut s = format!(
-                "protocol={} client_id={} keep_alive={} clean_start={}",
-                protocol.map_or("?", Protocol::as_str),
-                connect.client_id,
+            let will = will.map(|w| String::from_utf8_lossy(&w.topic).into_owned());
+            let user = login.map(|l| l.username);
+            let mut s = connect_summary(
+                version,
+                &connect.client_id,
                 connect.keep_alive,
-                u8::from(connect.clean_start)
+                connect.clean_start,
+                user,
+                will,
             );
-            if let Some(login) = login {
-                // The password is never shown, only whether one was sent.
-                let _ = write!(s, " username={} password=<redacted>", login.username);
-            }
-            if let Some(will) = will {
-                let _ = write!(s, " will_topic={}", String::from_utf8_lossy(&will.topic));
-            }
             if let Some(p) = connect.properties {
                 let mut names = Vec::new();
                 if let Some(v) = p.session_expiry_interval {
@@ -199,8 +212,30 @@ fn describe_connect(frame: &Frame<'_>, protocol: Option<Protocol>) -> String {
             }
             s
         }
-        _ => format!("protocol={}", protocol.map_or("?", Protocol::as_str)),
+        _ => format!("protocol={version}"),
     }
+}
+
+/// The CONNECT fields worth showing. The password is never shown, only that one was sent.
+fn connect_summary(
+    version: &str,
+    client_id: &str,
+    keep_alive: u16,
+    clean: bool,
+    username: Option<String>,
+    will_topic: Option<String>,
+) -> String {
+    let mut s = format!(
+        "protocol={version} client_id={client_id} keep_alive={keep_alive} clean_start={}",
+        u8::from(clean)
+    );
+    if let Some(user) = username {
+        let _ = write!(s, " username={user} password=<redacted>");
+    }
+    if let Some(topic) = will_topic {
+        let _ = write!(s, " will_topic={topic}");
+    }
+    s
 }
 
 fn decode_connack(frame: &Frame<'_>, sent: Option<Protocol>) -> ConnackInfo {

@@ -363,7 +363,8 @@ impl Supervisor {
                     &mut notes_wait(&mut notes, &mut link),
                 )
                 .await;
-                let cause = classify_connect_failure(&err, &link, self.protocol);
+                let tls = self.opts.target.scheme.uses_tls();
+                let cause = classify_connect_failure(&err, &link, self.protocol, tls);
                 self.out.lifecycle(
                     attempt,
                     LifecycleKind::Stage {
@@ -581,7 +582,12 @@ impl LinkNotes {
 }
 
 /// Classifies a failure between CONNECT and CONNACK, preferring what the wire showed.
-fn classify_connect_failure(err: &SessionError, link: &LinkNotes, sent: Protocol) -> Cause {
+fn classify_connect_failure(
+    err: &SessionError,
+    link: &LinkNotes,
+    sent: Protocol,
+    tls: bool,
+) -> Cause {
     if let Some(info) = &link.connack {
         if !info.accepted() {
             let protocol = info.protocol.unwrap_or(sent);
@@ -603,6 +609,16 @@ fn classify_connect_failure(err: &SessionError, link: &LinkNotes, sent: Protocol
         return cause.clone();
     }
     if let Some(cause) = &link.upstream_error {
+        // A TLS listener resets a plain MQTT client right after CONNECT, before any answer.
+        if cause.kind == CauseKind::TcpReset && !tls {
+            return Cause::new(
+                CauseKind::TlsExpected,
+                format!(
+                    "the connection was reset right after CONNECT ({})",
+                    cause.detail
+                ),
+            );
+        }
         return cause.clone();
     }
     match err {

@@ -1,0 +1,181 @@
+//! Every failure that can be produced locally maps to its cause code.
+
+use mqscope::broker::{CauseKind, MqttVersion};
+
+use super::support::fakes::{Behaviour, Blackhole, Fake};
+use super::support::{Mosquitto, TempDir, free_port, password_file};
+use super::{connected, first_failure, options};
+
+#[tokio::test]
+async fn refused_port_is_tcp_refused() {
+    let url = format!("mqtt://127.0.0.1:{}", free_port());
+    let cause = first_failure(options(&url, MqttVersion::V5)).await;
+    assert_eq!(cause.kind, CauseKind::TcpRefused, "{cause}");
+}
+
+#[tokio::test]
+async fn unresolvable_name_is_dns_failed() {
+    let cause = first_failure(options("mqtt://nonexistent.invalid:1883", MqttVersion::V5)).await;
+    assert_eq!(cause.kind, CauseKind::DnsFailed, "{cause}");
+    assert!(
+        cause.detail.contains("nonexistent.invalid"),
+        "{}",
+        cause.detail
+    );
+}
+
+#[tokio::test]
+async fn unanswered_syn_is_tcp_timeout() {
+    let hole = Blackhole::start().await;
+    let mut opts = options(&hole.url(), MqttVersion::V5);
+    opts.connect_timeout = std::time::Duration::from_secs(1);
+    let cause = first_failure(opts).await;
+    assert_eq!(cause.kind, CauseKind::TcpTimeout, "{cause}");
+}
+
+#[tokio::test]
+async fn silent_server_is_no_connack() {
+    let fake = Fake::start(Behaviour::Silent).await;
+    let mut opts = options(&fake.url(), MqttVersion::V5);
+    opts.connect_timeout = std::time::Duration::from_secs(1);
+    let cause = first_failure(opts).await;
+    assert_eq!(cause.kind, CauseKind::NoConnack, "{cause}");
+}
+
+#[tokio::test]
+async fn http_server_is_not_mqtt_and_suggests_websocket() {
+    let fake = Fake::start(Behaviour::Http).await;
+    let cause = first_failure(options(&fake.url(), MqttVersion::V5)).await;
+    assert_eq!(cause.kind, CauseKind::NotMqtt, "{cause}");
+    assert!(cause.detail.contains("ws://"), "{}", cause.detail);
+}
+
+#[tokio::test]
+async fn close_on_connect_is_peer_closed() {
+    let fake = Fake::start(Behaviour::CloseOnConnect).await;
+    let cause = first_failure(options(&fake.url(), MqttVersion::V311)).await;
+    assert_eq!(cause.kind, CauseKind::PeerClosed, "{cause}");
+}
+
+#[tokio::test]
+async fn v5_to_a_v311_only_broker_is_protocol_version_unsupported() {
+    let fake = Fake::start(Behaviour::V311Only).await;
+    let cause = first_failure(options(&fake.url(), MqttVersion::V5)).await;
+    assert_eq!(cause.kind, CauseKind::ProtocolVersionUnsupported, "{cause}");
+}
+
+#[tokio::test]
+async fn auto_falls_back_to_v311() {
+    use mqscope::broker::{BrokerEvent, LifecycleKind, Protocol};
+    let fake = Fake::start(Behaviour::V311Only).await;
+    let mut handle =
+        mqscope::broker::BrokerHandle::spawn(options(&fake.url(), MqttVersion::Auto)).unwrap();
+    let events = super::until(&mut handle, 10, super::is_connected).await;
+    assert!(events.iter().any(|e| matches!(e,
+        BrokerEvent::Lifecycle(l) if matches!(l.kind, LifecycleKind::FallbackToV311 { .. }))));
+    let Some(BrokerEvent::Lifecycle(l)) = events.last() else {
+        unreachable!()
+    };
+    let LifecycleKind::Connected(info) = &l.kind else {
+        unreachable!()
+    };
+    assert_eq!(info.protocol, Some(Protocol::V311));
+}
+
+#[tokio::test]
+async fn server_disconnect_carries_reason() {
+    use mqscope::broker::{BrokerEvent, LifecycleKind};
+    let fake = Fake::start(Behaviour::DisconnectV5).await;
+    let mut handle =
+        mqscope::broker::BrokerHandle::spawn(options(&fake.url(), MqttVersion::V5)).unwrap();
+    let events = super::until(&mut handle, 10, |e| {
+        matches!(e, BrokerEvent::Lifecycle(l) if matches!(l.kind, LifecycleKind::Disconnected { .. }))
+    })
+    .await;
+    let Some(BrokerEvent::Lifecycle(l)) = events.last() else {
+        unreachable!()
+    };
+    let LifecycleKind::Disconnected { cause, .. } = &l.kind else {
+        unreachable!()
+    };
+    assert_eq!(cause.kind, CauseKind::ServerDisconnect, "{cause}");
+    assert!(
+        cause
+            .detail
+            .contains("0x8b server shutting down: maintenance"),
+        "{}",
+        cause.detail
+    );
+}
+
+fn auth_broker() -> Mosquitto {
+    let dir = TempDir::new("auth");
+    let passwd = password_file(&dir, &[("alice", "correct-horse")]);
+    Mosquitto::in_dir(
+        dir,
+        "",
+        &format!(
+            "allow_anonymous false\npassword_file {}\n",
+            passwd.display()
+        ),
+    )
+}
+
+#[tokio::test]
+async fn credentials_refusals_in_both_versions() {
+    let broker = auth_broker();
+    for version in [MqttVersion::V5, MqttVersion::V311] {
+        // mosquitto answers "not authorized" for a wrong password, an unknown user and no user.
+        let mut wrong = options(&broker.url(), version);
+        wrong.username = Some("alice".into());
+        wrong.password = Some(mqscope::secret::Secret::new("wrong"));
+        let cause = first_failure(wrong).await;
+        assert_eq!(cause.kind, CauseKind::NotAuthorized, "{version:?}: {cause}");
+
+        let mut unknown = options(&broker.url(), version);
+        unknown.username = Some("mallory".into());
+        unknown.password = Some(mqscope::secret::Secret::new("x"));
+        assert_eq!(first_failure(unknown).await.kind, CauseKind::NotAuthorized);
+
+        let anonymous = options(&broker.url(), version);
+        assert_eq!(
+            first_failure(anonymous).await.kind,
+            CauseKind::NotAuthorized
+        );
+
+        let mut right = options(&broker.url(), version);
+        right.username = Some("alice".into());
+        right.password = Some(mqscope::secret::Secret::new("correct-horse"));
+        connected(right).await.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn permanent_causes_are_not_retried() {
+    use mqscope::broker::{BrokerEvent, LifecycleKind};
+    let broker = auth_broker();
+    let mut handle =
+        mqscope::broker::BrokerHandle::spawn(options(&broker.url(), MqttVersion::V5)).unwrap();
+    let events = super::until(&mut handle, 10, |e| {
+        matches!(e, BrokerEvent::Lifecycle(l) if matches!(l.kind, LifecycleKind::GaveUp { .. }))
+    })
+    .await;
+    let attempts = events
+        .iter()
+        .filter(|e| matches!(e, BrokerEvent::Lifecycle(l) if matches!(l.kind, LifecycleKind::Connecting { .. })))
+        .count();
+    assert_eq!(
+        attempts, 1,
+        "not authorized must not be retried automatically"
+    );
+    let Some(BrokerEvent::Lifecycle(l)) = events.last() else {
+        unreachable!()
+    };
+    assert!(matches!(
+        l.kind,
+        LifecycleKind::GaveUp {
+            permanent: true,
+            ..
+        }
+    ));
+}

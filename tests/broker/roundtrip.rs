@@ -1,0 +1,219 @@
+//! Messages go through a real mosquitto intact, in both protocol versions.
+
+use bytes::Bytes;
+use mqscope::broker::{
+    BrokerEvent, LifecycleKind, MessageProperties, MqttVersion, Protocol, PublishOutcome,
+    PublishRequest,
+};
+
+use super::support::Mosquitto;
+use super::{connected, messages, options, subscribing, until};
+
+fn request(topic: &str, payload: impl Into<Bytes>, qos: u8, retain: bool) -> PublishRequest {
+    PublishRequest {
+        topic: topic.into(),
+        payload: payload.into(),
+        qos,
+        retain,
+        properties: None,
+    }
+}
+
+fn big_payload() -> Bytes {
+    // 5 MB of non-repeating bytes, including every byte value.
+    (0..5_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+async fn round_trip(version: MqttVersion) {
+    let broker = Mosquitto::plain();
+    let mut sub = connected(subscribing(options(&broker.url(), version), "rt/#", 2)).await;
+    let publisher = connected(options(&broker.url(), version)).await;
+
+    let big = big_payload();
+    let binary = Bytes::from_static(&[0x00, 0xFF, 0xFE, 0x80, 0x0A, 0x1B]);
+    assert_eq!(
+        publisher.publish(request("rt/q0", "zero", 0, false)).await,
+        PublishOutcome::Sent
+    );
+    assert_eq!(
+        publisher.publish(request("rt/q1", "one", 1, false)).await,
+        PublishOutcome::Acked { reason: 0 }
+    );
+    assert_eq!(
+        publisher.publish(request("rt/q2", "two", 2, false)).await,
+        PublishOutcome::Acked { reason: 0 }
+    );
+    assert_eq!(
+        publisher
+            .publish(request("rt/big", big.clone(), 1, false))
+            .await,
+        PublishOutcome::Acked { reason: 0 }
+    );
+    assert_eq!(
+        publisher
+            .publish(request("rt/bin", binary.clone(), 1, false))
+            .await,
+        PublishOutcome::Acked { reason: 0 }
+    );
+
+    let got = messages(&mut sub, 5).await;
+    let topics: Vec<&str> = got.iter().map(|m| m.topic.as_str()).collect();
+    assert_eq!(topics, ["rt/q0", "rt/q1", "rt/q2", "rt/big", "rt/bin"]);
+    assert_eq!(
+        got.iter().map(|m| m.qos).collect::<Vec<_>>(),
+        [0, 1, 2, 1, 1]
+    );
+    assert_eq!(got[3].payload, big, "5 MB payload intact");
+    assert!(got[3].wire_size > 5_000_000);
+    assert_eq!(got[4].payload, binary, "binary payload intact");
+
+    // Retained: a new subscriber gets it with the retain flag.
+    publisher.publish(request("rt/state", "on", 1, true)).await;
+    let mut late = connected(subscribing(options(&broker.url(), version), "rt/state", 0)).await;
+    let retained = messages(&mut late, 1).await;
+    assert!(retained[0].retain);
+    assert_eq!(&retained[0].payload[..], b"on");
+
+    publisher.shutdown().await;
+    sub.shutdown().await;
+    late.shutdown().await;
+}
+
+#[tokio::test]
+async fn v5_round_trip_qos_retained_big_and_binary() {
+    round_trip(MqttVersion::V5).await;
+}
+
+#[tokio::test]
+async fn v311_round_trip_qos_retained_big_and_binary() {
+    round_trip(MqttVersion::V311).await;
+}
+
+#[tokio::test]
+async fn v5_properties_arrive_intact() {
+    let broker = Mosquitto::plain();
+    let mut sub = connected(subscribing(
+        options(&broker.url(), MqttVersion::V5),
+        "p/#",
+        1,
+    ))
+    .await;
+    let publisher = connected(options(&broker.url(), MqttVersion::V5)).await;
+    let props = MessageProperties {
+        payload_format: Some(1),
+        message_expiry: Some(120),
+        content_type: Some("application/json".into()),
+        response_topic: Some("p/reply".into()),
+        correlation_data: Some(Bytes::from_static(b"req-42")),
+        user_properties: vec![("site".into(), "plant-a".into()), ("k".into(), "v".into())],
+        ..MessageProperties::default()
+    };
+    let mut req = request("p/cmd", "{\"on\":true}", 1, false);
+    req.properties = Some(props.clone());
+    assert_eq!(
+        publisher.publish(req).await,
+        PublishOutcome::Acked { reason: 0 }
+    );
+    let got = messages(&mut sub, 1).await;
+    let p = got[0].properties.as_deref().expect("properties");
+    assert_eq!(p.payload_format, Some(1));
+    assert!(p.message_expiry.is_some_and(|e| (100..=120).contains(&e)));
+    assert_eq!(p.content_type, props.content_type);
+    assert_eq!(p.response_topic, props.response_topic);
+    assert_eq!(p.correlation_data, props.correlation_data);
+    assert_eq!(p.user_properties, props.user_properties);
+}
+
+#[tokio::test]
+async fn auto_speaks_v5_to_mosquitto_and_reports_connack_properties() {
+    let broker = Mosquitto::plain();
+    let mut handle =
+        mqscope::broker::BrokerHandle::spawn(options(&broker.url(), MqttVersion::Auto)).unwrap();
+    let events = until(&mut handle, 10, super::is_connected).await;
+    let Some(BrokerEvent::Lifecycle(l)) = events.last() else {
+        unreachable!()
+    };
+    let LifecycleKind::Connected(info) = &l.kind else {
+        unreachable!()
+    };
+    assert_eq!(info.protocol, Some(Protocol::V5));
+    assert!(
+        info.receive_max.is_some() || info.topic_alias_max.is_some(),
+        "{info:?}"
+    );
+    // The stages came first, in order, each with a duration.
+    let stages: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            BrokerEvent::Lifecycle(l) => match &l.kind {
+                LifecycleKind::Stage {
+                    stage,
+                    result: Ok(_),
+                    ..
+                } => Some(stage.as_str()),
+                LifecycleKind::ConnectSent { .. } => Some("connect_sent"),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stages, ["dns", "tcp", "connect_sent", "connack"]);
+}
+
+#[tokio::test]
+async fn incoming_topic_aliases_are_resolved() {
+    use super::support::fakes::{Behaviour, Fake};
+    let fake = Fake::start(Behaviour::AliasV5).await;
+    let mut sub = connected(subscribing(options(&fake.url(), MqttVersion::V5), "t/#", 0)).await;
+    let got = messages(&mut sub, 2).await;
+    assert_eq!(got[0].topic, "t/a");
+    assert_eq!(
+        got[1].topic, "t/a",
+        "alias-only message resolved to its topic"
+    );
+    assert_eq!(&got[1].payload[..], b"two");
+}
+
+#[tokio::test]
+async fn packet_log_records_every_packet_with_wire_sizes() {
+    let broker = Mosquitto::plain();
+    let mut opts = subscribing(options(&broker.url(), MqttVersion::V5), "pl/#", 1);
+    opts.packet_log = true;
+    let mut handle = mqscope::broker::BrokerHandle::spawn(opts).unwrap();
+    let mut records = Vec::new();
+    for e in until(&mut handle, 10, super::is_subscribed).await {
+        if let BrokerEvent::Packet(p) = e {
+            records.push((p.type_name(), p.direction, p.size, p.topic.clone()));
+        }
+    }
+    handle.publish(request("pl/x", "hello", 1, false)).await;
+    until(&mut handle, 10, |e| {
+        if let BrokerEvent::Packet(p) = e {
+            records.push((p.type_name(), p.direction, p.size, p.topic.clone()));
+        }
+        records.iter().filter(|r| r.0 == "PUBLISH").count() >= 2
+            && records.iter().any(|r| r.0 == "PUBACK")
+    })
+    .await;
+    let names: Vec<&str> = records.iter().map(|r| r.0).collect();
+    for expected in [
+        "CONNECT",
+        "CONNACK",
+        "SUBSCRIBE",
+        "SUBACK",
+        "PUBLISH",
+        "PUBACK",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    // A v5 QoS 1 PUBLISH of "hello" to "pl/x": 2+4 topic, 2 pkid, 1 props, 5 payload = 14 + 2 header.
+    let publish = records.iter().find(|r| r.0 == "PUBLISH").unwrap();
+    assert_eq!(publish.2, 16);
+    assert_eq!(publish.3.as_deref(), Some("pl/x"));
+}
