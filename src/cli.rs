@@ -24,7 +24,7 @@ Logs: MQSCOPE_LOG (or RUST_LOG) sets the filter; the log file is under the state
 
 /// Explore and debug MQTT brokers.
 #[derive(Debug, Parser)]
-#[command(name = "mqscope", version, about, after_help = EXAMPLES)]
+#[command(name = "mqscope", version, about, after_help = EXAMPLES, max_term_width = 100)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]

@@ -33,11 +33,14 @@ pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
     let mut deadline: Option<Instant> = None;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    let closed = stdout_closed();
+    tokio::pin!(closed);
 
     let outcome = loop {
         let first = tokio::select! {
             biased;
             _ = &mut ctrl_c => break Outcome::Done,
+            () = &mut closed => break Outcome::Done,
             () = sleep_until(deadline) => break Outcome::TimedOut,
             event = handle.events.recv() => event,
         };
@@ -88,6 +91,19 @@ fn write_failed(e: &io::Error) -> anyhow::Result<Outcome> {
         Ok(Outcome::Done)
     } else {
         Err(anyhow::anyhow!("cannot write to stdout: {e}"))
+    }
+}
+
+/// Resolves when stdout is a pipe whose reader has gone (`| head`), even while no message
+/// arrives to be written; never resolves for files, /dev/null or terminals.
+async fn stdout_closed() {
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+    match AsyncFd::with_interest(io::stdout(), Interest::ERROR) {
+        Ok(fd) => {
+            let _ = fd.ready(Interest::ERROR).await;
+        }
+        Err(_) => std::future::pending().await,
     }
 }
 

@@ -56,7 +56,9 @@ pub async fn until(
                 }
             }
             Ok(None) => panic!("event stream ended; saw {seen:#?}"),
-            Err(_elapsed) => panic!("timed out after {secs} s; saw {seen:#?}"),
+            Err(tokio::time::error::Elapsed { .. }) => {
+                panic!("timed out after {secs} s; saw {seen:#?}")
+            }
         }
     }
 }
