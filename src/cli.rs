@@ -86,7 +86,8 @@ pub struct ConnectArgs {
         long,
         env = "MQSCOPE_MQTT_VERSION",
         value_enum,
-        default_value = "auto"
+        default_value = "auto",
+        value_name = "VERSION"
     )]
     pub mqtt_version: VersionArg,
 

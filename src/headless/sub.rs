@@ -97,13 +97,25 @@ fn write_failed(e: &io::Error) -> anyhow::Result<Outcome> {
 /// Resolves when stdout is a pipe whose reader has gone (`| head`), even while no message
 /// arrives to be written; never resolves for files, /dev/null or terminals.
 async fn stdout_closed() {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
     use tokio::io::Interest;
-    use tokio::io::unix::AsyncFd;
-    match AsyncFd::with_interest(io::stdout(), Interest::ERROR) {
-        Ok(fd) => {
-            let _ = fd.ready(Interest::ERROR).await;
-        }
-        Err(_) => std::future::pending().await,
+    // A duplicate of fd 1, watched only for errors: its blocking mode stays as it is.
+    let pipe = io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .map(std::fs::File::from)
+        .filter(|f| f.metadata().is_ok_and(|m| m.file_type().is_fifo()))
+        .and_then(|f| tokio::net::unix::pipe::Sender::from_file_unchecked(f).ok());
+    match pipe {
+        Some(pipe) => loop {
+            match pipe.ready(Interest::ERROR).await {
+                Ok(ready) if !ready.is_error() => {}
+                _ => return,
+            }
+        },
+        None => std::future::pending().await,
     }
 }
 

@@ -1,5 +1,7 @@
 //! Usage errors name the flag, the value and what is allowed, with exit code 2.
 
+use std::fmt::Write as _;
+
 use super::{mqscope, run};
 
 fn usage_error(args: &[&str]) -> String {
@@ -31,11 +33,12 @@ fn invalid_values_name_the_flag_and_the_allowed_values() {
     ];
     let mut report = String::new();
     for args in cases {
-        report.push_str(&format!(
-            "$ mqscope {}\n{}\n",
+        let _ = writeln!(
+            report,
+            "$ mqscope {}\n{}",
             args.join(" "),
             usage_error(args)
-        ));
+        );
     }
     insta::assert_snapshot!(report);
 }
