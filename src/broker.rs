@@ -54,6 +54,12 @@ impl BrokerHandle {
     /// Starts the layer. Fails at once (with a `local_error` cause) when TLS files are unusable
     /// or the private socket cannot be created; every network problem arrives as an event.
     pub fn spawn(opts: BrokerOptions) -> Result<Self, Cause> {
+        if !opts.clean_start && opts.client_id.is_empty() {
+            return Err(Cause::new(
+                CauseKind::LocalError,
+                "resuming a session (clean start off) needs a client id",
+            ));
+        }
         let tls = if opts.target.scheme.uses_tls() {
             Some(tls::client_config(&opts.tls)?)
         } else {

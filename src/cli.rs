@@ -353,6 +353,11 @@ impl ConnectArgs {
             )));
         }
         opts.clean_start = !self.no_clean_start;
+        if !opts.clean_start && opts.client_id.is_empty() {
+            return Err(UsageError(
+                "--no-clean-start needs a non-empty --client-id to resume".into(),
+            ));
+        }
         opts.session_expiry = self.session_expiry;
         opts.max_attempts = self.max_attempts;
         Ok(opts)

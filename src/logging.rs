@@ -43,7 +43,10 @@ pub fn init_headless() -> LogGuard {
     }) {
         Some(dir) => {
             let appender = tracing_appender::rolling::daily(&dir, "mqscope.log");
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            // The default queue of 128k lines is allocated up front (4 MB): keep it small.
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .buffered_lines_limit(4096)
+                .finish(appender);
             let layer = fmt::layer()
                 .with_writer(writer)
                 .with_ansi(false)

@@ -16,8 +16,9 @@ fn main() -> ExitCode {
         }
     };
     let _log = mqscope::logging::init_headless();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the pump, rumqttc and the output hand messages to each other without
+    // cross-thread wake-ups, and the other core stays free for the broker.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

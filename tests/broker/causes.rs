@@ -179,3 +179,54 @@ async fn permanent_causes_are_not_retried() {
         }
     ));
 }
+
+#[tokio::test]
+async fn v5_refusal_codes_map_to_causes_with_the_reason_string() {
+    for (code, kind) in [
+        (0x86, CauseKind::BadCredentials),
+        (0x88, CauseKind::ServerUnavailable),
+        (0x89, CauseKind::ServerUnavailable),
+        (0x8A, CauseKind::Banned),
+        (0x85, CauseKind::ClientIdRejected),
+        (0x84, CauseKind::ProtocolVersionUnsupported),
+    ] {
+        let fake = Fake::start(Behaviour::RefuseV5(code)).await;
+        let cause = first_failure(options(&fake.url(), MqttVersion::V5)).await;
+        assert_eq!(cause.kind, kind, "{code:#04x}: {cause}");
+        assert!(
+            cause.detail.contains("go away"),
+            "reason string kept: {}",
+            cause.detail
+        );
+    }
+}
+
+#[tokio::test]
+async fn empty_client_id_is_refused_locally_without_clean_start() {
+    let mut opts = options("mqtt://127.0.0.1:1883", MqttVersion::V311);
+    opts.client_id = String::new();
+    opts.clean_start = false;
+    let Err(cause) = mqscope::broker::BrokerHandle::spawn(opts) else {
+        panic!("an empty client id cannot resume a session");
+    };
+    assert_eq!(cause.kind, CauseKind::LocalError);
+}
+
+#[tokio::test]
+async fn mosquitto_rejects_a_client_id_it_does_not_accept() {
+    // mosquitto refuses client ids longer than 23 bytes only in strict mode; an id with a
+    // wildcard-free but invalid UTF-8 sequence cannot be sent, so use its clientid_prefixes.
+    let broker = Mosquitto::with_listener("", "allow_anonymous true\nclientid_prefixes ok-\n");
+    for version in [MqttVersion::V311, MqttVersion::V5] {
+        let mut opts = options(&broker.url(), version);
+        opts.client_id = "wrong-prefix".into();
+        let cause = first_failure(opts).await;
+        assert!(
+            matches!(
+                cause.kind,
+                CauseKind::ClientIdRejected | CauseKind::NotAuthorized
+            ),
+            "{version:?}: {cause}"
+        );
+    }
+}

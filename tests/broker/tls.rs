@@ -184,3 +184,18 @@ async fn websocket_round_trip_and_upgrade_failures() {
     assert_eq!(cause.kind, CauseKind::WsUpgradeFailed, "{cause}");
     assert!(cause.detail.contains("400"), "{}", cause.detail);
 }
+
+#[tokio::test]
+async fn no_shared_cipher_is_tls_handshake_failure() {
+    let dir = TempDir::new("tls");
+    let pki = Pki::write(&dir);
+    // TLS 1.3 with only a CCM suite, which rustls does not offer.
+    let listener = format!(
+        "{}tls_version tlsv1.3\nciphers_tls1.3 TLS_AES_128_CCM_SHA256\n",
+        pki.listener(&pki.server_cert, &pki.server_key, false)
+    );
+    let broker = Mosquitto::in_dir(dir, &listener, "allow_anonymous true\n");
+    let b = TlsBroker { broker, pki };
+    let cause = first_failure(tls_options(&b, "127.0.0.1")).await;
+    assert_eq!(cause.kind, CauseKind::TlsHandshakeFailure, "{cause}");
+}

@@ -20,6 +20,8 @@ pub enum Behaviour {
     DisconnectV5,
     /// Accepts MQTT 5 and sends two messages, the second by topic alias only.
     AliasV5,
+    /// Refuses an MQTT 5 CONNECT with this reason code and a reason string.
+    RefuseV5(u8),
 }
 
 pub struct Fake {
@@ -108,6 +110,14 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour) {
             let mut disconnect = vec![0xE0, 16, 0x8B, 14, 0x1F, 0x00, 11];
             disconnect.extend_from_slice(b"maintenance");
             let _ = stream.write_all(&disconnect).await;
+        }
+        Behaviour::RefuseV5(code) => {
+            let _ = read_some(&mut stream).await;
+            // CONNACK: flags, code, properties (reason string "go away").
+            let mut connack = vec![0x20, 0, 0x00, code, 10, 0x1F, 0x00, 7];
+            connack.extend_from_slice(b"go away");
+            connack[1] = u8::try_from(connack.len() - 2).unwrap();
+            let _ = stream.write_all(&connack).await;
         }
         Behaviour::AliasV5 => {
             let _ = read_some(&mut stream).await;
