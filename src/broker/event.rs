@@ -150,6 +150,54 @@ impl ConnackInfo {
     pub fn code_name(&self) -> &'static str {
         super::codes::connack_name(self.protocol, self.code)
     }
+
+    /// Every property present, as `name=value`, in protocol order.
+    pub fn properties(&self) -> Vec<String> {
+        fn put<T: std::fmt::Display>(out: &mut Vec<String>, name: &str, v: Option<&T>) {
+            if let Some(v) = v {
+                out.push(format!("{name}={v}"));
+            }
+        }
+        let mut out = Vec::new();
+        put(&mut out, "session_expiry", self.session_expiry.as_ref());
+        put(&mut out, "receive_max", self.receive_max.as_ref());
+        put(&mut out, "max_qos", self.max_qos.as_ref());
+        put(&mut out, "retain_available", self.retain_available.as_ref());
+        put(&mut out, "max_packet_size", self.max_packet_size.as_ref());
+        put(
+            &mut out,
+            "assigned_client_id",
+            self.assigned_client_id.as_ref(),
+        );
+        put(&mut out, "topic_alias_max", self.topic_alias_max.as_ref());
+        put(&mut out, "reason_string", self.reason_string.as_ref());
+        for (k, v) in &self.user_properties {
+            out.push(format!("user_property={k}:{v}"));
+        }
+        put(
+            &mut out,
+            "wildcard_available",
+            self.wildcard_available.as_ref(),
+        );
+        put(
+            &mut out,
+            "subscription_ids_available",
+            self.subscription_ids_available.as_ref(),
+        );
+        put(&mut out, "shared_available", self.shared_available.as_ref());
+        put(
+            &mut out,
+            "server_keep_alive",
+            self.server_keep_alive.as_ref(),
+        );
+        put(
+            &mut out,
+            "response_information",
+            self.response_information.as_ref(),
+        );
+        put(&mut out, "server_reference", self.server_reference.as_ref());
+        out
+    }
 }
 
 /// The result of subscribing one filter.

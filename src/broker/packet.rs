@@ -67,8 +67,9 @@ pub fn describe(
                     info.code_name(),
                     u8::from(info.session_present)
                 );
-                if let Some(reason) = &info.reason_string {
-                    let _ = write!(r.detail, " reason=\"{reason}\"");
+                let props = info.properties();
+                if !props.is_empty() {
+                    let _ = write!(r.detail, " [{}]", props.join(" "));
                 }
             }
             facts.connack = Some(info);
@@ -502,5 +503,44 @@ mod tests {
             Some(Protocol::V5),
         );
         assert_eq!(got[0].0.detail, "0x00 success, 0x87 not authorized");
+    }
+
+    #[test]
+    fn v5_connack_record_lists_every_property() {
+        let props = v5b::ConnAckProperties {
+            receive_max: Some(20),
+            topic_alias_max: Some(10),
+            reason_string: Some("welcome".into()),
+            assigned_client_identifier: Some("auto-1".into()),
+            session_expiry_interval: None,
+            max_qos: None,
+            retain_available: None,
+            max_packet_size: None,
+            user_properties: Vec::new(),
+            wildcard_subscription_available: None,
+            subscription_identifiers_available: None,
+            shared_subscription_available: None,
+            server_keep_alive: None,
+            response_information: None,
+            server_reference: None,
+            authentication_method: None,
+            authentication_data: None,
+        };
+        let ack = v5b::ConnAck {
+            session_present: false,
+            code: v5b::ConnectReturnCode::Success,
+            properties: Some(props),
+        };
+        let bytes = encode_v5(&v5b::Packet::ConnAck(ack));
+        let got = describe_bytes(&bytes, Direction::In, Some(Protocol::V5));
+        let (rec, facts) = &got[0];
+        assert_eq!(rec.size, bytes.len());
+        assert_eq!(
+            rec.detail,
+            "success session_present=0 [receive_max=20 assigned_client_id=auto-1 \
+             topic_alias_max=10 reason_string=welcome]"
+        );
+        let info = facts.connack.as_ref().expect("connack");
+        assert_eq!(info.assigned_client_id.as_deref(), Some("auto-1"));
     }
 }
