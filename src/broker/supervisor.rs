@@ -127,6 +127,9 @@ enum Next {
 
 type Reply = oneshot::Sender<PublishOutcome>;
 
+/// How long a clean disconnect may take before the link is simply dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 pub struct Supervisor {
     opts: BrokerOptions,
     tls: Option<Arc<ClientConfig>>,
@@ -360,7 +363,7 @@ impl Supervisor {
                 // Give the pump a moment to report how the upstream ended.
                 let _ = tokio::time::timeout(
                     Duration::from_millis(200),
-                    &mut notes_wait(&mut notes, &mut link),
+                    notes_wait(&mut notes, &mut link),
                 )
                 .await;
                 let tls = self.opts.target.scheme.uses_tls();
@@ -470,9 +473,23 @@ impl Supervisor {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut closing: Option<AttemptEnd> = None;
+        // A DISCONNECT may wait behind a full in-flight window; do not wait for it forever.
+        let give_up_closing = tokio::time::sleep(Duration::MAX / 4);
+        tokio::pin!(give_up_closing);
         loop {
+            if closing.is_some()
+                && give_up_closing.deadline() > tokio::time::Instant::now() + CLOSE_GRACE
+            {
+                give_up_closing
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + CLOSE_GRACE);
+            }
             tokio::select! {
                 biased;
+                () = &mut give_up_closing, if closing.is_some() => {
+                    acks.fail_all("disconnected before acknowledgement");
+                    return closing.take().unwrap_or(AttemptEnd::Shutdown);
+                }
                 _ = self.shutdown.changed(), if closing.is_none() => {
                     session.disconnect();
                     closing = Some(AttemptEnd::Shutdown);
@@ -517,7 +534,7 @@ impl Supervisor {
                         }
                         let _ = tokio::time::timeout(
                             Duration::from_millis(200),
-                            &mut notes_wait(notes, &mut link),
+                            notes_wait(notes, &mut link),
                         )
                         .await;
                         let cause = classify_link_failure(&err, &link);
@@ -538,18 +555,13 @@ impl Supervisor {
 }
 
 /// Waits until the pump reports that the upstream closed (or the note channel ends).
-fn notes_wait<'a>(
-    notes: &'a mut mpsc::UnboundedReceiver<Note>,
-    link: &'a mut LinkNotes,
-) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-    Box::pin(async move {
-        while !link.closed {
-            match notes.recv().await {
-                Some(note) => link.absorb(note),
-                None => return,
-            }
+async fn notes_wait(notes: &mut mpsc::UnboundedReceiver<Note>, link: &mut LinkNotes) {
+    while !link.closed {
+        match notes.recv().await {
+            Some(note) => link.absorb(note),
+            None => return,
         }
-    })
+    }
 }
 
 /// What the pump reported about the current link.

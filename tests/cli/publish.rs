@@ -66,63 +66,38 @@ fn refused_publish_and_refused_connection_exit_1() {
             acl.display()
         ),
     );
-    let mut ok = mqscope();
-    ok.env("MQSCOPE_PASSWORD", "pw").args([
-        "pub",
-        "-b",
-        &broker.url(),
-        "-u",
-        "alice",
-        "-t",
-        "allowed/x",
-        "-m",
-        "1",
-        "-q",
-        "1",
-    ]);
-    let out = run(ok, b"", 10);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let alice = |password: &str, topic: &str| {
+        let mut cmd = mqscope();
+        cmd.env("MQSCOPE_PASSWORD", password);
+        cmd.args([
+            "pub",
+            "-b",
+            &broker.url(),
+            "-u",
+            "alice",
+            "-t",
+            topic,
+            "-m",
+            "1",
+            "-q",
+            "1",
+        ]);
+        cmd.args(["-V", "5"]);
+        let out = run(cmd, b"", 10);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = alice("pw", "allowed/x");
+    assert_eq!(code, Some(0), "{err}");
 
-    let mut denied = mqscope();
-    denied.env("MQSCOPE_PASSWORD", "pw").args([
-        "pub",
-        "-b",
-        &broker.url(),
-        "-u",
-        "alice",
-        "-t",
-        "denied/x",
-        "-m",
-        "1",
-        "-q",
-        "1",
-        "-V",
-        "5",
-    ]);
-    let out = run(denied, b"", 10);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = alice("pw", "denied/x");
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("0x87 not authorized"), "{err}");
 
-    let mut wrong = mqscope();
-    wrong.env("MQSCOPE_PASSWORD", "nope").args([
-        "pub",
-        "-b",
-        &broker.url(),
-        "-u",
-        "alice",
-        "-t",
-        "allowed/x",
-        "-m",
-        "1",
-    ]);
-    let out = run(wrong, b"", 10);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = alice("nope", "allowed/x");
+    assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains("[not_authorized]") && !err.contains("nope"),
         "{err}"
