@@ -7,3 +7,4 @@ pub mod headless;
 pub mod logging;
 pub mod random;
 pub mod secret;
+pub mod store;

@@ -1,0 +1,613 @@
+//! The topic store: every topic the subscription has seen, as a tree with counts kept up to
+//! date on insert, and a bounded history of messages per topic.
+//!
+//! Nodes live in an arena and are addressed by a never-reused [`NodeId`]; a map from the full
+//! topic path to its id makes the hot path (a message on a known topic) one hash lookup plus a
+//! walk up the parents. Memory is bounded: per-topic history (count and bytes), a global budget
+//! that evicts the oldest payloads first, and, when even the nodes fill the budget, new topics
+//! are counted but no longer tracked.
+
+mod natural;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+
+use crate::broker::{Message, MessageProperties};
+pub use natural::natural_cmp;
+
+/// Index of a node in the arena. Never reused while the store lives.
+pub type NodeId = u32;
+
+/// The root node: the parent of every first topic level.
+pub const ROOT: NodeId = 0;
+
+/// How much the store may keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Messages kept per topic.
+    pub history: usize,
+    /// Payload bytes kept per topic.
+    pub topic_bytes: usize,
+    /// Everything: payloads, per-message and per-node overhead.
+    pub total_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            history: 100,
+            topic_bytes: 1 << 20,
+            total_bytes: 256 << 20,
+        }
+    }
+}
+
+/// A message as the store keeps it: its own copy of the payload.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub payload: Bytes,
+    pub received: SystemTime,
+    pub qos: u8,
+    pub retain: bool,
+    pub dup: bool,
+    pub wire_size: u32,
+    pub properties: Option<Box<MessageProperties>>,
+    /// Position in the store's global arrival order.
+    pub seq: u64,
+}
+
+/// Accounting estimate of a stored message beyond its payload.
+const MESSAGE_OVERHEAD: usize = std::mem::size_of::<StoredMessage>() + 16;
+/// Accounting estimate of a node beyond its name.
+const NODE_OVERHEAD: usize = std::mem::size_of::<Node>() + 64;
+
+/// One topic level.
+#[derive(Debug)]
+pub struct Node {
+    /// The full topic path up to this level.
+    path: Arc<str>,
+    /// Where this level's segment starts in `path`.
+    segment_start: u32,
+    pub parent: NodeId,
+    children: Vec<NodeId>,
+    children_sorted: bool,
+    /// Messages received on this topic and every topic below.
+    pub messages: u64,
+    /// Topics (levels that received at least one message) at and below this level.
+    pub topics: u32,
+    /// Messages received on exactly this topic.
+    pub own_messages: u64,
+    history: VecDeque<StoredMessage>,
+    history_bytes: usize,
+    /// The last message here was retained (and not a retained-message deletion).
+    pub retained: bool,
+    /// When this level or anything below last received a message.
+    pub changed_at: Option<SystemTime>,
+    /// Exponentially weighted message rate on this topic, as of `changed_at`.
+    rate: f64,
+}
+
+/// Time constant of the per-topic rate average.
+const RATE_WINDOW_SECS: f64 = 5.0;
+
+impl Node {
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn segment(&self) -> &str {
+        &self.path[self.segment_start as usize..]
+    }
+
+    pub fn children(&self) -> &[NodeId] {
+        &self.children
+    }
+
+    pub fn history(&self) -> &VecDeque<StoredMessage> {
+        &self.history
+    }
+
+    pub fn last(&self) -> Option<&StoredMessage> {
+        self.history.back()
+    }
+
+    pub fn is_topic(&self) -> bool {
+        self.own_messages > 0
+    }
+
+    /// Messages per second on this topic, decayed to `now`.
+    pub fn rate_at(&self, now: SystemTime) -> f64 {
+        let Some(at) = self.changed_at else {
+            return 0.0;
+        };
+        let idle = now
+            .duration_since(at)
+            .unwrap_or(Duration::ZERO)
+            .as_secs_f64();
+        self.rate * (-idle / RATE_WINDOW_SECS).exp()
+    }
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// A message on a known topic.
+    Existing(NodeId),
+    /// The first message on a new topic (levels may have been created).
+    NewTopic(NodeId),
+    /// The store is full of nodes: the topic is counted but not tracked.
+    Untracked,
+}
+
+/// The topic tree with its counts and histories.
+#[derive(Debug)]
+pub struct TopicStore {
+    nodes: Vec<Node>,
+    index: HashMap<Arc<str>, NodeId>,
+    limits: Limits,
+    /// Payload plus overhead of every stored message.
+    message_bytes: usize,
+    /// Overhead of every node.
+    node_bytes: usize,
+    /// Stored messages in arrival order, for global eviction: (node, seq).
+    arrivals: VecDeque<(NodeId, u64)>,
+    live_messages: usize,
+    next_seq: u64,
+    /// Messages received (tracked or not).
+    pub total_messages: u64,
+    /// Distinct topics refused because the store was full.
+    pub untracked_topics: u64,
+    pub untracked_messages: u64,
+    /// Payloads evicted to stay within the budget.
+    pub evicted: u64,
+    /// Changes on every insert: views compare it to know when to rebuild.
+    pub generation: u64,
+    /// Changes only when nodes are added.
+    pub structure_generation: u64,
+}
+
+impl TopicStore {
+    pub fn new(limits: Limits) -> Self {
+        let root = Node {
+            path: Arc::from(""),
+            segment_start: 0,
+            parent: ROOT,
+            children: Vec::new(),
+            children_sorted: true,
+            messages: 0,
+            topics: 0,
+            own_messages: 0,
+            history: VecDeque::new(),
+            history_bytes: 0,
+            retained: false,
+            changed_at: None,
+            rate: 0.0,
+        };
+        Self {
+            nodes: vec![root],
+            index: HashMap::new(),
+            limits,
+            message_bytes: 0,
+            node_bytes: NODE_OVERHEAD,
+            arrivals: VecDeque::new(),
+            live_messages: 0,
+            next_seq: 0,
+            total_messages: 0,
+            untracked_topics: 0,
+            untracked_messages: 0,
+            evicted: 0,
+            generation: 0,
+            structure_generation: 0,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    pub fn get(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id as usize)
+    }
+
+    /// The id of a topic or level, if known.
+    pub fn find(&self, path: &str) -> Option<NodeId> {
+        self.index.get(path).copied()
+    }
+
+    /// Number of levels (nodes) besides the root.
+    pub fn len(&self) -> usize {
+        self.nodes.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of topics that received messages.
+    pub fn topic_count(&self) -> u32 {
+        self.nodes[ROOT as usize].topics
+    }
+
+    /// Bytes accounted against the budget.
+    pub fn used_bytes(&self) -> usize {
+        self.message_bytes + self.node_bytes
+    }
+
+    /// Records a message.
+    pub fn insert(&mut self, message: &Message) -> Inserted {
+        self.total_messages += 1;
+        self.generation += 1;
+        let (id, created) = match self.index.get(message.topic.as_str()) {
+            Some(&id) => (id, false),
+            None => match self.create(&message.topic) {
+                Some(id) => (id, true),
+                None => {
+                    self.untracked_topics += 1;
+                    self.untracked_messages += 1;
+                    return Inserted::Untracked;
+                }
+            },
+        };
+        let _ = created;
+        let first = self.nodes[id as usize].own_messages == 0;
+        self.record(id, message);
+        let mut at = id;
+        loop {
+            let node = &mut self.nodes[at as usize];
+            node.messages += 1;
+            node.changed_at = Some(message.received);
+            if first {
+                node.topics += 1;
+            }
+            if at == ROOT {
+                break;
+            }
+            at = node.parent;
+        }
+        self.enforce_budget();
+        if first {
+            Inserted::NewTopic(id)
+        } else {
+            Inserted::Existing(id)
+        }
+    }
+
+    fn record(&mut self, id: NodeId, message: &Message) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let limits = self.limits;
+        let node = &mut self.nodes[id as usize];
+        node.own_messages += 1;
+        node.retained = message.retain && !message.payload.is_empty();
+        let now = message.received;
+        let idle = node
+            .changed_at
+            .and_then(|at| now.duration_since(at).ok())
+            .map_or(0.0, |d| d.as_secs_f64());
+        node.rate = node.rate * (-idle / RATE_WINDOW_SECS).exp() + 1.0 / RATE_WINDOW_SECS;
+        let stored = StoredMessage {
+            // A copy: the received payload is a slice of a large shared read buffer.
+            payload: Bytes::copy_from_slice(&message.payload),
+            received: message.received,
+            qos: message.qos,
+            retain: message.retain,
+            dup: message.dup,
+            wire_size: u32::try_from(message.wire_size).unwrap_or(u32::MAX),
+            properties: message.properties.clone(),
+            seq,
+        };
+        let size = stored.payload.len() + MESSAGE_OVERHEAD;
+        node.history.push_back(stored);
+        node.history_bytes += size;
+        self.message_bytes += size;
+        self.live_messages += 1;
+        self.arrivals.push_back((id, seq));
+        // Per-topic limits: drop the oldest, but always keep the newest.
+        while node.history.len() > 1
+            && (node.history.len() > limits.history || node.history_bytes > limits.topic_bytes)
+        {
+            if let Some(old) = node.history.pop_front() {
+                let size = old.payload.len() + MESSAGE_OVERHEAD;
+                node.history_bytes -= size;
+                self.message_bytes -= size;
+                self.live_messages -= 1;
+            }
+        }
+        // Entries of messages dropped by per-topic limits linger in `arrivals`; compact
+        // before they outnumber the live ones.
+        if self.arrivals.len() > 2 * self.live_messages + 1024 {
+            let nodes = &self.nodes;
+            self.arrivals
+                .retain(|&(id, seq)| nodes[id as usize].history.iter().any(|m| m.seq == seq));
+        }
+    }
+
+    /// Evicts the oldest payloads while over the budget.
+    fn enforce_budget(&mut self) {
+        while self.used_bytes() > self.limits.total_bytes {
+            let Some((id, seq)) = self.arrivals.pop_front() else {
+                return;
+            };
+            let node = &mut self.nodes[id as usize];
+            if node.history.front().is_some_and(|m| m.seq == seq) {
+                if let Some(old) = node.history.pop_front() {
+                    let size = old.payload.len() + MESSAGE_OVERHEAD;
+                    node.history_bytes -= size;
+                    self.message_bytes -= size;
+                    self.live_messages -= 1;
+                    self.evicted += 1;
+                }
+            }
+        }
+    }
+
+    /// Creates the missing levels of `topic`; `None` when nodes alone fill the budget.
+    fn create(&mut self, topic: &str) -> Option<NodeId> {
+        // The deepest level that already exists.
+        let mut parent = ROOT;
+        let mut start = 0;
+        let mut cut = topic.len();
+        loop {
+            match topic[..cut].rfind('/') {
+                Some(i) => {
+                    if let Some(&id) = self.index.get(&topic[..i]) {
+                        parent = id;
+                        start = i + 1;
+                        break;
+                    }
+                    cut = i;
+                }
+                None => break,
+            }
+        }
+        let missing = topic[start..].split('/').count();
+        let cost = missing * NODE_OVERHEAD + missing * topic.len();
+        if self.node_bytes + cost > self.limits.total_bytes {
+            return None;
+        }
+        self.structure_generation += 1;
+        let mut at = start;
+        loop {
+            let end = topic[at..].find('/').map_or(topic.len(), |i| at + i);
+            let path: Arc<str> = Arc::from(&topic[..end]);
+            let id = NodeId::try_from(self.nodes.len()).ok()?;
+            self.nodes.push(Node {
+                path: path.clone(),
+                segment_start: u32::try_from(at).unwrap_or(0),
+                parent,
+                children: Vec::new(),
+                children_sorted: true,
+                messages: 0,
+                topics: 0,
+                own_messages: 0,
+                history: VecDeque::new(),
+                history_bytes: 0,
+                retained: false,
+                changed_at: None,
+                rate: 0.0,
+            });
+            self.node_bytes += NODE_OVERHEAD + 2 * path.len();
+            self.index.insert(path, id);
+            let p = &mut self.nodes[parent as usize];
+            p.children.push(id);
+            p.children_sorted = p.children.len() < 2;
+            parent = id;
+            if end == topic.len() {
+                return Some(id);
+            }
+            at = end + 1;
+        }
+    }
+
+    /// The children of `id` in natural order (sorted on first use after a change).
+    pub fn sorted_children(&mut self, id: NodeId) -> &[NodeId] {
+        let idx = id as usize;
+        if !self.nodes[idx].children_sorted {
+            let mut children = std::mem::take(&mut self.nodes[idx].children);
+            let nodes = &self.nodes;
+            children.sort_by(|a, b| {
+                natural_cmp(nodes[*a as usize].segment(), nodes[*b as usize].segment())
+            });
+            let node = &mut self.nodes[idx];
+            node.children = children;
+            node.children_sorted = true;
+        }
+        &self.nodes[idx].children
+    }
+
+    /// The ids from the first level down to `id` (the root excluded).
+    pub fn path_ids(&self, id: NodeId) -> Vec<NodeId> {
+        let mut ids = Vec::new();
+        let mut at = id;
+        while at != ROOT {
+            ids.push(at);
+            at = self.nodes[at as usize].parent;
+        }
+        ids.reverse();
+        ids
+    }
+
+    /// Every node id in creation order (the root excluded).
+    pub fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (1..self.nodes.len()).filter_map(|i| NodeId::try_from(i).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(topic: &str, payload: &str, secs: u64) -> Message {
+        Message {
+            topic: topic.into(),
+            payload: Bytes::copy_from_slice(payload.as_bytes()),
+            qos: 0,
+            retain: false,
+            dup: false,
+            properties: None,
+            received: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+            wire_size: topic.len() + payload.len() + 4,
+        }
+    }
+
+    fn counts(store: &TopicStore, path: &str) -> (u64, u32) {
+        let n = store.node(store.find(path).expect(path));
+        (n.messages, n.topics)
+    }
+
+    #[test]
+    fn counts_follow_the_table() {
+        // (publish these, expect these subtree counts)
+        let mut store = TopicStore::new(Limits::default());
+        for (topic, payload) in [
+            ("plant/a/temp", "1"),
+            ("plant/a/temp", "2"),
+            ("plant/a/hum", "3"),
+            ("plant/b", "4"),
+            ("plant", "5"),
+            ("other", "6"),
+        ] {
+            store.insert(&msg(topic, payload, 1));
+        }
+        let table = [
+            ("plant", (5, 4)),
+            ("plant/a", (3, 2)),
+            ("plant/a/temp", (2, 1)),
+            ("plant/b", (1, 1)),
+            ("other", (1, 1)),
+        ];
+        for (path, expected) in table {
+            assert_eq!(counts(&store, path), expected, "{path}");
+        }
+        assert_eq!((store.node(ROOT).messages, store.topic_count()), (6, 5));
+        assert_eq!(store.len(), 6);
+        let temp = store.node(store.find("plant/a/temp").expect("temp"));
+        assert_eq!(temp.segment(), "temp");
+        assert_eq!(&temp.last().expect("last").payload[..], b"2");
+    }
+
+    #[test]
+    fn leading_slash_and_empty_levels_are_levels() {
+        let mut store = TopicStore::new(Limits::default());
+        store.insert(&msg("/a//b", "x", 1));
+        let ids = store.path_ids(store.find("/a//b").expect("topic"));
+        let segments: Vec<&str> = ids.iter().map(|id| store.node(*id).segment()).collect();
+        assert_eq!(segments, ["", "a", "", "b"]);
+    }
+
+    #[test]
+    fn children_sort_naturally() {
+        let mut store = TopicStore::new(Limits::default());
+        for t in ["dev10", "dev2", "dev1", "alpha"] {
+            store.insert(&msg(t, "x", 1));
+        }
+        let names: Vec<String> = store
+            .sorted_children(ROOT)
+            .to_vec()
+            .iter()
+            .map(|id| store.node(*id).segment().to_string())
+            .collect();
+        assert_eq!(names, ["alpha", "dev1", "dev2", "dev10"]);
+    }
+
+    #[test]
+    fn history_is_bounded_per_topic_by_count_and_bytes() {
+        let limits = Limits {
+            history: 3,
+            topic_bytes: 1000,
+            ..Limits::default()
+        };
+        let mut store = TopicStore::new(limits);
+        for i in 0..10 {
+            store.insert(&msg("t", &i.to_string(), i));
+        }
+        let node = store.node(store.find("t").expect("t"));
+        let kept: Vec<&[u8]> = node.history().iter().map(|m| &m.payload[..]).collect();
+        assert_eq!(kept, [b"7", b"8", b"9"]);
+        assert_eq!(node.own_messages, 10);
+
+        store.insert(&msg("big", &"x".repeat(5000), 1));
+        assert_eq!(
+            store.node(store.find("big").expect("big")).history().len(),
+            1,
+            "newest kept"
+        );
+    }
+
+    #[test]
+    fn budget_evicts_oldest_payloads_first_then_stops_tracking_new_topics() {
+        let limits = Limits {
+            history: 100,
+            topic_bytes: 1 << 20,
+            total_bytes: 64 * 1024,
+        };
+        let mut store = TopicStore::new(limits);
+        for i in 0..100 {
+            store.insert(&msg("big", &"x".repeat(1000), i));
+        }
+        assert!(store.used_bytes() <= limits.total_bytes);
+        assert!(store.evicted > 0);
+        let big = store.node(store.find("big").expect("big"));
+        assert_eq!(
+            big.history().back().expect("newest").received,
+            msg("", "", 99).received
+        );
+
+        let mut i = 0;
+        while store.untracked_topics == 0 {
+            store.insert(&msg(&format!("flood/{i}"), "v", 100));
+            i += 1;
+            assert!(i < 100_000, "the store never filled");
+        }
+        let before = store.len();
+        store.insert(&msg("flood/another-new-one", "v", 101));
+        assert_eq!(store.len(), before, "no new nodes once full");
+        assert!(store.untracked_topics >= 2);
+        assert!(store.used_bytes() <= limits.total_bytes);
+        // Known topics still count.
+        store.insert(&msg("flood/0", "v", 102));
+        assert_eq!(
+            store.node(store.find("flood/0").expect("f0")).own_messages,
+            2
+        );
+    }
+
+    #[test]
+    fn rate_decays_when_a_topic_falls_silent() {
+        let mut store = TopicStore::new(Limits::default());
+        for i in 0..50 {
+            let mut m = msg("fast", "x", 0);
+            m.received += Duration::from_millis(i * 100);
+            store.insert(&m);
+        }
+        let node = store.node(store.find("fast").expect("fast"));
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(5);
+        let busy = node.rate_at(at);
+        assert!(
+            (5.0..=10.0).contains(&busy),
+            "about 10 msg/s ramping up: {busy}"
+        );
+        let later = node.rate_at(at + Duration::from_secs(30));
+        assert!(later < 0.1, "{later}");
+    }
+
+    #[test]
+    fn retained_flag_clears_on_deletion() {
+        let mut store = TopicStore::new(Limits::default());
+        let mut m = msg("r", "on", 1);
+        m.retain = true;
+        store.insert(&m);
+        assert!(store.node(store.find("r").expect("r")).retained);
+        let mut del = msg("r", "", 2);
+        del.retain = true;
+        store.insert(&del);
+        assert!(!store.node(store.find("r").expect("r")).retained);
+    }
+}
