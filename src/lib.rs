@@ -5,6 +5,7 @@ pub mod broker;
 pub mod cli;
 pub mod headless;
 pub mod logging;
+pub mod payload;
 pub mod random;
 pub mod secret;
 pub mod store;

@@ -1,0 +1,352 @@
+//! Payload decoding for display: JSON, UTF-8 text or binary, decided lazily for what is
+//! shown. The raw bytes are never altered; views are built from them and paged by line.
+
+mod diff;
+mod highlight;
+
+use bytes::Bytes;
+
+pub use diff::{ByteRange, DiffLine, diff_bytes, diff_lines};
+pub use highlight::{Token, TokenKind, json_line_tokens};
+
+/// What a payload looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Empty,
+    Json,
+    Text,
+    Binary,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Empty => "empty",
+            Kind::Json => "JSON",
+            Kind::Text => "text",
+            Kind::Binary => "binary",
+        }
+    }
+}
+
+/// How the user wants to see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// JSON when it parses, text when it is UTF-8, hex otherwise.
+    #[default]
+    Auto,
+    Text,
+    Json,
+    Hex,
+}
+
+impl Mode {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::Text => "text",
+            Mode::Json => "json",
+            Mode::Hex => "hex",
+        }
+    }
+
+    pub fn next(self) -> Self {
+        match self {
+            Mode::Auto => Mode::Text,
+            Mode::Text => Mode::Json,
+            Mode::Json => Mode::Hex,
+            Mode::Hex => Mode::Auto,
+        }
+    }
+}
+
+/// Payloads above this are not pretty-printed (they are shown as text, paged).
+pub const PRETTY_LIMIT: usize = 2 << 20;
+
+/// Bytes per hex dump line.
+pub const HEX_WIDTH: usize = 16;
+
+/// Classifies a payload. JSON must be an object or array (or parse as a whole).
+pub fn classify(bytes: &[u8]) -> Kind {
+    if bytes.is_empty() {
+        return Kind::Empty;
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Kind::Binary;
+    };
+    let trimmed = text.trim_start();
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && bytes.len() <= PRETTY_LIMIT
+        && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+    {
+        return Kind::Json;
+    }
+    let control = text
+        .chars()
+        .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        .count();
+    if control * 20 > text.chars().count().max(1) {
+        Kind::Binary
+    } else {
+        Kind::Text
+    }
+}
+
+/// The representation actually drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Json,
+    Text,
+    Hex,
+}
+
+/// A decoded payload, ready to be paged line by line.
+#[derive(Debug, Clone)]
+pub struct PayloadView {
+    pub kind: Kind,
+    pub shown: Shown,
+    pub bytes: Bytes,
+    /// Pretty JSON or the UTF-8 text (with control characters escaped).
+    text: String,
+    line_starts: Vec<usize>,
+    /// Why the requested mode could not be honoured, if it could not.
+    pub note: Option<&'static str>,
+}
+
+impl PayloadView {
+    pub fn new(bytes: Bytes, mode: Mode) -> Self {
+        let kind = classify(&bytes);
+        let (shown, note) = match (mode, kind) {
+            (Mode::Hex, _) | (Mode::Auto, Kind::Binary) => (Shown::Hex, None),
+            (Mode::Auto, Kind::Json) => (Shown::Json, None),
+            (Mode::Json, Kind::Json) => (Shown::Json, None),
+            (Mode::Json, Kind::Binary) => (Shown::Hex, Some("not JSON: shown as hex")),
+            (Mode::Json, _) if bytes.len() > PRETTY_LIMIT => (
+                Shown::Text,
+                Some("too large to pretty-print: shown as text"),
+            ),
+            (Mode::Json, _) => (Shown::Text, Some("not valid JSON: shown as text")),
+            (Mode::Text, Kind::Binary) => {
+                (Shown::Text, Some("not UTF-8: invalid bytes shown as \\xNN"))
+            }
+            _ => (Shown::Text, None),
+        };
+        let text = match shown {
+            Shown::Json => serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                .unwrap_or_default(),
+            Shown::Text => escape_controls(&bytes),
+            Shown::Hex => String::new(),
+        };
+        let line_starts = if shown == Shown::Hex {
+            Vec::new()
+        } else {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        };
+        Self {
+            kind,
+            shown,
+            bytes,
+            text,
+            line_starts,
+            note,
+        }
+    }
+
+    /// Number of lines to page through.
+    pub fn line_count(&self) -> usize {
+        match self.shown {
+            Shown::Hex => self.bytes.len().div_ceil(HEX_WIDTH).max(1),
+            _ => self.line_starts.len(),
+        }
+    }
+
+    /// Line `i` of the text or JSON (empty for hex views).
+    pub fn line(&self, i: usize) -> &str {
+        let Some(&start) = self.line_starts.get(i) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(i + 1)
+            .map_or(self.text.len(), |next| next - 1);
+        self.text[start..end].trim_end_matches('\r')
+    }
+
+    /// The byte range shown by hex lines `first..first + count`.
+    pub fn hex_range(&self, first: usize, count: usize) -> (usize, usize) {
+        let start = (first * HEX_WIDTH).min(self.bytes.len());
+        let end = ((first + count) * HEX_WIDTH).min(self.bytes.len());
+        (start, end)
+    }
+
+    /// The whole text (pretty JSON or escaped text), for diffs.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// One hex dump line: offset, hex bytes, ASCII column.
+pub fn hex_line(bytes: &[u8], line: usize) -> String {
+    use std::fmt::Write as _;
+    let start = line * HEX_WIDTH;
+    let chunk = bytes
+        .get(start..(start + HEX_WIDTH).min(bytes.len()))
+        .unwrap_or_default();
+    let mut s = format!("{start:08x}  ");
+    for i in 0..HEX_WIDTH {
+        match chunk.get(i) {
+            Some(b) => {
+                let _ = write!(s, "{b:02x} ");
+            }
+            None => s.push_str("   "),
+        }
+        if i == 7 {
+            s.push(' ');
+        }
+    }
+    s.push(' ');
+    s.extend(chunk.iter().map(|&b| {
+        if (0x20..0x7f).contains(&b) {
+            b as char
+        } else {
+            '.'
+        }
+    }));
+    s
+}
+
+/// Text with control characters (other than newline and tab) and invalid UTF-8 escaped, so
+/// nothing in a payload can move the cursor or change the terminal.
+pub fn escape_controls(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' => s.push('\n'),
+                '\t' => s.push_str("    "),
+                '\r' => {}
+                c if c.is_control() => {
+                    let _ = write!(s, "\\x{:02x}", u32::from(c));
+                }
+                c => s.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(s, "\\x{b:02x}");
+        }
+    }
+    s
+}
+
+/// A one-line preview: JSON compacted, text with newlines shown as ⏎, binary as a hex prefix.
+pub fn preview(bytes: &[u8], max_chars: usize) -> String {
+    let mut out = String::new();
+    match std::str::from_utf8(bytes) {
+        Ok(text) if classify(bytes) != Kind::Binary => {
+            for c in text.chars() {
+                if out.chars().count() >= max_chars {
+                    out.push('…');
+                    break;
+                }
+                match c {
+                    '\n' => out.push('⏎'),
+                    '\r' | '\t' => out.push(' '),
+                    c if c.is_control() => out.push('·'),
+                    c => out.push(c),
+                }
+            }
+        }
+        _ => {
+            out.push_str("0x");
+            for b in bytes.iter().take(max_chars / 2) {
+                out.push_str(&format!("{b:02x}"));
+            }
+            if bytes.len() > max_chars / 2 {
+                out.push('…');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_json_text_and_binary() {
+        assert_eq!(classify(b""), Kind::Empty);
+        assert_eq!(classify(b" {\"a\": 1}"), Kind::Json);
+        assert_eq!(classify(b"[1,2]"), Kind::Json);
+        assert_eq!(classify(b"{broken"), Kind::Text);
+        assert_eq!(classify(b"21.5"), Kind::Text);
+        assert_eq!(classify(&[0xff, 0x00, 0x01]), Kind::Binary);
+        assert_eq!(classify(&[0x01, 0x02, 0x03, b'a']), Kind::Binary);
+    }
+
+    #[test]
+    fn json_is_pretty_printed_and_paged_by_line() {
+        let view = PayloadView::new(
+            Bytes::from_static(b"{\"b\":1,\"a\":[true,null]}"),
+            Mode::Auto,
+        );
+        assert_eq!(view.shown, Shown::Json);
+        let lines: Vec<&str> = (0..view.line_count()).map(|i| view.line(i)).collect();
+        assert_eq!(
+            lines,
+            [
+                "{",
+                "  \"b\": 1,",
+                "  \"a\": [",
+                "    true,",
+                "    null",
+                "  ]",
+                "}"
+            ]
+        );
+    }
+
+    #[test]
+    fn modes_fall_back_with_a_note() {
+        let bin = Bytes::from_static(&[0xff, 0xfe, 0x00, 0x01]);
+        let view = PayloadView::new(bin.clone(), Mode::Json);
+        assert_eq!(
+            (view.shown, view.note),
+            (Shown::Hex, Some("not JSON: shown as hex"))
+        );
+        let view = PayloadView::new(bin, Mode::Text);
+        assert_eq!(view.line(0), "\\xff\\xfe\\x00\\x01");
+    }
+
+    #[test]
+    fn hex_lines_have_offsets_and_ascii() {
+        let bytes: Vec<u8> = (0x41..0x41 + 20).collect();
+        assert_eq!(
+            hex_line(&bytes, 0),
+            "00000000  41 42 43 44 45 46 47 48  49 4a 4b 4c 4d 4e 4f 50  ABCDEFGHIJKLMNOP"
+        );
+        assert_eq!(
+            hex_line(&bytes, 1),
+            "00000010  51 52 53 54                                       QRST"
+        );
+        let view = PayloadView::new(Bytes::from(bytes), Mode::Hex);
+        assert_eq!(view.line_count(), 2);
+        assert_eq!(view.hex_range(1, 5), (16, 20));
+    }
+
+    #[test]
+    fn escapes_terminal_controls() {
+        assert_eq!(
+            escape_controls(b"a\x1b[2Jb\tc\r\n\xff"),
+            "a\\x1b[2Jb    c\n\\xff"
+        );
+        assert_eq!(preview(b"line1\nline2", 20), "line1⏎line2");
+        assert_eq!(preview(&[0xff, 0x10], 20), "0xff10");
+        assert_eq!(preview(b"abcdef", 3), "abc…");
+    }
+}
