@@ -25,10 +25,48 @@ Logs: MQSCOPE_LOG (or RUST_LOG) sets the filter; the log file is under the state
 /// Explore and debug MQTT brokers.
 #[derive(Debug, Parser)]
 #[command(name = "mqscope", version, about, after_help = EXAMPLES, max_term_width = 100)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, disable_version_flag = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub mode: Option<Mode>,
+
+    /// Print version (-V is the MQTT version)
+    #[arg(long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
+
+    /// Without a subcommand: the interactive explorer.
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+/// The explorer (no subcommand).
+#[derive(Debug, Clone, Args)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Topic filter to subscribe to (repeatable)
+    #[arg(short = 't', long = "topic", value_name = "FILTER", default_value = "#",
+          value_parser = parse_filter)]
+    pub filters: Vec<String>,
+
+    /// QoS to subscribe with
+    #[arg(short = 'q', long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub qos: u8,
+
+    /// Also subscribe to $SYS/# (broker statistics)
+    #[arg(long)]
+    pub sys: bool,
+
+    /// Messages kept per topic
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub history: u32,
+
+    /// Memory budget for topics and history, e.g. 256M or 2G (history is evicted first, then
+    /// new topics are counted but not tracked)
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub max_memory: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -265,6 +303,27 @@ impl PubArgs {
     }
 }
 
+/// `256M`, `2G`, `512K`, or plain bytes; at least 1M.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: usize = digits
+        .parse()
+        .map_err(|_| "expected a size like 256M, 2G or 512K".to_string())?;
+    let factor = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => return Err("expected a size like 256M, 2G or 512K (units K, M, G)".into()),
+    };
+    let bytes = n.checked_mul(factor).ok_or("that size is too large")?;
+    if bytes < 1 << 20 {
+        return Err("at least 1M".into());
+    }
+    Ok(bytes)
+}
+
 fn parse_target(s: &str) -> Result<Target, String> {
     s.parse::<Target>().map_err(|e| e.to_string())
 }
@@ -415,6 +474,15 @@ mod tests {
         assert!(parse_filter("a/b#").is_err());
         assert!(parse_filter("a/b+/c").is_err());
         assert!(parse_filter("").is_err());
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("256M"), Ok(256 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert!(parse_size("12").is_err());
+        assert!(parse_size("5X").is_err());
     }
 
     #[test]

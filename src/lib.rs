@@ -9,3 +9,4 @@ pub mod payload;
 pub mod random;
 pub mod secret;
 pub mod store;
+pub mod tui;

@@ -37,6 +37,15 @@ fn filter(default: &str) -> EnvFilter {
 
 /// Logging for the headless modes: the file at the filter's level, stderr at warnings only.
 pub fn init_headless() -> LogGuard {
+    init(true)
+}
+
+/// Logging while the TUI owns the terminal: the file only.
+pub fn init_file_only() -> LogGuard {
+    init(false)
+}
+
+fn init(stderr: bool) -> LogGuard {
     let (file_layer, guard, dir) = match log_dir().and_then(|dir| {
         std::fs::create_dir_all(&dir).ok()?;
         Some(dir)
@@ -55,12 +64,14 @@ pub fn init_headless() -> LogGuard {
         }
         None => (None, None, None),
     };
-    let stderr_layer = fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .without_time()
-        // Only our own warnings: rumqttc's are in the file and said better by our events.
-        .with_filter(Targets::new().with_target("mqscope", LevelFilter::WARN));
+    let stderr_layer = stderr.then(|| {
+        fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .without_time()
+            // Only our own warnings: rumqttc's are in the file and said better by our events.
+            .with_filter(Targets::new().with_target("mqscope", LevelFilter::WARN))
+    });
     let _ = tracing_subscriber::registry()
         .with(file_layer)
         .with(stderr_layer)

@@ -15,7 +15,12 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
-    let _log = mqscope::logging::init_headless();
+    // Never a byte on stderr while the TUI is up: it logs to the file only.
+    let _log = if cli.mode.is_none() {
+        mqscope::logging::init_file_only()
+    } else {
+        mqscope::logging::init_headless()
+    };
     // One thread: the pump, rumqttc and the output hand messages to each other without
     // cross-thread wake-ups, and the other core stays free for the broker.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -29,11 +34,7 @@ fn main() -> ExitCode {
         match cli.mode {
             Some(Mode::Sub(args)) => headless::sub::run(args).await,
             Some(Mode::Pub(args)) => headless::publish::run(args).await,
-            None => Err(UsageError(
-                "the interactive explorer is not built yet: use `mqscope sub` or `mqscope pub` (see --help)"
-                    .into(),
-            )
-            .into()),
+            None => mqscope::tui::run(cli.tui).await,
         }
     });
     // Do not wait for tasks still blocked on stdin or the network.

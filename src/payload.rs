@@ -50,6 +50,7 @@ impl Mode {
         }
     }
 
+    #[must_use]
     pub fn next(self) -> Self {
         match self {
             Mode::Auto => Mode::Text,
@@ -245,6 +246,7 @@ pub fn escape_controls(bytes: &[u8]) -> String {
 
 /// A one-line preview: JSON compacted, text with newlines shown as ⏎, binary as a hex prefix.
 pub fn preview(bytes: &[u8], max_chars: usize) -> String {
+    use std::fmt::Write as _;
     let mut out = String::new();
     match std::str::from_utf8(bytes) {
         Ok(text) if classify(bytes) != Kind::Binary => {
@@ -264,7 +266,7 @@ pub fn preview(bytes: &[u8], max_chars: usize) -> String {
         _ => {
             out.push_str("0x");
             for b in bytes.iter().take(max_chars / 2) {
-                out.push_str(&format!("{b:02x}"));
+                let _ = write!(out, "{b:02x}");
             }
             if bytes.len() > max_chars / 2 {
                 out.push('…');

@@ -244,18 +244,15 @@ impl TopicStore {
     pub fn insert(&mut self, message: &Message) -> Inserted {
         self.total_messages += 1;
         self.generation += 1;
-        let (id, created) = match self.index.get(message.topic.as_str()) {
-            Some(&id) => (id, false),
-            None => match self.create(&message.topic) {
-                Some(id) => (id, true),
-                None => {
-                    self.untracked_topics += 1;
-                    self.untracked_messages += 1;
-                    return Inserted::Untracked;
-                }
-            },
+        let id = if let Some(&id) = self.index.get(message.topic.as_str()) {
+            id
+        } else if let Some(id) = self.create(&message.topic) {
+            id
+        } else {
+            self.untracked_topics += 1;
+            self.untracked_messages += 1;
+            return Inserted::Untracked;
         };
-        let _ = created;
         let first = self.nodes[id as usize].own_messages == 0;
         self.record(id, message);
         let mut at = id;
@@ -354,18 +351,13 @@ impl TopicStore {
         let mut parent = ROOT;
         let mut start = 0;
         let mut cut = topic.len();
-        loop {
-            match topic[..cut].rfind('/') {
-                Some(i) => {
-                    if let Some(&id) = self.index.get(&topic[..i]) {
-                        parent = id;
-                        start = i + 1;
-                        break;
-                    }
-                    cut = i;
-                }
-                None => break,
+        while let Some(i) = topic[..cut].rfind('/') {
+            if let Some(&id) = self.index.get(&topic[..i]) {
+                parent = id;
+                start = i + 1;
+                break;
             }
+            cut = i;
         }
         let missing = topic[start..].split('/').count();
         let cost = missing * NODE_OVERHEAD + missing * topic.len();

@@ -13,6 +13,7 @@ pub enum DiffLine {
 const MAX_CELLS: usize = 4_000_000;
 
 /// A line diff (longest common subsequence) of `old` and `new`.
+#[expect(clippy::many_single_char_names, reason = "the textbook LCS names")]
 pub fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();

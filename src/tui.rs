@@ -1,0 +1,85 @@
+//! The interactive explorer: topic tree, inspector and status bar over one connection.
+//! The only module that knows about the terminal.
+
+pub mod app;
+pub mod keymap;
+pub mod model;
+pub mod terminal;
+pub mod theme;
+pub mod ui;
+pub mod view;
+
+use std::io;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use crate::broker::{BrokerHandle, Subscription};
+use crate::cli::TuiArgs;
+use crate::store::Limits;
+use model::{Command, Model};
+
+/// Opens the explorer on the broker the arguments name.
+pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = args.connect.to_options()?;
+    opts.subscriptions = args
+        .filters
+        .iter()
+        .map(|f| Subscription::new(f.clone(), args.qos))
+        .collect();
+    if args.sys {
+        opts.subscriptions.push(Subscription::new("$SYS/#", 0));
+    }
+    let target = opts.target.to_string();
+    let limits = Limits {
+        history: args.history as usize,
+        topic_bytes: Limits::default().topic_bytes,
+        total_bytes: args.max_memory,
+    };
+    let mut handle = BrokerHandle::spawn(opts)
+        .map_err(|c| anyhow::anyhow!("{c} [{}]\nhint: {}", c.code(), c.kind.hint()))?;
+
+    let mut model = Model::new(target, limits, SystemTime::now());
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        model.theme = theme::Theme::plain();
+    }
+    let mut view = view::View::default();
+    let result = {
+        let _guard = terminal::TerminalGuard::enter()?;
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        let input = crossterm::event::EventStream::new();
+        app::run(
+            &mut terminal,
+            &mut model,
+            &mut view,
+            input,
+            &mut handle.events,
+            |command| {
+                if let Command::Copy(text) = command {
+                    if let Err(e) = terminal::copy_osc52(text) {
+                        tracing::warn!("clipboard: {e}");
+                    }
+                }
+            },
+        )
+        .await
+    };
+    // Disconnect cleanly, then (the guard has restored the terminal) report.
+    handle.shutdown().await;
+    result?;
+    let store = &model.store;
+    super::headless::sub::eprintln_line(&format!(
+        "{} messages on {} topics this session",
+        ui::count(store.total_messages),
+        ui::count(u64::from(store.topic_count()))
+    ));
+    if let Some(dir) = crate::logging::log_dir() {
+        super::headless::sub::eprintln_line(&format!(
+            "log: {}",
+            dir.join("mqscope.log.*").display()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,118 @@
+//! The event loop: one task owns the terminal. Terminal input goes first (keys stay responsive
+//! under a flood), then broker events drained in batches, then a frame when something changed
+//! (at most ~30 per second), then the one-second clock. Rendering never happens per message.
+
+use std::io;
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::Event;
+use futures_util::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::model::{Command, Model, Msg, update};
+use super::ui;
+use super::view::View;
+use crate::broker::BrokerEvent;
+
+/// Minimum time between frames.
+pub const FRAME: Duration = Duration::from_millis(33);
+/// Most broker events applied before the loop looks at input and frames again.
+const DRAIN_COUNT: usize = 50_000;
+/// Most time spent applying one batch of broker events.
+const DRAIN_TIME: Duration = Duration::from_millis(15);
+
+/// Runs until the user quits or the input ends. `effects` carries out commands other than quit.
+pub async fn run<B, I>(
+    terminal: &mut Terminal<B>,
+    model: &mut Model,
+    view: &mut View,
+    mut input: I,
+    events: &mut mpsc::Receiver<BrokerEvent>,
+    mut effects: impl FnMut(&Command),
+) -> io::Result<()>
+where
+    B: Backend,
+    B::Error: Into<io::Error>,
+    I: Stream<Item = io::Result<Event>> + Unpin,
+{
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut dirty = true;
+    let mut next_frame = Instant::now();
+    let mut broker_open = true;
+    loop {
+        if dirty && Instant::now() >= next_frame {
+            draw(terminal, model, view)?;
+            dirty = false;
+            next_frame = Instant::now() + FRAME;
+            let offset = model.tree.get_offset();
+            if !view.covers(offset, usize::from(model.areas.topics.height)) {
+                view.invalidate();
+                dirty = true;
+            }
+        }
+        tokio::select! {
+            biased;
+            event = input.next() => match event {
+                Some(Ok(event)) => {
+                    let Some(msg) = to_msg(&event) else { continue };
+                    for command in update(model, msg) {
+                        if command == Command::Quit {
+                            return Ok(());
+                        }
+                        effects(&command);
+                    }
+                    dirty = true;
+                }
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            event = events.recv(), if broker_open => match event {
+                Some(event) => {
+                    update(model, Msg::Broker(event));
+                    let started = std::time::Instant::now();
+                    let mut n = 1;
+                    while n < DRAIN_COUNT {
+                        let Ok(event) = events.try_recv() else { break };
+                        update(model, Msg::Broker(event));
+                        n += 1;
+                        if n % 1024 == 0 && started.elapsed() > DRAIN_TIME {
+                            break;
+                        }
+                    }
+                    dirty = true;
+                }
+                None => broker_open = false,
+            },
+            () = tokio::time::sleep_until(next_frame), if dirty => {}
+            _ = tick.tick() => {
+                update(model, Msg::Tick(SystemTime::now()));
+                dirty = true;
+            }
+        }
+    }
+}
+
+fn draw<B>(terminal: &mut Terminal<B>, model: &mut Model, view: &mut View) -> io::Result<()>
+where
+    B: Backend,
+    B::Error: Into<io::Error>,
+{
+    view.refresh(model);
+    terminal
+        .draw(|frame| ui::render(model, view, frame))
+        .map_err(Into::into)?;
+    Ok(())
+}
+
+fn to_msg(event: &Event) -> Option<Msg> {
+    match event {
+        Event::Key(key) => Some(Msg::Key(*key)),
+        Event::Mouse(mouse) => Some(Msg::Mouse(*mouse)),
+        Event::Resize(..) => Some(Msg::Resize),
+        _ => None,
+    }
+}

@@ -1,0 +1,286 @@
+//! The keymap as data: `(pane, key) → action`. Help and the hint line are generated from it,
+//! so they never drift from what the keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// A pane, or `Global` for keys that work everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Global,
+    Topics,
+    Inspector,
+}
+
+impl Pane {
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Global => "global",
+            Pane::Topics => "topics",
+            Pane::Inspector => "inspector",
+        }
+    }
+}
+
+/// What the user meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    FocusNext,
+    FocusPrev,
+    Pause,
+    Help,
+    CopyPayload,
+    Up,
+    Down,
+    Left,
+    Right,
+    Toggle,
+    ExpandSubtree,
+    CollapseAll,
+    Parent,
+    First,
+    Last,
+    PageUp,
+    PageDown,
+    Filter,
+    ClearFilter,
+    CycleView,
+    ToggleDiff,
+    OlderMessage,
+    NewerMessage,
+}
+
+impl Action {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::FocusNext => "next pane",
+            Action::FocusPrev => "previous pane",
+            Action::Pause => "pause view (ingestion goes on)",
+            Action::Help => "help",
+            Action::CopyPayload => "copy payload (OSC 52)",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Left => "close / go to parent",
+            Action::Right => "open / first child",
+            Action::Toggle => "open or close",
+            Action::ExpandSubtree => "expand subtree",
+            Action::CollapseAll => "collapse all",
+            Action::Parent => "jump to parent",
+            Action::First => "first",
+            Action::Last => "last",
+            Action::PageUp => "page up",
+            Action::PageDown => "page down",
+            Action::Filter => "filter topics (text or +/# filter)",
+            Action::ClearFilter => "clear filter",
+            Action::CycleView => "view: auto/text/json/hex",
+            Action::ToggleDiff => "diff to previous message",
+            Action::OlderMessage => "older message",
+            Action::NewerMessage => "newer message",
+        }
+    }
+}
+
+/// A key as written in help: `q`, `Ctrl-c`, `Tab`, `PgDn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+impl Key {
+    pub const fn plain(code: KeyCode) -> Self {
+        Self { code, ctrl: false }
+    }
+
+    pub const fn ch(c: char) -> Self {
+        Self::plain(KeyCode::Char(c))
+    }
+
+    pub const fn ctrl(c: char) -> Self {
+        Self {
+            code: KeyCode::Char(c),
+            ctrl: true,
+        }
+    }
+
+    pub fn from_event(event: &KeyEvent) -> Self {
+        Self {
+            code: event.code,
+            ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
+        }
+    }
+
+    pub fn label(self) -> String {
+        let name = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "S-Tab".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Backspace => "Bksp".into(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            other => format!("{other:?}"),
+        };
+        if self.ctrl {
+            format!("Ctrl-{name}")
+        } else {
+            name
+        }
+    }
+}
+
+/// The bindings, in the order help lists them.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: Vec<(Pane, Key, Action)>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        use Action as A;
+        use KeyCode as K;
+        use Pane::{Global as G, Inspector as I, Topics as T};
+        let b = |pane, key, action| (pane, key, action);
+        Self {
+            bindings: vec![
+                b(G, Key::ch('q'), A::Quit),
+                b(G, Key::ctrl('c'), A::Quit),
+                b(G, Key::plain(K::Tab), A::FocusNext),
+                b(G, Key::plain(K::BackTab), A::FocusPrev),
+                b(G, Key::ch('p'), A::Pause),
+                b(G, Key::ch('?'), A::Help),
+                b(G, Key::ch('y'), A::CopyPayload),
+                b(G, Key::ch('v'), A::CycleView),
+                b(G, Key::ch('d'), A::ToggleDiff),
+                b(G, Key::ch('['), A::OlderMessage),
+                b(G, Key::ch(']'), A::NewerMessage),
+                b(T, Key::plain(K::Up), A::Up),
+                b(T, Key::ch('k'), A::Up),
+                b(T, Key::plain(K::Down), A::Down),
+                b(T, Key::ch('j'), A::Down),
+                b(T, Key::plain(K::Left), A::Left),
+                b(T, Key::ch('h'), A::Left),
+                b(T, Key::plain(K::Right), A::Right),
+                b(T, Key::ch('l'), A::Right),
+                b(T, Key::plain(K::Enter), A::Toggle),
+                b(T, Key::ch(' '), A::Toggle),
+                b(T, Key::ch('e'), A::ExpandSubtree),
+                b(T, Key::ch('C'), A::CollapseAll),
+                b(T, Key::ch('u'), A::Parent),
+                b(T, Key::plain(K::Backspace), A::Parent),
+                b(T, Key::plain(K::Home), A::First),
+                b(T, Key::ch('g'), A::First),
+                b(T, Key::plain(K::End), A::Last),
+                b(T, Key::ch('G'), A::Last),
+                b(T, Key::plain(K::PageUp), A::PageUp),
+                b(T, Key::plain(K::PageDown), A::PageDown),
+                b(T, Key::ch('/'), A::Filter),
+                b(T, Key::plain(K::Esc), A::ClearFilter),
+                b(I, Key::plain(K::Up), A::Up),
+                b(I, Key::ch('k'), A::Up),
+                b(I, Key::plain(K::Down), A::Down),
+                b(I, Key::ch('j'), A::Down),
+                b(I, Key::plain(K::PageUp), A::PageUp),
+                b(I, Key::plain(K::PageDown), A::PageDown),
+                b(I, Key::plain(K::Home), A::First),
+                b(I, Key::ch('g'), A::First),
+                b(I, Key::plain(K::End), A::Last),
+                b(I, Key::ch('G'), A::Last),
+                b(I, Key::plain(K::Left), A::OlderMessage),
+                b(I, Key::plain(K::Right), A::NewerMessage),
+            ],
+        }
+    }
+}
+
+impl Keymap {
+    /// The action for a key in the focused pane; pane bindings win over global ones.
+    pub fn action(&self, pane: Pane, key: Key) -> Option<Action> {
+        let find = |p: Pane| {
+            self.bindings
+                .iter()
+                .find(|(bp, bk, _)| *bp == p && *bk == key)
+                .map(|(_, _, a)| *a)
+        };
+        find(pane).or_else(|| find(Pane::Global))
+    }
+
+    /// Every binding of a pane as (keys, description), keys of one action joined by `/`.
+    pub fn help(&self, pane: Pane) -> Vec<(String, &'static str)> {
+        let mut out: Vec<(Action, Vec<String>)> = Vec::new();
+        for (p, key, action) in &self.bindings {
+            if *p != pane {
+                continue;
+            }
+            match out.iter_mut().find(|(a, _)| a == action) {
+                Some((_, keys)) => keys.push(key.label()),
+                None => out.push((*action, vec![key.label()])),
+            }
+        }
+        out.into_iter()
+            .map(|(a, keys)| (keys.join("/"), a.describe()))
+            .collect()
+    }
+
+    /// The first key of an action in a pane (or globally), for hints.
+    pub fn key_for(&self, pane: Pane, action: Action) -> Option<Key> {
+        self.bindings
+            .iter()
+            .find(|(p, _, a)| *a == action && (*p == pane || *p == Pane::Global))
+            .map(|(_, k, _)| *k)
+    }
+
+    /// Replaces the keys of an action in a pane (config overrides).
+    pub fn rebind(&mut self, pane: Pane, action: Action, keys: &[Key]) {
+        self.bindings
+            .retain(|(p, _, a)| !(*p == pane && *a == action));
+        for key in keys {
+            self.bindings.push((pane, *key, action));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pane_bindings_win_over_global_ones() {
+        let km = Keymap::default();
+        assert_eq!(km.action(Pane::Topics, Key::ch('j')), Some(Action::Down));
+        assert_eq!(km.action(Pane::Inspector, Key::ch('q')), Some(Action::Quit));
+        assert_eq!(
+            km.action(Pane::Inspector, Key::plain(KeyCode::Left)),
+            Some(Action::OlderMessage)
+        );
+        assert_eq!(km.action(Pane::Topics, Key::ch('z')), None);
+    }
+
+    #[test]
+    fn help_joins_keys_of_one_action() {
+        let km = Keymap::default();
+        let help = km.help(Pane::Topics);
+        assert_eq!(help[0], ("↑/k".to_string(), "up"));
+        assert!(
+            help.iter()
+                .any(|(k, d)| k == "Enter/Space" && *d == "open or close")
+        );
+    }
+
+    #[test]
+    fn rebinding_changes_help() {
+        let mut km = Keymap::default();
+        km.rebind(Pane::Global, Action::Quit, &[Key::ch('x')]);
+        assert_eq!(km.action(Pane::Topics, Key::ch('q')), None);
+        assert_eq!(km.help(Pane::Global)[0], ("x".to_string(), "quit"));
+    }
+}

@@ -1,0 +1,599 @@
+//! The domain model of the explorer and its pure update step: `update(model, msg) → commands`.
+//! No I/O, no awaiting, no clock reads: time arrives inside messages.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+use tui_tree_widget::TreeState;
+
+use super::keymap::{Action, Key, Keymap, Pane};
+use super::theme::Theme;
+use crate::broker::{BrokerEvent, Cause, LifecycleKind, Protocol};
+use crate::payload::Mode;
+use crate::store::{Limits, NodeId, ROOT, TopicStore};
+
+/// Everything that reaches the update step.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize,
+    Broker(BrokerEvent),
+    /// The slow clock: one per second, with the current time.
+    Tick(SystemTime),
+}
+
+/// Side effects the update step asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    /// Put this on the clipboard (OSC 52).
+    Copy(String),
+}
+
+/// The connection as the status bar shows it.
+#[derive(Debug, Clone)]
+pub enum LinkState {
+    Connecting {
+        attempt: u32,
+    },
+    Connected {
+        since: SystemTime,
+        protocol: Protocol,
+    },
+    Retrying {
+        at: SystemTime,
+        cause: Cause,
+    },
+    Failed {
+        cause: Cause,
+    },
+    Idle,
+}
+
+/// The incremental topic filter.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub query: String,
+    /// The query line has the keyboard.
+    pub editing: bool,
+    /// The opened set before filtering began, restored when the filter is cleared.
+    saved_opened: Option<Vec<Vec<NodeId>>>,
+}
+
+impl Filter {
+    pub fn is_active(&self) -> bool {
+        !self.query.is_empty()
+    }
+}
+
+/// Which message of the selected topic the inspector shows, and how.
+#[derive(Debug, Clone, Default)]
+pub struct Inspector {
+    pub mode: Mode,
+    pub scroll: usize,
+    pub diff: bool,
+    /// The message shown, by sequence number; `None` follows the newest.
+    pub pinned: Option<u64>,
+}
+
+/// The view is frozen; ingestion goes on.
+#[derive(Debug, Clone, Copy)]
+pub struct Paused {
+    pub total_at_pause: u64,
+}
+
+/// Geometry the last frame drew, for mouse hits and paging.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Areas {
+    pub topics: Rect,
+    pub inspector: Rect,
+}
+
+pub struct Model {
+    pub target: String,
+    pub store: TopicStore,
+    pub link: LinkState,
+    pub now: SystemTime,
+    pub focus: Pane,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub tree: TreeState<NodeId>,
+    /// Set when the tree's opened set or filter changed: the view must rebuild its items.
+    pub tree_dirty: bool,
+    pub filter: Filter,
+    pub inspector: Inspector,
+    pub paused: Option<Paused>,
+    pub help: bool,
+    pub dropped_by_app: u64,
+    /// Messages per second over the last few seconds.
+    pub rate: f64,
+    rate_samples: VecDeque<(SystemTime, u64)>,
+    /// A short notice for the status bar and when it was set.
+    pub notice: Option<(String, SystemTime)>,
+    pub areas: Areas,
+}
+
+impl Model {
+    pub fn new(target: String, limits: Limits, now: SystemTime) -> Self {
+        Self {
+            target,
+            store: TopicStore::new(limits),
+            link: LinkState::Connecting { attempt: 1 },
+            now,
+            focus: Pane::Topics,
+            keymap: Keymap::default(),
+            theme: Theme::default(),
+            tree: TreeState::default(),
+            tree_dirty: true,
+            filter: Filter::default(),
+            inspector: Inspector::default(),
+            paused: None,
+            help: false,
+            dropped_by_app: 0,
+            rate: 0.0,
+            rate_samples: VecDeque::new(),
+            notice: None,
+            areas: Areas::default(),
+        }
+    }
+
+    /// The selected node, if any.
+    pub fn selected(&self) -> Option<NodeId> {
+        self.tree
+            .selected()
+            .last()
+            .copied()
+            .filter(|id| self.store.get(*id).is_some())
+    }
+
+    /// Index into the selected topic's history of the message shown.
+    pub fn shown_index(&self) -> Option<usize> {
+        let node = self.store.node(self.selected()?);
+        let history = node.history();
+        if history.is_empty() {
+            return None;
+        }
+        match self.inspector.pinned {
+            None => Some(history.len() - 1),
+            Some(seq) => Some(history.iter().position(|m| m.seq == seq).unwrap_or(0)),
+        }
+    }
+
+    fn notify(&mut self, text: impl Into<String>) {
+        self.notice = Some((text.into(), self.now));
+    }
+
+    /// Messages that arrived since the view was paused.
+    pub fn new_while_paused(&self) -> Option<u64> {
+        self.paused
+            .map(|p| self.store.total_messages.saturating_sub(p.total_at_pause))
+    }
+}
+
+/// Applies one message; returns the side effects it asks for.
+pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
+    match msg {
+        Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(model, key),
+        Msg::Key(_) | Msg::Resize => Vec::new(),
+        Msg::Mouse(mouse) => {
+            on_mouse(model, mouse);
+            Vec::new()
+        }
+        Msg::Broker(event) => {
+            on_broker(model, event);
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            on_tick(model, now);
+            Vec::new()
+        }
+    }
+}
+
+fn on_broker(model: &mut Model, event: BrokerEvent) {
+    match event {
+        BrokerEvent::Message(m) => {
+            if m.received > model.now {
+                model.now = m.received;
+            }
+            model.store.insert(&m);
+        }
+        BrokerEvent::Lifecycle(l) => {
+            model.link = match l.kind {
+                LifecycleKind::Connecting { .. } => LinkState::Connecting { attempt: l.attempt },
+                LifecycleKind::Connected(info) => LinkState::Connected {
+                    since: l.at,
+                    protocol: info.protocol.unwrap_or(Protocol::V5),
+                },
+                LifecycleKind::Disconnected { cause, .. } => {
+                    LinkState::Retrying { at: l.at, cause }
+                }
+                LifecycleKind::Stage {
+                    result: Err(cause), ..
+                } => LinkState::Retrying { at: l.at, cause },
+                LifecycleKind::Backoff { delay } => match &model.link {
+                    LinkState::Retrying { cause, .. } => LinkState::Retrying {
+                        at: l.at + delay,
+                        cause: cause.clone(),
+                    },
+                    other => other.clone(),
+                },
+                LifecycleKind::GaveUp { cause, .. } => LinkState::Failed { cause },
+                LifecycleKind::Idle => LinkState::Idle,
+                LifecycleKind::Subscribed(results) => {
+                    let refused: Vec<&str> = results
+                        .iter()
+                        .filter(|r| r.granted_qos().is_none())
+                        .map(|r| r.filter.as_str())
+                        .collect();
+                    if !refused.is_empty() {
+                        model.notify(format!(
+                            "subscription refused: {}; try a narrower filter",
+                            refused.join(", ")
+                        ));
+                    }
+                    return;
+                }
+                _ => return,
+            };
+        }
+        BrokerEvent::Dropped { messages, .. } => model.dropped_by_app = messages,
+        BrokerEvent::Packet(_) => {}
+    }
+}
+
+fn on_tick(model: &mut Model, now: SystemTime) {
+    model.now = now;
+    model
+        .rate_samples
+        .push_back((now, model.store.total_messages));
+    while model.rate_samples.len() > 6 {
+        model.rate_samples.pop_front();
+    }
+    if let (Some(first), Some(last)) = (model.rate_samples.front(), model.rate_samples.back()) {
+        let secs = last
+            .0
+            .duration_since(first.0)
+            .unwrap_or_default()
+            .as_secs_f64();
+        #[expect(clippy::cast_precision_loss, reason = "a displayed rate")]
+        let delta = (last.1 - first.1) as f64;
+        model.rate = if secs > 0.0 { delta / secs } else { 0.0 };
+    }
+    if model
+        .notice
+        .as_ref()
+        .is_some_and(|(_, at)| now.duration_since(*at).unwrap_or_default() > Duration::from_secs(5))
+    {
+        model.notice = None;
+    }
+}
+
+fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
+    if model.filter.editing {
+        edit_filter(model, key);
+        return Vec::new();
+    }
+    if model.help {
+        // Any key closes help; q still quits.
+        model.help = false;
+        if key.code != KeyCode::Char('q') {
+            return Vec::new();
+        }
+    }
+    let Some(action) = model.keymap.action(model.focus, Key::from_event(&key)) else {
+        return Vec::new();
+    };
+    act(model, action)
+}
+
+/// Applies an action (from a key or a test).
+pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
+    match action {
+        Action::Quit => return vec![Command::Quit],
+        Action::FocusNext | Action::FocusPrev => {
+            model.focus = match model.focus {
+                Pane::Topics => Pane::Inspector,
+                _ => Pane::Topics,
+            };
+        }
+        Action::Pause => {
+            model.paused = match model.paused {
+                Some(_) => None,
+                None => Some(Paused {
+                    total_at_pause: model.store.total_messages,
+                }),
+            };
+            model.tree_dirty = true;
+        }
+        Action::Help => model.help = true,
+        Action::CopyPayload => return copy_payload(model),
+        Action::CycleView => {
+            model.inspector.mode = model.inspector.mode.next();
+            model.inspector.scroll = 0;
+        }
+        Action::ToggleDiff => {
+            model.inspector.diff = !model.inspector.diff;
+            model.inspector.scroll = 0;
+        }
+        Action::OlderMessage | Action::NewerMessage => step_history(model, action),
+        _ => match model.focus {
+            Pane::Inspector => inspector_action(model, action),
+            _ => tree_action(model, action),
+        },
+    }
+    Vec::new()
+}
+
+fn page(model: &Model) -> usize {
+    usize::from(model.areas.topics.height.saturating_sub(2)).max(1)
+}
+
+fn tree_action(model: &mut Model, action: Action) {
+    let before = model.selected();
+    let tree = &mut model.tree;
+    match action {
+        Action::Up => {
+            tree.key_up();
+        }
+        Action::Down => {
+            tree.key_down();
+        }
+        Action::Left => {
+            tree.key_left();
+        }
+        Action::Right => {
+            tree.key_right();
+        }
+        Action::Toggle => {
+            tree.toggle_selected();
+        }
+        Action::First => {
+            tree.select_first();
+        }
+        Action::Last => {
+            tree.select_last();
+        }
+        Action::PageUp => {
+            let n = page(model);
+            model
+                .tree
+                .select_relative(|i| i.map_or(0, |i| i.saturating_sub(n)));
+        }
+        Action::PageDown => {
+            let n = page(model);
+            model
+                .tree
+                .select_relative(|i| i.map_or(0, |i| i.saturating_add(n)));
+        }
+        Action::Parent => {
+            let selected = tree.selected().to_vec();
+            if selected.len() > 1 {
+                tree.select(selected[..selected.len() - 1].to_vec());
+            }
+        }
+        Action::CollapseAll => {
+            tree.close_all();
+            if let Some(first) = tree.selected().first().copied() {
+                tree.select(vec![first]);
+            }
+        }
+        Action::ExpandSubtree => expand_subtree(model),
+        Action::Filter => {
+            model.filter.editing = true;
+            if model.filter.saved_opened.is_none() {
+                model.filter.saved_opened = Some(model.tree.opened().iter().cloned().collect());
+            }
+        }
+        Action::ClearFilter => clear_filter(model),
+        _ => {}
+    }
+    model.tree_dirty = true;
+    if model.selected() != before {
+        model.inspector = Inspector {
+            mode: model.inspector.mode,
+            diff: model.inspector.diff,
+            ..Inspector::default()
+        };
+    }
+}
+
+/// Most nodes one expand opens, so a huge subtree cannot stall the UI.
+const EXPAND_LIMIT: usize = 5_000;
+
+fn expand_subtree(model: &mut Model) {
+    let Some(start) = model.selected() else {
+        return;
+    };
+    let prefix = model.tree.selected().to_vec();
+    let mut stack = vec![(start, prefix)];
+    let mut opened = 0;
+    while let Some((id, path)) = stack.pop() {
+        if opened >= EXPAND_LIMIT {
+            model.notify(format!("expanded the first {EXPAND_LIMIT} levels only"));
+            break;
+        }
+        let children = model.store.sorted_children(id).to_vec();
+        if children.is_empty() {
+            continue;
+        }
+        model.tree.open(path.clone());
+        opened += 1;
+        for child in children.into_iter().rev() {
+            let mut p = path.clone();
+            p.push(child);
+            stack.push((child, p));
+        }
+    }
+}
+
+fn inspector_action(model: &mut Model, action: Action) {
+    let page = usize::from(model.areas.inspector.height.saturating_sub(8)).max(1);
+    let s = &mut model.inspector.scroll;
+    match action {
+        Action::Up => *s = s.saturating_sub(1),
+        Action::Down => *s = s.saturating_add(1),
+        Action::PageUp => *s = s.saturating_sub(page),
+        Action::PageDown => *s = s.saturating_add(page),
+        Action::First => *s = 0,
+        Action::Last => *s = usize::MAX / 2,
+        _ => {}
+    }
+}
+
+fn step_history(model: &mut Model, action: Action) {
+    let Some(id) = model.selected() else {
+        return;
+    };
+    let Some(index) = model.shown_index() else {
+        return;
+    };
+    let history = model.store.node(id).history();
+    let target = match action {
+        Action::OlderMessage => index.saturating_sub(1),
+        _ => (index + 1).min(history.len() - 1),
+    };
+    model.inspector.pinned = if target + 1 == history.len() {
+        None
+    } else {
+        Some(history[target].seq)
+    };
+    model.inspector.scroll = 0;
+}
+
+fn copy_payload(model: &mut Model) -> Vec<Command> {
+    let Some(id) = model.selected() else {
+        return Vec::new();
+    };
+    let Some(index) = model.shown_index() else {
+        model.notify("nothing to copy: no message on this topic");
+        return Vec::new();
+    };
+    let message = &model.store.node(id).history()[index];
+    let text = String::from_utf8_lossy(&message.payload).into_owned();
+    let size = message.payload.len();
+    model.notify(format!("copied {size} bytes to the clipboard"));
+    vec![Command::Copy(text)]
+}
+
+fn edit_filter(model: &mut Model, key: KeyEvent) {
+    match key.code {
+        KeyCode::Enter => model.filter.editing = false,
+        KeyCode::Esc => {
+            model.filter.editing = false;
+            clear_filter(model);
+        }
+        KeyCode::Backspace => {
+            model.filter.query.pop();
+        }
+        KeyCode::Char(c)
+            if !key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL) =>
+        {
+            model.filter.query.push(c);
+        }
+        _ => return,
+    }
+    apply_filter(model);
+}
+
+fn clear_filter(model: &mut Model) {
+    model.filter.query.clear();
+    model.filter.editing = false;
+    if let Some(saved) = model.filter.saved_opened.take() {
+        model.tree.close_all();
+        for path in saved {
+            model.tree.open(path);
+        }
+    }
+    model.tree_dirty = true;
+}
+
+/// Most matches the filter opens the way to.
+const FILTER_OPEN_LIMIT: usize = 2_000;
+
+/// Opens the ancestors of matching topics so they show.
+fn apply_filter(model: &mut Model) {
+    model.tree_dirty = true;
+    if model.filter.query.is_empty() {
+        return;
+    }
+    let matches = matching_nodes(&model.store, &model.filter.query);
+    let mut opened = HashSet::new();
+    for id in matches.iter().take(FILTER_OPEN_LIMIT) {
+        let path = model.store.path_ids(*id);
+        for depth in 1..path.len() {
+            opened.insert(path[..depth].to_vec());
+        }
+    }
+    model.tree.close_all();
+    for path in opened {
+        model.tree.open(path);
+    }
+    if let Some(first) = matches.first() {
+        let keep = model.selected().is_some_and(|s| matches.contains(&s));
+        if !keep {
+            model.tree.select(model.store.path_ids(*first));
+        }
+    }
+}
+
+/// Whether a topic path matches the filter query: MQTT filter syntax when the query holds
+/// `+` or `#`, else a case-insensitive substring.
+pub fn query_matches(path: &str, query: &str, lowered: &str) -> bool {
+    if query.contains(['+', '#']) {
+        rumqttc::matches(path, query)
+    } else {
+        path.to_lowercase().contains(lowered)
+    }
+}
+
+/// Nodes whose path matches the query, in creation order.
+pub fn matching_nodes(store: &TopicStore, query: &str) -> Vec<NodeId> {
+    let lowered = query.to_lowercase();
+    store
+        .ids()
+        .filter(|id| query_matches(store.node(*id).path(), query, &lowered))
+        .collect()
+}
+
+fn on_mouse(model: &mut Model, mouse: MouseEvent) {
+    let at = Position::new(mouse.column, mouse.row);
+    let in_topics = model.areas.topics.contains(at);
+    let in_inspector = model.areas.inspector.contains(at);
+    match mouse.kind {
+        MouseEventKind::Down(_) if in_topics => {
+            model.focus = Pane::Topics;
+            let before = model.selected();
+            model.tree.click_at(at);
+            model.tree_dirty = true;
+            if model.selected() != before {
+                model.inspector.pinned = None;
+                model.inspector.scroll = 0;
+            }
+        }
+        MouseEventKind::Down(_) if in_inspector => model.focus = Pane::Inspector,
+        MouseEventKind::ScrollDown if in_topics => {
+            model.tree.scroll_down(3);
+            model.tree_dirty = true;
+        }
+        MouseEventKind::ScrollUp if in_topics => {
+            model.tree.scroll_up(3);
+            model.tree_dirty = true;
+        }
+        MouseEventKind::ScrollDown if in_inspector => {
+            model.inspector.scroll = model.inspector.scroll.saturating_add(3);
+        }
+        MouseEventKind::ScrollUp if in_inspector => {
+            model.inspector.scroll = model.inspector.scroll.saturating_sub(3);
+        }
+        _ => {}
+    }
+}
+
+/// The root's id, for views.
+pub const TREE_ROOT: NodeId = ROOT;

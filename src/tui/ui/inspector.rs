@@ -1,0 +1,357 @@
+//! The inspector pane: the shown message's header, MQTT 5 properties, the payload (paged,
+//! never cut silently), the diff to the previous message, and the topic's history.
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::format::bytes;
+use super::{age, clock, count, focused, pane_block};
+use crate::payload::{self, DiffLine, HEX_WIDTH, Shown as ShownKind};
+use crate::store::{Node, StoredMessage};
+use crate::tui::keymap::Pane;
+use crate::tui::model::Model;
+use crate::tui::theme::Theme;
+use crate::tui::view::{Diff, Shown, View};
+
+/// Characters of preview in a history row.
+const HISTORY_PREVIEW: usize = 60;
+
+pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect) {
+    let block = pane_block(&model.theme, "inspector", focused(model, Pane::Inspector));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let t = &model.theme;
+    let Some(id) = model.selected() else {
+        frame.render_widget(Paragraph::new(Line::styled("select a topic", t.dim)), inner);
+        return;
+    };
+    let node = model.store.node(id);
+    let mut header = vec![Line::styled(
+        payload::escape_controls(node.path().as_bytes()),
+        t.title,
+    )];
+    let (Some(index), Some(shown)) = (model.shown_index(), view.shown.as_ref()) else {
+        header.push(Line::styled(
+            format!(
+                "no message on this level · {} topics and {} messages below",
+                count(u64::from(node.topics)),
+                count(node.messages)
+            ),
+            t.dim,
+        ));
+        frame.render_widget(Paragraph::new(header), inner);
+        return;
+    };
+    let message = &node.history()[index];
+    header.extend(message_lines(t, node, message, index, model.now));
+    header.extend(property_lines(t, message, model.now));
+
+    let history_rows = u16::try_from(node.history().len().min(6) + 1).unwrap_or(7);
+    let header_rows = u16::try_from(header.len()).unwrap_or(3);
+    let [head, title, body, hist] = Layout::vertical([
+        Constraint::Length(header_rows),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(history_rows.min(inner.height / 3)),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(header), head);
+
+    let height = usize::from(body.height);
+    let total = body_lines(shown);
+    let scroll = model.inspector.scroll.min(total.saturating_sub(height));
+    model.inspector.scroll = scroll;
+    let t = &model.theme;
+    frame.render_widget(
+        Paragraph::new(payload_title(t, shown, scroll, height, total)),
+        title,
+    );
+    let lines = visible_lines(t, shown, scroll, height);
+    frame.render_widget(Paragraph::new(lines), body);
+    frame.render_widget(
+        Paragraph::new(history_lines(t, node, index, usize::from(hist.height))),
+        hist,
+    );
+}
+
+fn message_lines(
+    t: &Theme,
+    node: &Node,
+    m: &StoredMessage,
+    index: usize,
+    now: SystemTime,
+) -> Vec<Line<'static>> {
+    let mut spans = vec![
+        Span::styled("QoS ", t.label),
+        Span::styled(m.qos.to_string(), t.value),
+    ];
+    if m.retain {
+        spans.push(Span::styled(" · retained", t.retained));
+    }
+    if m.dup {
+        spans.push(Span::styled(" · dup", t.warn));
+    }
+    spans.push(Span::styled(
+        format!(
+            " · {} (wire {})",
+            bytes(m.payload.len()),
+            bytes(m.wire_size as usize)
+        ),
+        t.label,
+    ));
+    spans.push(Span::styled(
+        format!(
+            " · #{} of {} kept, {} received",
+            index + 1,
+            node.history().len(),
+            count(node.own_messages)
+        ),
+        t.dim,
+    ));
+    let when = Line::from(vec![
+        Span::styled("received ", t.label),
+        Span::styled(format!("{} UTC", clock(m.received)), t.value),
+        Span::styled(
+            format!(
+                " ({}) · {:.1} msg/s on this topic",
+                age(m.received, now),
+                node.rate_at(now)
+            ),
+            t.label,
+        ),
+    ]);
+    vec![Line::from(spans), when]
+}
+
+fn property_lines(t: &Theme, m: &StoredMessage, now: SystemTime) -> Vec<Line<'static>> {
+    let Some(p) = &m.properties else {
+        return Vec::new();
+    };
+    let mut parts: Vec<(String, String)> = Vec::new();
+    if let Some(v) = &p.content_type {
+        parts.push(("content-type".into(), v.clone()));
+    }
+    if let Some(v) = p.payload_format {
+        let name = if v == 1 { "utf8" } else { "bytes" };
+        parts.push(("format".into(), name.into()));
+    }
+    if let Some(secs) = p.message_expiry {
+        let elapsed = now
+            .duration_since(m.received)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        let left = u64::from(secs).saturating_sub(elapsed);
+        parts.push(("expiry".into(), format!("{secs} s ({left} s left)")));
+    }
+    if let Some(v) = &p.response_topic {
+        parts.push(("response-topic".into(), v.clone()));
+    }
+    if let Some(v) = &p.correlation_data {
+        parts.push(("correlation".into(), payload::preview(v, 32)));
+    }
+    for (k, v) in &p.user_properties {
+        parts.push((format!("user {k}"), v.clone()));
+    }
+    if !p.subscription_ids.is_empty() {
+        let ids: Vec<String> = p.subscription_ids.iter().map(ToString::to_string).collect();
+        parts.push(("sub-ids".into(), ids.join(",")));
+    }
+    if let Some(v) = p.topic_alias {
+        parts.push(("alias".into(), v.to_string()));
+    }
+    let mut spans = vec![Span::styled("MQTT 5 ", t.key)];
+    for (i, (k, v)) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", t.dim));
+        }
+        spans.push(Span::styled(format!("{k}: "), t.label));
+        spans.push(Span::styled(
+            payload::escape_controls(v.as_bytes()),
+            t.value,
+        ));
+    }
+    vec![Line::from(spans)]
+}
+
+fn body_lines(shown: &Shown) -> usize {
+    match &shown.diff {
+        Some(Diff::Lines(lines)) => lines.len(),
+        Some(Diff::Nothing) => 1,
+        Some(Diff::Bytes(_)) | None => shown.view.line_count(),
+    }
+}
+
+fn payload_title(
+    t: &Theme,
+    shown: &Shown,
+    scroll: usize,
+    height: usize,
+    total: usize,
+) -> Line<'static> {
+    let view = &shown.view;
+    let what = match view.shown {
+        ShownKind::Json => "JSON",
+        ShownKind::Text => "text",
+        ShownKind::Hex => "hex",
+    };
+    let last = (scroll + height).min(total);
+    let range = if view.shown == ShownKind::Hex {
+        let (start, end) = view.hex_range(scroll, height);
+        format!(
+            "bytes {}–{} of {}",
+            count(start as u64),
+            count(end as u64),
+            count(view.bytes.len() as u64)
+        )
+    } else {
+        format!(
+            "lines {}–{} of {}",
+            scroll + usize::from(total > 0),
+            last,
+            count(total as u64)
+        )
+    };
+    let mode = if shown.diff.is_some() {
+        "diff to previous"
+    } else {
+        shown.mode.label()
+    };
+    let kind = view.kind.label();
+    let mut text = if kind.eq_ignore_ascii_case(what) {
+        format!("── {kind} ({mode}) · {range}")
+    } else {
+        format!("── {kind}, shown as {what} ({mode}) · {range}")
+    };
+    if let Some(note) = view.note {
+        let _ = write!(text, " · {note}");
+    }
+    if let Some(Diff::Bytes(ranges)) = &shown.diff {
+        let changed: usize = ranges.iter().map(|r| r.end - r.start).sum();
+        let _ = write!(text, " · {} ranges, {changed} bytes changed", ranges.len());
+    }
+    Line::styled(text, t.dim)
+}
+
+fn visible_lines(t: &Theme, shown: &Shown, scroll: usize, height: usize) -> Vec<Line<'static>> {
+    let view = &shown.view;
+    match &shown.diff {
+        Some(Diff::Nothing) => vec![Line::styled(
+            "no earlier message kept to compare with",
+            t.dim,
+        )],
+        Some(Diff::Lines(lines)) => lines
+            .iter()
+            .skip(scroll)
+            .take(height)
+            .map(|l| match l {
+                DiffLine::Same(s) => Line::styled(format!("  {s}"), t.dim),
+                DiffLine::Removed(s) => Line::styled(format!("- {s}"), t.removed),
+                DiffLine::Added(s) => Line::styled(format!("+ {s}"), t.added),
+            })
+            .collect(),
+        Some(Diff::Bytes(ranges)) => (scroll..(scroll + height).min(view.line_count()))
+            .map(|i| {
+                hex_spans(t, &view.bytes, i, &|b| {
+                    ranges.iter().any(|r| (r.start..r.end).contains(&b))
+                })
+            })
+            .collect(),
+        None => match view.shown {
+            ShownKind::Hex => (scroll..(scroll + height).min(view.line_count()))
+                .map(|i| hex_spans(t, &view.bytes, i, &|_| false))
+                .collect(),
+            ShownKind::Json => (scroll..(scroll + height).min(view.line_count()))
+                .map(|i| {
+                    Line::from(
+                        payload::json_line_tokens(view.line(i))
+                            .into_iter()
+                            .map(|tok| Span::styled(tok.text.to_string(), t.json(tok.kind)))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect(),
+            ShownKind::Text => (scroll..(scroll + height).min(view.line_count()))
+                .map(|i| Line::raw(view.line(i).to_string()))
+                .collect(),
+        },
+    }
+}
+
+/// A hex line with changed bytes highlighted.
+fn hex_spans(
+    t: &Theme,
+    bytes: &[u8],
+    line: usize,
+    changed: &dyn Fn(usize) -> bool,
+) -> Line<'static> {
+    let start = line * HEX_WIDTH;
+    let mut spans = vec![Span::styled(format!("{start:08x}  "), t.hex_offset)];
+    for i in 0..HEX_WIDTH {
+        let at = start + i;
+        let text = bytes
+            .get(at)
+            .map_or_else(|| "   ".to_string(), |b| format!("{b:02x} "));
+        let style = if bytes.get(at).is_some() && changed(at) {
+            t.hex_changed
+        } else {
+            Style::default()
+        };
+        spans.push(Span::styled(text, style));
+        if i == 7 {
+            spans.push(Span::raw(" "));
+        }
+    }
+    let ascii: String = bytes
+        .get(start..(start + HEX_WIDTH).min(bytes.len()))
+        .unwrap_or_default()
+        .iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    spans.push(Span::styled(format!(" {ascii}"), t.dim));
+    Line::from(spans)
+}
+
+fn history_lines(t: &Theme, node: &Node, shown: usize, rows: usize) -> Vec<Line<'static>> {
+    let history = node.history();
+    let mut lines = vec![Line::styled(
+        format!(
+            "── history: {} kept of {} (newest first) · [ ] older/newer",
+            history.len(),
+            count(node.own_messages)
+        ),
+        t.dim,
+    )];
+    for (i, m) in history
+        .iter()
+        .enumerate()
+        .rev()
+        .take(rows.saturating_sub(1))
+    {
+        let marker = if i == shown { "▸" } else { " " };
+        let style = if i == shown {
+            t.selected
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{marker} {} ", clock(m.received)), style),
+            Span::styled(format!("{:>9} ", bytes(m.payload.len())), t.label),
+            Span::styled(format!("q{} ", m.qos), t.label),
+            Span::styled(if m.retain { "R " } else { "  " }, t.retained),
+            Span::styled(payload::preview(&m.payload, HISTORY_PREVIEW), t.preview),
+        ]));
+    }
+    lines
+}

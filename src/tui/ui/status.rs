@@ -1,0 +1,159 @@
+//! The status bar and the hint line.
+
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::count;
+use super::format::duration_short;
+use crate::tui::keymap::{Action, Pane};
+use crate::tui::model::{LinkState, Model};
+
+pub fn render_status(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let t = &model.theme;
+    let sep = || Span::styled(" │ ", t.dim);
+    let now = model.now;
+    let link = match &model.link {
+        LinkState::Connecting { attempt } => {
+            Span::styled(format!("◌ connecting (attempt {attempt})"), t.warn)
+        }
+        LinkState::Connected { since, protocol } => {
+            let up = now
+                .duration_since(*since)
+                .unwrap_or(Duration::ZERO)
+                .as_secs();
+            Span::styled(
+                format!(
+                    "● connected {} · MQTT {}",
+                    duration_short(up),
+                    protocol.as_str()
+                ),
+                t.ok,
+            )
+        }
+        LinkState::Retrying { at, cause } => {
+            let wait = at.duration_since(now).map_or(0, |d| d.as_secs() + 1);
+            if *at > now {
+                Span::styled(format!("○ retry in {wait}s: {}", cause.code()), t.warn)
+            } else {
+                Span::styled(format!("○ retrying: {}", cause.code()), t.warn)
+            }
+        }
+        LinkState::Failed { cause } => Span::styled(
+            format!("✕ failed: {} ({})", cause.code(), cause.kind.hint()),
+            t.error,
+        ),
+        LinkState::Idle => Span::styled("○ offline", t.warn),
+    };
+    let mut spans = vec![
+        Span::styled(format!(" {}", model.target), t.label),
+        sep(),
+        link,
+        sep(),
+        Span::styled(format!("{} msg/s", count(rate(model.rate))), t.value),
+        sep(),
+        Span::raw(format!("{} msgs", count(model.store.total_messages))),
+        sep(),
+        Span::raw(format!(
+            "{} topics",
+            count(u64::from(model.store.topic_count()))
+        )),
+    ];
+    if model.dropped_by_app > 0 {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("{} dropped", count(model.dropped_by_app)),
+            t.error,
+        ));
+    }
+    if let Some(n) = model.new_while_paused() {
+        spans.push(sep());
+        spans.push(Span::styled(format!("PAUSED, {} new", count(n)), t.warn));
+    }
+    if let Some((text, _)) = &model.notice {
+        spans.push(sep());
+        spans.push(Span::styled(text.clone(), t.warn));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(t.status), area);
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "a non-negative rate, shown whole"
+)]
+fn rate(r: f64) -> u64 {
+    r.max(0.0).round() as u64
+}
+
+/// The hints of the focused pane, from the keymap.
+pub fn render_hints(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let t = &model.theme;
+    if model.filter.editing {
+        let line = Line::from(vec![
+            Span::styled(" filter: ", t.key),
+            Span::raw(format!("{}█", model.filter.query)),
+            Span::styled(
+                "   Enter keep · Esc clear · text, or an MQTT filter with + #",
+                t.dim,
+            ),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let wanted: &[Action] = match model.focus {
+        Pane::Topics => &[
+            Action::Down,
+            Action::Toggle,
+            Action::ExpandSubtree,
+            Action::Filter,
+            Action::CycleView,
+            Action::ToggleDiff,
+            Action::Pause,
+            Action::FocusNext,
+            Action::Help,
+            Action::Quit,
+        ],
+        _ => &[
+            Action::Down,
+            Action::OlderMessage,
+            Action::NewerMessage,
+            Action::CycleView,
+            Action::ToggleDiff,
+            Action::CopyPayload,
+            Action::FocusNext,
+            Action::Help,
+            Action::Quit,
+        ],
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for action in wanted {
+        if let Some(key) = model.keymap.key_for(model.focus, *action) {
+            spans.push(Span::styled(key.label(), t.key));
+            spans.push(Span::styled(format!(" {}  ", short(*action)), t.dim));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn short(action: Action) -> &'static str {
+    match action {
+        Action::Down => "move",
+        Action::Toggle => "open",
+        Action::ExpandSubtree => "expand",
+        Action::Filter => "filter",
+        Action::CycleView => "view",
+        Action::ToggleDiff => "diff",
+        Action::Pause => "pause",
+        Action::FocusNext => "pane",
+        Action::Help => "help",
+        Action::Quit => "quit",
+        Action::OlderMessage => "older",
+        Action::NewerMessage => "newer",
+        Action::CopyPayload => "copy",
+        other => other.describe(),
+    }
+}

@@ -1,0 +1,53 @@
+//! The topics pane: the tree of everything the subscription sees.
+
+use std::fmt::Write as _;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+use tui_tree_widget::Tree;
+
+use super::{count, focused, pane_block};
+use crate::tui::keymap::Pane;
+use crate::tui::model::Model;
+use crate::tui::view::View;
+
+pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect) {
+    let store = &model.store;
+    let mut title = format!("topics ({})", count(u64::from(store.topic_count())));
+    if model.filter.is_active() || model.filter.editing {
+        let _ = write!(title, " filter: {}", model.filter.query);
+    }
+    if store.untracked_topics > 0 {
+        let _ = write!(
+            title,
+            " · {} untracked (memory budget)",
+            count(store.untracked_topics)
+        );
+    }
+    let block = pane_block(&model.theme, &title, focused(model, Pane::Topics));
+    if view.items.is_empty() {
+        let text = if model.filter.is_active() {
+            "no topic matches the filter"
+        } else {
+            "waiting for messages…"
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, model.theme.dim)).block(block),
+            area,
+        );
+        return;
+    }
+    let Ok(tree) = Tree::new(&view.items) else {
+        frame.render_widget(Paragraph::new("tree unavailable").block(block), area);
+        return;
+    };
+    let tree = tree
+        .block(block)
+        .highlight_style(model.theme.selected)
+        .node_closed_symbol("▶ ")
+        .node_open_symbol("▼ ")
+        .node_no_children_symbol("  ");
+    frame.render_stateful_widget(tree, area, &mut model.tree);
+}

@@ -1,0 +1,290 @@
+//! Cached view-models, rebuilt outside of drawing when what they show changed: the tree items
+//! (only for opened nodes, with full text only around the viewport), the decoded payload of
+//! the shown message and its diff to the one before.
+
+use std::ops::Range;
+use std::time::{Duration, SystemTime};
+
+use ratatui::text::{Line, Span};
+use tui_tree_widget::TreeItem;
+
+use super::model::{Model, query_matches};
+use super::theme::Theme;
+use crate::payload::{self, DiffLine, PayloadView};
+use crate::store::{NodeId, ROOT, TopicStore};
+
+/// How long a changed row stays highlighted.
+pub const HIGHLIGHT: Duration = Duration::from_millis(1500);
+
+/// Identifier of the stand-in child that gives closed nodes their ▶ marker.
+const PLACEHOLDER: NodeId = NodeId::MAX;
+
+/// Characters of last-value preview in a tree row.
+const PREVIEW_CHARS: usize = 48;
+
+/// What the tree items were built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TreeKey {
+    generation: u64,
+    now_secs: u64,
+    query: String,
+    window: Range<usize>,
+}
+
+/// The decoded shown message.
+pub struct Shown {
+    pub node: NodeId,
+    pub seq: u64,
+    pub mode: payload::Mode,
+    pub view: PayloadView,
+    /// Line diff (text/JSON) or changed byte ranges (binary) against the previous message.
+    pub diff: Option<Diff>,
+}
+
+pub enum Diff {
+    Lines(Vec<DiffLine>),
+    Bytes(Vec<payload::ByteRange>),
+    /// There is no older message to compare with.
+    Nothing,
+}
+
+/// Which nodes a filter shows: matches and their ancestors, by node id.
+struct FilterCache {
+    query: String,
+    structure_generation: u64,
+    visible: Vec<bool>,
+}
+
+#[derive(Default)]
+pub struct View {
+    pub items: Vec<TreeItem<'static, NodeId>>,
+    built: Option<TreeKey>,
+    filter: Option<FilterCache>,
+    /// Visible rows in the last build.
+    pub rows: usize,
+    pub shown: Option<Shown>,
+}
+
+impl View {
+    /// Brings the caches up to date with the model. Paused views keep what they have.
+    pub fn refresh(&mut self, model: &mut Model) {
+        if model.paused.is_some() && self.built.is_some() {
+            return;
+        }
+        self.refresh_tree(model);
+        self.refresh_shown(model);
+    }
+
+    /// Forces a rebuild on the next refresh.
+    pub fn invalidate(&mut self) {
+        self.built = None;
+    }
+
+    /// Whether the rows with full text cover the viewport the last draw used.
+    pub fn covers(&self, offset: usize, height: usize) -> bool {
+        self.built.as_ref().is_none_or(|k| {
+            self.rows <= k.window.end
+                || (k.window.start <= offset && offset + height <= k.window.end)
+        })
+    }
+
+    fn refresh_tree(&mut self, model: &mut Model) {
+        let height = usize::from(model.areas.topics.height).max(10);
+        let offset = model.tree.get_offset();
+        let window = offset.saturating_sub(height)..offset + 3 * height;
+        let key = TreeKey {
+            generation: model.store.generation,
+            now_secs: model
+                .now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            query: model.filter.query.clone(),
+            window,
+        };
+        if !model.tree_dirty && self.built.as_ref() == Some(&key) {
+            return;
+        }
+        let visible = if model.filter.is_active() {
+            let stale = self.filter.as_ref().is_none_or(|f| {
+                f.query != model.filter.query
+                    || f.structure_generation != model.store.structure_generation
+            });
+            if stale {
+                self.filter = Some(FilterCache {
+                    query: model.filter.query.clone(),
+                    structure_generation: model.store.structure_generation,
+                    visible: filter_visible(&model.store, &model.filter.query),
+                });
+            }
+            self.filter.as_ref().map(|f| f.visible.as_slice())
+        } else {
+            None
+        };
+        let mut builder = Builder {
+            store: &mut model.store,
+            opened: model.tree.opened(),
+            theme: &model.theme,
+            now: model.now,
+            visible,
+            window: key.window.clone(),
+            row: 0,
+            path: Vec::new(),
+        };
+        self.items = builder.children(ROOT);
+        self.rows = builder.row;
+        self.built = Some(key);
+        model.tree_dirty = false;
+        // A selection from the first row on, so the inspector has something to show.
+        if model.tree.selected().is_empty() {
+            if let Some(first) = self.items.first() {
+                model.tree.select(vec![*first.identifier()]);
+            }
+        }
+    }
+
+    fn refresh_shown(&mut self, model: &Model) {
+        let Some(node) = model.selected() else {
+            self.shown = None;
+            return;
+        };
+        let Some(index) = model.shown_index() else {
+            self.shown = None;
+            return;
+        };
+        let history = model.store.node(node).history();
+        let message = &history[index];
+        let want_diff = model.inspector.diff;
+        if let Some(s) = &self.shown {
+            if s.node == node
+                && s.seq == message.seq
+                && s.mode == model.inspector.mode
+                && s.diff.is_some() == want_diff
+            {
+                return;
+            }
+        }
+        let view = PayloadView::new(message.payload.clone(), model.inspector.mode);
+        let diff = want_diff.then(|| match index.checked_sub(1).map(|i| &history[i]) {
+            None => Diff::Nothing,
+            Some(prev) => {
+                if view.shown == payload::Shown::Hex {
+                    Diff::Bytes(payload::diff_bytes(&prev.payload, &message.payload))
+                } else {
+                    let before = PayloadView::new(prev.payload.clone(), model.inspector.mode);
+                    Diff::Lines(payload::diff_lines(before.text(), view.text()))
+                }
+            }
+        });
+        self.shown = Some(Shown {
+            node,
+            seq: message.seq,
+            mode: model.inspector.mode,
+            view,
+            diff,
+        });
+    }
+}
+
+/// Marks every node that matches `query` and every ancestor of one.
+fn filter_visible(store: &TopicStore, query: &str) -> Vec<bool> {
+    let lowered = query.to_lowercase();
+    let mut visible = vec![false; store.len() + 1];
+    for id in store.ids() {
+        if !query_matches(store.node(id).path(), query, &lowered) {
+            continue;
+        }
+        let mut at = id;
+        while at != ROOT && !visible[at as usize] {
+            visible[at as usize] = true;
+            at = store.node(at).parent;
+        }
+    }
+    visible
+}
+
+struct Builder<'a> {
+    store: &'a mut TopicStore,
+    opened: &'a std::collections::HashSet<Vec<NodeId>>,
+    theme: &'a Theme,
+    now: SystemTime,
+    /// With a filter: which nodes show.
+    visible: Option<&'a [bool]>,
+    window: Range<usize>,
+    row: usize,
+    path: Vec<NodeId>,
+}
+
+impl Builder<'_> {
+    fn children(&mut self, id: NodeId) -> Vec<TreeItem<'static, NodeId>> {
+        let children = self.store.sorted_children(id).to_vec();
+        let mut items = Vec::with_capacity(children.len());
+        for child in children {
+            if self
+                .visible
+                .is_some_and(|v| !v.get(child as usize).copied().unwrap_or(false))
+            {
+                continue;
+            }
+            items.push(self.item(child));
+        }
+        items
+    }
+
+    fn item(&mut self, id: NodeId) -> TreeItem<'static, NodeId> {
+        let row = self.row;
+        self.row += 1;
+        self.path.push(id);
+        let has_children = !self.store.node(id).children().is_empty();
+        let open = has_children && self.opened.contains(self.path.as_slice());
+        let children = if open {
+            self.children(id)
+        } else if has_children {
+            vec![TreeItem::new_leaf(PLACEHOLDER, "")]
+        } else {
+            Vec::new()
+        };
+        self.path.pop();
+        let text = if self.window.contains(&row) {
+            row_line(self.store, id, self.theme, self.now)
+        } else {
+            Line::default()
+        };
+        TreeItem::new(id, text, children).unwrap_or_else(|_| TreeItem::new_leaf(id, "?"))
+    }
+}
+
+/// One tree row: segment, counts, retained marker, last value.
+pub fn row_line(store: &TopicStore, id: NodeId, theme: &Theme, now: SystemTime) -> Line<'static> {
+    let node = store.node(id);
+    let recent = node
+        .changed_at
+        .is_some_and(|at| now.duration_since(at).unwrap_or_default() < HIGHLIGHT);
+    let segment = if node.segment().is_empty() {
+        "∅".to_string()
+    } else {
+        crate::payload::escape_controls(node.segment().as_bytes())
+    };
+    let mut spans = vec![Span::styled(
+        segment,
+        if recent { theme.changed } else { theme.segment },
+    )];
+    if node.children().is_empty() {
+        spans.push(Span::styled(format!(" ({})", node.messages), theme.counts));
+    } else {
+        spans.push(Span::styled(
+            format!(" ({}/{})", node.messages, node.topics),
+            theme.counts,
+        ));
+    }
+    if node.retained {
+        spans.push(Span::styled(" R", theme.retained));
+    }
+    if let Some(last) = node.last() {
+        spans.push(Span::styled(" = ", theme.dim));
+        spans.push(Span::styled(
+            crate::payload::preview(&last.payload, PREVIEW_CHARS),
+            theme.preview,
+        ));
+    }
+    Line::from(spans)
+}
