@@ -241,10 +241,17 @@ impl Keymap {
 
     /// Replaces the keys of an action in a pane (config overrides).
     pub fn rebind(&mut self, pane: Pane, action: Action, keys: &[Key]) {
+        // The new keys take the place of the old ones, so help keeps its order.
+        let at = self
+            .bindings
+            .iter()
+            .position(|(p, _, a)| *p == pane && *a == action)
+            .unwrap_or(self.bindings.len());
         self.bindings
             .retain(|(p, _, a)| !(*p == pane && *a == action));
-        for key in keys {
-            self.bindings.push((pane, *key, action));
+        let at = at.min(self.bindings.len());
+        for (i, key) in keys.iter().enumerate() {
+            self.bindings.insert(at + i, (pane, *key, action));
         }
     }
 }
