@@ -35,7 +35,7 @@ pub async fn run<B, I>(
 ) -> io::Result<()>
 where
     B: Backend,
-    B::Error: Into<io::Error>,
+    B::Error: std::error::Error + Send + Sync + 'static,
     I: Stream<Item = io::Result<Event>> + Unpin,
 {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -99,12 +99,12 @@ where
 fn draw<B>(terminal: &mut Terminal<B>, model: &mut Model, view: &mut View) -> io::Result<()>
 where
     B: Backend,
-    B::Error: Into<io::Error>,
+    B::Error: std::error::Error + Send + Sync + 'static,
 {
     view.refresh(model);
     terminal
         .draw(|frame| ui::render(model, view, frame))
-        .map_err(Into::into)?;
+        .map_err(io::Error::other)?;
     Ok(())
 }
 

@@ -49,8 +49,12 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
         return;
     };
     let message = &node.history()[index];
-    header.extend(message_lines(t, node, message, index, model.now));
-    header.extend(property_lines(t, message, model.now));
+    let width = usize::from(inner.width);
+    header.extend(pack(
+        message_units(t, node, message, index, model.now),
+        width,
+    ));
+    header.extend(pack(property_units(t, message, model.now), width));
 
     let history_rows = u16::try_from(node.history().len().min(6) + 1).unwrap_or(7);
     let header_rows = u16::try_from(header.len()).unwrap_or(3);
@@ -80,32 +84,61 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
     );
 }
 
-fn message_lines(
+/// Lays out units (groups of spans that stay together) in lines no wider than `width`.
+fn pack(units: Vec<Vec<Span<'static>>>, width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut current: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for unit in units {
+        let w: usize = unit.iter().map(Span::width).sum();
+        if used > 0 && used + w > width {
+            lines.push(Line::from(std::mem::take(&mut current)));
+            used = 0;
+        }
+        used += w;
+        current.extend(unit);
+    }
+    if !current.is_empty() {
+        lines.push(Line::from(current));
+    }
+    lines
+}
+
+fn message_units(
     t: &Theme,
     node: &Node,
     m: &StoredMessage,
     index: usize,
     now: SystemTime,
-) -> Vec<Line<'static>> {
-    let mut spans = vec![
+) -> Vec<Vec<Span<'static>>> {
+    let mut units = vec![vec![
         Span::styled("QoS ", t.label),
         Span::styled(m.qos.to_string(), t.value),
-    ];
+    ]];
     if m.retain {
-        spans.push(Span::styled(" · retained", t.retained));
+        units.push(vec![Span::styled(" · retained", t.retained)]);
     }
     if m.dup {
-        spans.push(Span::styled(" · dup", t.warn));
+        units.push(vec![Span::styled(" · dup", t.warn)]);
     }
-    spans.push(Span::styled(
+    units.push(vec![Span::styled(
         format!(
             " · {} (wire {})",
             bytes(m.payload.len()),
             bytes(m.wire_size as usize)
         ),
         t.label,
-    ));
-    spans.push(Span::styled(
+    )]);
+    units.push(vec![
+        Span::styled(" · received ", t.label),
+        Span::styled(format!("{} UTC", clock(m.received)), t.value),
+        Span::styled(format!(" ({})", age(m.received, now)), t.label),
+    ]);
+    units.push(vec![Span::styled(
+        format!(" · {:.1} msg/s", node.rate_at(now)),
+        t.label,
+    )]);
+    units.push(vec![Span::styled(
         format!(
             " · #{} of {} kept, {} received",
             index + 1,
@@ -113,23 +146,11 @@ fn message_lines(
             count(node.own_messages)
         ),
         t.dim,
-    ));
-    let when = Line::from(vec![
-        Span::styled("received ", t.label),
-        Span::styled(format!("{} UTC", clock(m.received)), t.value),
-        Span::styled(
-            format!(
-                " ({}) · {:.1} msg/s on this topic",
-                age(m.received, now),
-                node.rate_at(now)
-            ),
-            t.label,
-        ),
-    ]);
-    vec![Line::from(spans), when]
+    )]);
+    units
 }
 
-fn property_lines(t: &Theme, m: &StoredMessage, now: SystemTime) -> Vec<Line<'static>> {
+fn property_units(t: &Theme, m: &StoredMessage, now: SystemTime) -> Vec<Vec<Span<'static>>> {
     let Some(p) = &m.properties else {
         return Vec::new();
     };
@@ -165,18 +186,14 @@ fn property_lines(t: &Theme, m: &StoredMessage, now: SystemTime) -> Vec<Line<'st
     if let Some(v) = p.topic_alias {
         parts.push(("alias".into(), v.to_string()));
     }
-    let mut spans = vec![Span::styled("MQTT 5 ", t.key)];
-    for (i, (k, v)) in parts.into_iter().enumerate() {
-        if i > 0 {
-            spans.push(Span::styled(" · ", t.dim));
-        }
-        spans.push(Span::styled(format!("{k}: "), t.label));
-        spans.push(Span::styled(
-            payload::escape_controls(v.as_bytes()),
-            t.value,
-        ));
+    let mut units = vec![vec![Span::styled("MQTT 5", t.key)]];
+    for (k, v) in parts {
+        units.push(vec![
+            Span::styled(format!(" · {k}: "), t.label),
+            Span::styled(payload::escape_controls(v.as_bytes()), t.value),
+        ]);
     }
-    vec![Line::from(spans)]
+    units
 }
 
 fn body_lines(shown: &Shown) -> usize {

@@ -48,34 +48,59 @@ pub fn render_status(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         ),
         LinkState::Idle => Span::styled("○ offline", t.warn),
     };
-    let mut spans = vec![
-        Span::styled(format!(" {}", model.target), t.label),
-        sep(),
-        link,
-        sep(),
-        Span::styled(format!("{} msg/s", count(rate(model.rate))), t.value),
-        sep(),
-        Span::raw(format!("{} msgs", count(model.store.total_messages))),
-        sep(),
-        Span::raw(format!(
-            "{} topics",
-            count(u64::from(model.store.topic_count()))
-        )),
+    // Parts in order of importance; the least important go first when the line is too narrow.
+    let mut parts: Vec<(u8, Span<'static>)> = vec![
+        (1, Span::styled(model.target.clone(), t.label)),
+        (9, link),
+        (
+            7,
+            Span::styled(format!("{} msg/s", count(rate(model.rate))), t.value),
+        ),
+        (
+            3,
+            Span::raw(format!("{} msgs", count(model.store.total_messages))),
+        ),
+        (
+            6,
+            Span::raw(format!(
+                "{} topics",
+                count(u64::from(model.store.topic_count()))
+            )),
+        ),
     ];
     if model.dropped_by_app > 0 {
-        spans.push(sep());
-        spans.push(Span::styled(
-            format!("{} dropped", count(model.dropped_by_app)),
-            t.error,
+        parts.push((
+            8,
+            Span::styled(format!("{} dropped", count(model.dropped_by_app)), t.error),
         ));
     }
     if let Some(n) = model.new_while_paused() {
-        spans.push(sep());
-        spans.push(Span::styled(format!("PAUSED, {} new", count(n)), t.warn));
+        parts.push((9, Span::styled(format!("PAUSED, {} new", count(n)), t.warn)));
     }
     if let Some((text, _)) = &model.notice {
-        spans.push(sep());
-        spans.push(Span::styled(text.clone(), t.warn));
+        parts.push((5, Span::styled(text.clone(), t.warn)));
+    }
+    let width = usize::from(area.width);
+    let total = |parts: &[(u8, Span<'static>)]| -> usize {
+        1 + parts.iter().map(|(_, s)| s.width()).sum::<usize>() + 3 * parts.len().saturating_sub(1)
+    };
+    while total(&parts) > width && parts.len() > 1 {
+        let Some(weakest) = parts
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (p, _))| *p)
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        parts.remove(weakest);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (i, (_, span)) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(sep());
+        }
+        spans.push(span);
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(t.status), area);
 }
@@ -106,6 +131,8 @@ pub fn render_hints(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     }
     let wanted: &[Action] = match model.focus {
         Pane::Topics => &[
+            Action::Help,
+            Action::Quit,
             Action::Down,
             Action::Toggle,
             Action::ExpandSubtree,
@@ -114,10 +141,10 @@ pub fn render_hints(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             Action::ToggleDiff,
             Action::Pause,
             Action::FocusNext,
-            Action::Help,
-            Action::Quit,
         ],
         _ => &[
+            Action::Help,
+            Action::Quit,
             Action::Down,
             Action::OlderMessage,
             Action::NewerMessage,
@@ -125,15 +152,20 @@ pub fn render_hints(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             Action::ToggleDiff,
             Action::CopyPayload,
             Action::FocusNext,
-            Action::Help,
-            Action::Quit,
         ],
     };
     let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
     for action in wanted {
         if let Some(key) = model.keymap.key_for(model.focus, *action) {
-            spans.push(Span::styled(key.label(), t.key));
-            spans.push(Span::styled(format!(" {}  ", short(*action)), t.dim));
+            let label = key.label();
+            let text = format!(" {}  ", short(*action));
+            used += label.chars().count() + text.chars().count();
+            if used > usize::from(area.width) + 2 {
+                break;
+            }
+            spans.push(Span::styled(label, t.key));
+            spans.push(Span::styled(text, t.dim));
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

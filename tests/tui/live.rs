@@ -1,0 +1,95 @@
+//! The explorer against a real mosquitto: publish, and see the tree and inspector update.
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use mqscope::broker::{BrokerHandle, BrokerOptions, PublishRequest, Subscription};
+use mqscope::tui::model::Model;
+use mqscope::tui::view::View;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+use super::screen;
+use super::support::Mosquitto;
+
+fn opts(url: &str) -> BrokerOptions {
+    let mut o = BrokerOptions::new(
+        url.parse().unwrap(),
+        mqscope::broker::options::random_client_id(),
+    );
+    o.connect_timeout = Duration::from_secs(2);
+    o
+}
+
+#[tokio::test]
+async fn publishing_updates_tree_and_inspector() {
+    let broker = Mosquitto::plain();
+    let mut sub_opts = opts(&broker.url());
+    sub_opts.subscriptions = vec![Subscription::new("#", 1)];
+    let mut handle = BrokerHandle::spawn(sub_opts).unwrap();
+    let publisher = BrokerHandle::spawn(opts(&broker.url())).unwrap();
+
+    let (input_tx, input_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
+    let input = Box::pin(futures_util::stream::unfold(
+        input_rx,
+        |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
+    ));
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    let mut model = Model::new(
+        broker.url(),
+        mqscope::store::Limits::default(),
+        std::time::SystemTime::now(),
+    );
+    let mut view = View::default();
+    let script = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for (topic, payload) in [
+            ("lab/bench1/volts", "{\"v\":12.1}"),
+            ("lab/bench1/volts", "{\"v\":12.4}"),
+            ("lab/door", "closed"),
+        ] {
+            let req = PublishRequest {
+                topic: topic.into(),
+                payload: payload.into(),
+                qos: 1,
+                retain: false,
+                properties: None,
+            };
+            publisher.publish(req).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let key = |c| {
+            Ok(Event::Key(KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::NONE,
+            )))
+        };
+        for c in ['e', 'j', 'j'] {
+            input_tx.send(key(c)).unwrap();
+            tokio::time::sleep(Duration::from_millis(80)).await;
+        }
+        input_tx.send(key('q')).unwrap();
+    };
+    let run = mqscope::tui::app::run(
+        &mut terminal,
+        &mut model,
+        &mut view,
+        input,
+        &mut handle.events,
+        |_| {},
+    );
+    let (result, ()) = tokio::join!(run, script);
+    result.unwrap();
+    let screen = screen(&terminal);
+    assert!(screen.contains("● connected"), "{screen}");
+    assert!(screen.contains("volts (2) = {\"v\":12.4}"), "{screen}");
+    assert!(
+        screen.contains("lab/bench1/volts"),
+        "inspector shows the selected topic: {screen}"
+    );
+    assert!(screen.contains("\"v\": 12.4"), "pretty JSON: {screen}");
+    handle.shutdown().await;
+    publisher.shutdown().await;
+}

@@ -1,0 +1,118 @@
+//! Panes against exact buffers, and tiny terminals that must never panic.
+
+use mqscope::tui::model::Model;
+use mqscope::tui::view::View;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::{draw, plant, text};
+
+#[test]
+fn status_and_hint_lines_are_exact() {
+    let mut model = plant();
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 120, 20);
+    let rows = text(&terminal);
+    assert_eq!(
+        rows[18],
+        " mqtt://broker.test:1883 │ ◌ connecting (attempt 1) │ 0 msg/s │ 8 msgs │ 7 topics"
+    );
+    assert_eq!(
+        rows[19],
+        " ? help  q quit  ↓ move  Enter open  e expand  / filter  v view  d diff  p pause  Tab pane"
+    );
+}
+
+#[test]
+fn tree_rows_show_counts_retained_marker_and_last_value() {
+    let mut model = plant();
+    let mut view = View::default();
+    let plant = model.store.find("plant").unwrap();
+    model.tree.open(vec![plant]);
+    model.tree_dirty = true;
+    let terminal = draw(&mut model, &mut view, 120, 20);
+    let rows = text(&terminal);
+    let tree: Vec<&str> = rows[1..9]
+        .iter()
+        .map(|r| &r[..r.find('│').map_or(r.len(), |i| i + 3).min(r.len())])
+        .collect();
+    let joined = rows[1..9].join("\n");
+    assert!(rows[1].starts_with("│▼ plant (7/6)"), "{joined}");
+    assert!(rows[2].contains("    blob (1) = 0x00ff104142"), "{joined}");
+    assert!(
+        rows[3].contains("    cmd (1) = {\"op\":\"start\"}"),
+        "{joined}"
+    );
+    assert!(rows[4].contains("  ▶ line1 (2/1)"), "{joined}");
+    assert!(rows[5].contains("  ▶ line2 (1/1)"), "{joined}");
+    assert!(
+        rows[6].contains("  ▶ line10 (1/1)"),
+        "natural order: {joined}"
+    );
+    assert!(rows[7].contains("    state (1) R = running"), "{joined}");
+    assert!(rows[8].starts_with("│▶ site (1/1)"), "{joined}");
+    assert!(!tree.is_empty());
+    // The selected row carries the theme's selection style.
+    let buffer = terminal.backend().buffer();
+    assert_eq!(buffer[(3, 1)].bg, model.theme.selected.bg.unwrap());
+}
+
+#[test]
+fn large_payloads_are_paged_and_say_so() {
+    let mut model = Model::new("x".into(), mqscope::store::Limits::default(), super::t0());
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    super::feed(&mut model, super::message("big", &big, 0));
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 120, 30);
+    let screen = super::screen(&terminal);
+    assert!(
+        screen.contains("binary, shown as hex (auto) · bytes 0–"),
+        "{screen}"
+    );
+    assert!(screen.contains("of 100,000"), "{screen}");
+}
+
+#[test]
+fn tiny_terminals_never_panic() {
+    for (w, h) in [
+        (0, 0),
+        (1, 1),
+        (10, 3),
+        (23, 5),
+        (24, 6),
+        (30, 8),
+        (40, 10),
+        (80, 24),
+    ] {
+        let mut model = plant();
+        let mut view = View::default();
+        model.help = true;
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        view.refresh(&mut model);
+        terminal
+            .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+            .unwrap();
+        if (w, h) == (10, 3) {
+            assert_eq!(text(&terminal)[0], "mqscope: t");
+        }
+    }
+}
+
+#[test]
+fn payload_control_characters_cannot_reach_the_terminal() {
+    let mut model = Model::new("x".into(), mqscope::store::Limits::default(), super::t0());
+    super::feed(
+        &mut model,
+        super::message("evil\u{1b}[2J", b"a\x1b]52;c;AAAA\x07b", 0),
+    );
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 100, 20);
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .all(|c| !c.symbol().contains('\u{1b}'))
+    );
+    assert!(super::screen(&terminal).contains("\\x1b"));
+}

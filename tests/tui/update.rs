@@ -1,0 +1,267 @@
+//! The update step: a model, a message, assertions on the model and the commands.
+
+use crossterm::event::KeyCode;
+use mqscope::broker::{BrokerEvent, Cause, CauseKind, Lifecycle, LifecycleKind};
+use mqscope::tui::keymap::{Action, Pane};
+use mqscope::tui::model::{Command, LinkState, Msg, act, update};
+use mqscope::tui::view::View;
+
+use super::{at, chars, draw, feed, key, message, plant, redraw};
+
+fn select(model: &mut mqscope::tui::model::Model, path: &str) {
+    let id = model.store.find(path).unwrap();
+    let ids = model.store.path_ids(id);
+    for depth in 1..ids.len() {
+        model.tree.open(ids[..depth].to_vec());
+    }
+    model.tree.select(ids);
+    model.tree_dirty = true;
+}
+
+#[test]
+fn quit_keys_ask_to_quit() {
+    let mut model = plant();
+    assert_eq!(key(&mut model, KeyCode::Char('q')), [Command::Quit]);
+    let ctrl_c = crossterm::event::KeyEvent::new(
+        KeyCode::Char('c'),
+        crossterm::event::KeyModifiers::CONTROL,
+    );
+    assert_eq!(update(&mut model, Msg::Key(ctrl_c)), [Command::Quit]);
+}
+
+#[test]
+fn selection_stays_on_its_topic_when_topics_arrive() {
+    let mut model = plant();
+    let mut view = View::default();
+    select(&mut model, "plant/line2/temp");
+    let mut terminal = draw(&mut model, &mut view, 100, 30);
+    let before = model.selected();
+    // Topics that sort before and after the selection, and a message on it.
+    for (i, topic) in [
+        "plant/line0/temp",
+        "plant/aaa",
+        "plant/line2/a",
+        "zzz",
+        "plant/line2/temp",
+    ]
+    .iter()
+    .enumerate()
+    {
+        feed(&mut model, message(topic, b"1", 3000 + i as u64));
+        redraw(&mut terminal, &mut model, &mut view);
+        assert_eq!(model.selected(), before, "after {topic}");
+    }
+}
+
+#[test]
+fn keys_move_open_and_close_the_tree() {
+    let mut model = plant();
+    let mut view = View::default();
+    let mut terminal = draw(&mut model, &mut view, 100, 30);
+    let plant_id = model.store.find("plant").unwrap();
+    assert_eq!(
+        model.selected(),
+        Some(plant_id),
+        "the top row is selected from the start"
+    );
+    key(&mut model, KeyCode::Enter);
+    redraw(&mut terminal, &mut model, &mut view);
+    key(&mut model, KeyCode::Char('j'));
+    redraw(&mut terminal, &mut model, &mut view);
+    assert_eq!(model.selected(), model.store.find("plant/blob"));
+    key(&mut model, KeyCode::Char('u'));
+    assert_eq!(model.selected(), Some(plant_id), "u jumps to the parent");
+    act(&mut model, Action::ExpandSubtree);
+    redraw(&mut terminal, &mut model, &mut view);
+    assert!(super::screen(&terminal).contains("line10"));
+    key(&mut model, KeyCode::Char('G'));
+    redraw(&mut terminal, &mut model, &mut view);
+    assert_eq!(
+        model.selected(),
+        model.store.find("site"),
+        "G: the last row"
+    );
+    key(&mut model, KeyCode::Char('C'));
+    redraw(&mut terminal, &mut model, &mut view);
+    assert_eq!(model.tree.opened().len(), 0, "collapse all");
+}
+
+#[test]
+fn filter_keeps_ancestors_and_supports_mqtt_wildcards() {
+    let mut model = plant();
+    let mut view = View::default();
+    key(&mut model, KeyCode::Char('/'));
+    chars(&mut model, "line1");
+    let terminal = draw(&mut model, &mut view, 100, 30);
+    let screen = super::screen(&terminal);
+    assert!(
+        screen.contains("line1 (") && screen.contains("line10"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("blob") && !screen.contains("site"),
+        "{screen}"
+    );
+    key(&mut model, KeyCode::Enter);
+    assert!(!model.filter.editing);
+
+    key(&mut model, KeyCode::Char('/'));
+    for _ in 0..5 {
+        key(&mut model, KeyCode::Backspace);
+    }
+    chars(&mut model, "plant/+/temp");
+    let terminal = draw(&mut model, &mut view, 100, 30);
+    let screen = super::screen(&terminal);
+    assert!(
+        screen.contains("line2") && !screen.contains("state"),
+        "{screen}"
+    );
+    key(&mut model, KeyCode::Esc);
+    assert!(!model.filter.is_active());
+}
+
+#[test]
+fn inspector_steps_through_history_and_diffs() {
+    let mut model = plant();
+    let mut view = View::default();
+    select(&mut model, "plant/line1/temp");
+    let mut terminal = draw(&mut model, &mut view, 120, 40);
+    assert!(super::screen(&terminal).contains(r#""ok": true"#));
+    key(&mut model, KeyCode::Char('['));
+    redraw(&mut terminal, &mut model, &mut view);
+    let screen = super::screen(&terminal);
+    assert!(
+        !screen.contains(r#""ok": true"#) && screen.contains("21.5"),
+        "older message"
+    );
+    key(&mut model, KeyCode::Char(']'));
+    key(&mut model, KeyCode::Char('d'));
+    redraw(&mut terminal, &mut model, &mut view);
+    let screen = super::screen(&terminal);
+    assert!(screen.contains(r#"-   "t": 21.5,"#), "{screen}");
+    assert!(screen.contains(r#"+   "ok": true"#), "{screen}");
+}
+
+#[test]
+fn pinned_message_stays_while_new_ones_arrive() {
+    let mut model = plant();
+    select(&mut model, "plant/line1/temp");
+    key(&mut model, KeyCode::Char('['));
+    let shown = model.shown_index();
+    let seq = model.inspector.pinned;
+    feed(&mut model, message("plant/line1/temp", b"{\"t\":23}", 5000));
+    assert_eq!(model.inspector.pinned, seq);
+    assert_eq!(model.shown_index(), shown);
+}
+
+#[test]
+fn view_modes_cycle_and_copy_asks_for_osc52() {
+    let mut model = plant();
+    select(&mut model, "site/info");
+    key(&mut model, KeyCode::Char('v'));
+    assert_eq!(model.inspector.mode, mqscope::payload::Mode::Text);
+    let commands = key(&mut model, KeyCode::Char('y'));
+    assert_eq!(commands, [Command::Copy("Building 7, hall B".into())]);
+    assert!(model.notice.as_ref().unwrap().0.contains("copied 18 bytes"));
+}
+
+#[test]
+fn pause_freezes_the_view_while_ingestion_goes_on() {
+    let mut model = plant();
+    let mut view = View::default();
+    let mut terminal = draw(&mut model, &mut view, 100, 30);
+    key(&mut model, KeyCode::Char('p'));
+    for i in 0..5 {
+        feed(&mut model, message("new/topic", b"x", 4000 + i));
+    }
+    redraw(&mut terminal, &mut model, &mut view);
+    let screen = super::screen(&terminal);
+    assert!(screen.contains("PAUSED, 5 new"), "{screen}");
+    assert!(!screen.contains("new ("), "the tree is frozen: {screen}");
+    assert_eq!(
+        model
+            .store
+            .node(model.store.find("new/topic").unwrap())
+            .messages,
+        5
+    );
+    key(&mut model, KeyCode::Char('p'));
+    redraw(&mut terminal, &mut model, &mut view);
+    assert!(super::screen(&terminal).contains("new (5/1)"));
+}
+
+#[test]
+fn focus_cycles_and_inspector_keys_scroll() {
+    let mut model = plant();
+    key(&mut model, KeyCode::Tab);
+    assert_eq!(model.focus, Pane::Inspector);
+    key(&mut model, KeyCode::Char('j'));
+    assert_eq!(model.inspector.scroll, 1);
+    key(&mut model, KeyCode::Tab);
+    assert_eq!(model.focus, Pane::Topics);
+}
+
+#[test]
+fn connection_events_drive_the_status() {
+    let mut model = plant();
+    let cause = Cause::new(CauseKind::TcpRefused, "127.0.0.1:1883");
+    let lifecycle = |kind| {
+        Msg::Broker(BrokerEvent::Lifecycle(Lifecycle {
+            at: at(3000),
+            mono: std::time::Instant::now(),
+            attempt: 2,
+            kind,
+        }))
+    };
+    update(
+        &mut model,
+        lifecycle(LifecycleKind::Disconnected {
+            cause: cause.clone(),
+            uptime: std::time::Duration::from_secs(9),
+        }),
+    );
+    update(
+        &mut model,
+        lifecycle(LifecycleKind::Backoff {
+            delay: std::time::Duration::from_secs(4),
+        }),
+    );
+    assert!(matches!(model.link, LinkState::Retrying { at: when, .. } if when == at(7000)));
+    update(
+        &mut model,
+        lifecycle(LifecycleKind::GaveUp {
+            cause,
+            permanent: true,
+        }),
+    );
+    assert!(matches!(model.link, LinkState::Failed { .. }));
+    update(
+        &mut model,
+        Msg::Broker(BrokerEvent::Dropped {
+            messages: 42,
+            packets: 0,
+        }),
+    );
+    assert_eq!(model.dropped_by_app, 42);
+}
+
+#[test]
+fn help_opens_and_any_key_closes_it() {
+    let mut model = plant();
+    key(&mut model, KeyCode::Char('?'));
+    assert!(model.help);
+    assert!(key(&mut model, KeyCode::Char('j')).is_empty());
+    assert!(!model.help);
+}
+
+#[test]
+fn rate_comes_from_ticks() {
+    let mut model = plant();
+    for s in 3..10 {
+        for i in 0..100 {
+            feed(&mut model, message("fast", b"x", s * 1000 + i));
+        }
+        update(&mut model, Msg::Tick(at(s * 1000 + 999)));
+    }
+    assert!((80.0..=120.0).contains(&model.rate), "{}", model.rate);
+}
