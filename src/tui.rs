@@ -23,6 +23,13 @@ use model::{Command, Model};
 
 /// Opens the explorer on the broker the arguments name.
 pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(crate::cli::UsageError(
+            "the explorer needs a terminal; for scripts use `mqscope sub` (see --help)".into(),
+        )
+        .into());
+    }
     let mut opts = args.connect.to_options()?;
     opts.subscriptions = args
         .filters
