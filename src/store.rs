@@ -70,7 +70,7 @@ pub struct Node {
     /// The full topic path up to this level.
     path: Arc<str>,
     /// Where this level's segment starts in `path`.
-    segment_start: u32,
+    segment_start: u16,
     pub parent: NodeId,
     children: Vec<NodeId>,
     children_sorted: bool,
@@ -81,13 +81,19 @@ pub struct Node {
     /// Messages received on exactly this topic.
     pub own_messages: u64,
     history: VecDeque<StoredMessage>,
-    history_bytes: usize,
+    history_bytes: u32,
     /// The last message here was retained (and not a retained-message deletion).
     pub retained: bool,
-    /// When this level or anything below last received a message.
-    pub changed_at: Option<SystemTime>,
+    /// When this level or anything below last received a message: milliseconds since the
+    /// Unix epoch, 0 for never (8 bytes instead of 16 for an `Option<SystemTime>`).
+    changed_ms: u64,
     /// Exponentially weighted message rate on this topic, as of `changed_at`.
-    rate: f64,
+    rate: f32,
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1))
 }
 
 /// Time constant of the per-topic rate average.
@@ -96,6 +102,12 @@ const RATE_WINDOW_SECS: f64 = 5.0;
 impl Node {
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// When this level or anything below last received a message.
+    pub fn changed_at(&self) -> Option<SystemTime> {
+        (self.changed_ms > 0)
+            .then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(self.changed_ms))
     }
 
     pub fn segment(&self) -> &str {
@@ -120,14 +132,14 @@ impl Node {
 
     /// Messages per second on this topic, decayed to `now`.
     pub fn rate_at(&self, now: SystemTime) -> f64 {
-        let Some(at) = self.changed_at else {
+        let Some(at) = self.changed_at() else {
             return 0.0;
         };
         let idle = now
             .duration_since(at)
             .unwrap_or(Duration::ZERO)
             .as_secs_f64();
-        self.rate * (-idle / RATE_WINDOW_SECS).exp()
+        f64::from(self.rate) * (-idle / RATE_WINDOW_SECS).exp()
     }
 }
 
@@ -183,7 +195,7 @@ impl TopicStore {
             history: VecDeque::new(),
             history_bytes: 0,
             retained: false,
-            changed_at: None,
+            changed_ms: 0,
             rate: 0.0,
         };
         Self {
@@ -255,11 +267,12 @@ impl TopicStore {
         };
         let first = self.nodes[id as usize].own_messages == 0;
         self.record(id, message);
+        let received_ms = millis(message.received);
         let mut at = id;
         loop {
             let node = &mut self.nodes[at as usize];
             node.messages += 1;
-            node.changed_at = Some(message.received);
+            node.changed_ms = received_ms;
             if first {
                 node.topics += 1;
             }
@@ -285,10 +298,13 @@ impl TopicStore {
         node.retained = message.retain && !message.payload.is_empty();
         let now = message.received;
         let idle = node
-            .changed_at
+            .changed_at()
             .and_then(|at| now.duration_since(at).ok())
             .map_or(0.0, |d| d.as_secs_f64());
-        node.rate = node.rate * (-idle / RATE_WINDOW_SECS).exp() + 1.0 / RATE_WINDOW_SECS;
+        #[expect(clippy::cast_possible_truncation, reason = "a displayed rate")]
+        let rate = (f64::from(node.rate) * (-idle / RATE_WINDOW_SECS).exp()
+            + 1.0 / RATE_WINDOW_SECS) as f32;
+        node.rate = rate;
         let stored = StoredMessage {
             // A copy: the received payload is a slice of a large shared read buffer.
             payload: Bytes::copy_from_slice(&message.payload),
@@ -301,18 +317,23 @@ impl TopicStore {
             seq,
         };
         let size = stored.payload.len() + MESSAGE_OVERHEAD;
+        if node.history.capacity() == 0 {
+            // Most topics keep few messages: start at one slot, not the default four.
+            node.history.reserve_exact(1);
+        }
         node.history.push_back(stored);
-        node.history_bytes += size;
+        node.history_bytes = node.history_bytes.saturating_add(u32::try_from(size).unwrap_or(u32::MAX));
         self.message_bytes += size;
         self.live_messages += 1;
         self.arrivals.push_back((id, seq));
         // Per-topic limits: drop the oldest, but always keep the newest.
         while node.history.len() > 1
-            && (node.history.len() > limits.history || node.history_bytes > limits.topic_bytes)
+            && (node.history.len() > limits.history
+                || node.history_bytes as usize > limits.topic_bytes)
         {
             if let Some(old) = node.history.pop_front() {
                 let size = old.payload.len() + MESSAGE_OVERHEAD;
-                node.history_bytes -= size;
+                node.history_bytes = node.history_bytes.saturating_sub(u32::try_from(size).unwrap_or(u32::MAX));
                 self.message_bytes -= size;
                 self.live_messages -= 1;
             }
@@ -320,9 +341,12 @@ impl TopicStore {
         // Entries of messages dropped by per-topic limits linger in `arrivals`; compact
         // before they outnumber the live ones.
         if self.arrivals.len() > 2 * self.live_messages + 1024 {
+            // A node's history is a run of increasing seqs trimmed only at the front, so an
+            // entry is live exactly when it is not older than its node's oldest message.
             let nodes = &self.nodes;
-            self.arrivals
-                .retain(|&(id, seq)| nodes[id as usize].history.iter().any(|m| m.seq == seq));
+            self.arrivals.retain(|&(id, seq)| {
+                nodes[id as usize].history.front().is_some_and(|m| m.seq <= seq)
+            });
         }
     }
 
@@ -336,7 +360,8 @@ impl TopicStore {
             if node.history.front().is_some_and(|m| m.seq == seq) {
                 if let Some(old) = node.history.pop_front() {
                     let size = old.payload.len() + MESSAGE_OVERHEAD;
-                    node.history_bytes -= size;
+                    node.history_bytes =
+                        node.history_bytes.saturating_sub(u32::try_from(size).unwrap_or(u32::MAX));
                     self.message_bytes -= size;
                     self.live_messages -= 1;
                     self.evicted += 1;
@@ -372,7 +397,7 @@ impl TopicStore {
             let id = NodeId::try_from(self.nodes.len()).ok()?;
             self.nodes.push(Node {
                 path: path.clone(),
-                segment_start: u32::try_from(at).unwrap_or(0),
+                segment_start: u16::try_from(at).unwrap_or(0),
                 parent,
                 children: Vec::new(),
                 children_sorted: true,
@@ -382,7 +407,7 @@ impl TopicStore {
                 history: VecDeque::new(),
                 history_bytes: 0,
                 retained: false,
-                changed_at: None,
+                changed_ms: 0,
                 rate: 0.0,
             });
             self.node_bytes += NODE_OVERHEAD + 2 * path.len();

@@ -236,20 +236,26 @@ impl Builder<'_> {
         self.path.push(id);
         let has_children = !self.store.node(id).children().is_empty();
         let open = has_children && self.opened.contains(self.path.as_slice());
-        let children = if open {
-            self.children(id)
-        } else if has_children {
-            vec![TreeItem::new_leaf(PLACEHOLDER, "")]
-        } else {
-            Vec::new()
-        };
+        let children = open.then(|| self.children(id));
         self.path.pop();
         let text = if self.window.contains(&row) {
             row_line(self.store, id, self.theme, self.now)
         } else {
             Line::default()
         };
-        TreeItem::new(id, text, children).unwrap_or_else(|_| TreeItem::new_leaf(id, "?"))
+        match children {
+            Some(children) => {
+                TreeItem::new(id, text, children).unwrap_or_else(|_| TreeItem::new_leaf(id, "?"))
+            }
+            None => {
+                let mut item = TreeItem::new_leaf(id, text);
+                if has_children {
+                    // `add_child` checks an empty list: no allocation, unlike `new` with one child.
+                    let _ = item.add_child(TreeItem::new_leaf(PLACEHOLDER, ""));
+                }
+                item
+            }
+        }
     }
 }
 
@@ -257,7 +263,7 @@ impl Builder<'_> {
 pub fn row_line(store: &TopicStore, id: NodeId, theme: &Theme, now: SystemTime) -> Line<'static> {
     let node = store.node(id);
     let recent = node
-        .changed_at
+        .changed_at()
         .is_some_and(|at| now.duration_since(at).unwrap_or_default() < HIGHLIGHT);
     let segment = if node.segment().is_empty() {
         "∅".to_string()
