@@ -3,7 +3,7 @@
 //!
 //! cargo bench --bench hot_paths
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
@@ -43,14 +43,23 @@ fn rss_bytes() -> usize {
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<usize>().ok())
+        .and_then(|v| {
+            v.trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
         .map_or(0, |kb| kb * 1024)
 }
 
 /// Memory per topic, measured: 100k topics whose messages have empty payloads, once where
 /// every topic adds one level (`fleet/g7/d123`) and once where it adds two (`…/d123/temp`).
 fn memory_per_topic() {
-    for (shape, suffix) in [("one new level per topic", ""), ("two new levels per topic", "/temp")] {
+    for (shape, suffix) in [
+        ("one new level per topic", ""),
+        ("two new levels per topic", "/temp"),
+    ] {
         let messages: Vec<Message> = (0..100_000u64)
             .map(|i| {
                 let mut m = message(format!("fleet/g{}/d{}{suffix}", i / 1000, i % 1000), i);
@@ -129,7 +138,9 @@ fn frame(c: &mut Criterion) {
     let mut view = View::default();
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
     view.refresh(&mut model);
-    terminal.draw(|f| mqscope::tui::ui::render(&mut model, &view, f)).unwrap();
+    terminal
+        .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+        .unwrap();
     println!("visible rows: {}", view.rows);
     group.bench_function("view rebuild, 100k topics, 10k rows open", |b| {
         b.iter(|| {
@@ -139,7 +150,9 @@ fn frame(c: &mut Criterion) {
     });
     group.bench_function("draw 200x50, 100k topics, 10k rows open", |b| {
         b.iter(|| {
-            terminal.draw(|f| mqscope::tui::ui::render(&mut model, &view, f)).unwrap();
+            terminal
+                .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+                .unwrap();
         });
     });
     group.bench_function("frame under traffic: 1 message, rebuild, draw", |b| {
@@ -149,11 +162,60 @@ fn frame(c: &mut Criterion) {
             let m = message(format!("fleet/g{}/d{}/temp", i % 10, i % 1000), i);
             update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
             view.refresh(&mut model);
-            terminal.draw(|f| mqscope::tui::ui::render(&mut model, &view, f)).unwrap();
+            terminal
+                .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+                .unwrap();
         });
     });
     group.finish();
 }
 
-criterion_group!(benches, ingest, frame);
+/// The worst case: one opened level with 100k children (`flat/dev0..dev99999/value`).
+fn flat_frame(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame");
+    group.sample_size(10);
+    let mut model = Model::new("mqtt://bench".into(), Limits::default(), SystemTime::now());
+    for i in 0..100_000u64 {
+        let m = message(format!("flat/dev{i}/value"), i);
+        update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
+    }
+    let root = model.store.find("flat").unwrap();
+    model.tree.open(vec![root]);
+    model.tree.select(vec![root]);
+    model.tree_dirty = true;
+    let mut view = View::default();
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    view.refresh(&mut model);
+    terminal
+        .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+        .unwrap();
+    group.bench_function("rebuild only, one level of 100k rows open", |b| {
+        b.iter(|| {
+            view.invalidate();
+            view.refresh(&mut model);
+        });
+    });
+    group.bench_function("draw only, one level of 100k rows open", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+                .unwrap();
+        });
+    });
+    group.bench_function("frame under traffic, one level of 100k rows open", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            let m = message(format!("flat/dev{}/value", i % 1000), i);
+            update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
+            view.refresh(&mut model);
+            terminal
+                .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+                .unwrap();
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest, frame, flat_frame);
 criterion_main!(benches);

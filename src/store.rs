@@ -92,8 +92,9 @@ pub struct Node {
 }
 
 fn millis(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1))
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| {
+        u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+    })
 }
 
 /// Time constant of the per-topic rate average.
@@ -322,7 +323,9 @@ impl TopicStore {
             node.history.reserve_exact(1);
         }
         node.history.push_back(stored);
-        node.history_bytes = node.history_bytes.saturating_add(u32::try_from(size).unwrap_or(u32::MAX));
+        node.history_bytes = node
+            .history_bytes
+            .saturating_add(u32::try_from(size).unwrap_or(u32::MAX));
         self.message_bytes += size;
         self.live_messages += 1;
         self.arrivals.push_back((id, seq));
@@ -333,7 +336,9 @@ impl TopicStore {
         {
             if let Some(old) = node.history.pop_front() {
                 let size = old.payload.len() + MESSAGE_OVERHEAD;
-                node.history_bytes = node.history_bytes.saturating_sub(u32::try_from(size).unwrap_or(u32::MAX));
+                node.history_bytes = node
+                    .history_bytes
+                    .saturating_sub(u32::try_from(size).unwrap_or(u32::MAX));
                 self.message_bytes -= size;
                 self.live_messages -= 1;
             }
@@ -345,7 +350,10 @@ impl TopicStore {
             // entry is live exactly when it is not older than its node's oldest message.
             let nodes = &self.nodes;
             self.arrivals.retain(|&(id, seq)| {
-                nodes[id as usize].history.front().is_some_and(|m| m.seq <= seq)
+                nodes[id as usize]
+                    .history
+                    .front()
+                    .is_some_and(|m| m.seq <= seq)
             });
         }
     }
@@ -360,8 +368,9 @@ impl TopicStore {
             if node.history.front().is_some_and(|m| m.seq == seq) {
                 if let Some(old) = node.history.pop_front() {
                     let size = old.payload.len() + MESSAGE_OVERHEAD;
-                    node.history_bytes =
-                        node.history_bytes.saturating_sub(u32::try_from(size).unwrap_or(u32::MAX));
+                    node.history_bytes = node
+                        .history_bytes
+                        .saturating_sub(u32::try_from(size).unwrap_or(u32::MAX));
                     self.message_bytes -= size;
                     self.live_messages -= 1;
                     self.evicted += 1;

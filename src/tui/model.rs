@@ -334,6 +334,7 @@ fn page(model: &Model) -> usize {
 
 fn tree_action(model: &mut Model, action: Action) {
     let before = model.selected();
+    let has_children = before.is_some_and(|id| !model.store.node(id).children().is_empty());
     let tree = &mut model.tree;
     match action {
         Action::Up => {
@@ -345,10 +346,11 @@ fn tree_action(model: &mut Model, action: Action) {
         Action::Left => {
             tree.key_left();
         }
-        Action::Right => {
+        // Only nodes with children open, so the opened set holds nothing else.
+        Action::Right if has_children => {
             tree.key_right();
         }
-        Action::Toggle => {
+        Action::Toggle if has_children => {
             tree.toggle_selected();
         }
         Action::First => {

@@ -16,16 +16,14 @@ use crate::store::{NodeId, ROOT, TopicStore};
 /// How long a changed row stays highlighted.
 pub const HIGHLIGHT: Duration = Duration::from_millis(1500);
 
-/// Identifier of the stand-in child that gives closed nodes their ▶ marker.
-const PLACEHOLDER: NodeId = NodeId::MAX;
-
 /// Characters of last-value preview in a tree row.
 const PREVIEW_CHARS: usize = 48;
 
-/// What the tree items were built from.
+/// What the tree items were built from. A change of any of these needs a full rebuild;
+/// a change of the store's generation alone only refreshes the rows in the window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TreeKey {
-    generation: u64,
+    structure_generation: u64,
     now_secs: u64,
     query: String,
     window: Range<usize>,
@@ -59,6 +57,10 @@ struct FilterCache {
 pub struct View {
     pub items: Vec<TreeItem<'static, NodeId>>,
     built: Option<TreeKey>,
+    /// Store generation the row texts show.
+    generation: u64,
+    /// Rows in the window that have no children shown: node and index path into `items`.
+    windowed: Vec<(NodeId, Vec<usize>)>,
     filter: Option<FilterCache>,
     /// Visible rows in the last build.
     pub rows: usize,
@@ -93,7 +95,7 @@ impl View {
         let offset = model.tree.get_offset();
         let window = offset.saturating_sub(height)..offset + 3 * height;
         let key = TreeKey {
-            generation: model.store.generation,
+            structure_generation: model.store.structure_generation,
             now_secs: model
                 .now
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -102,6 +104,9 @@ impl View {
             window,
         };
         if !model.tree_dirty && self.built.as_ref() == Some(&key) {
+            if self.generation != model.store.generation {
+                self.refresh_rows(model);
+            }
             return;
         }
         let visible = if model.filter.is_active() {
@@ -129,10 +134,14 @@ impl View {
             window: key.window.clone(),
             row: 0,
             path: Vec::new(),
+            index_path: Vec::new(),
+            windowed: Vec::new(),
         };
         self.items = builder.children(ROOT);
         self.rows = builder.row;
+        self.windowed = builder.windowed;
         self.built = Some(key);
+        self.generation = model.store.generation;
         model.tree_dirty = false;
         // A selection from the first row on, so the inspector has something to show.
         if model.tree.selected().is_empty() {
@@ -140,6 +149,21 @@ impl View {
                 model.tree.select(vec![*first.identifier()]);
             }
         }
+    }
+
+    /// New texts for the rows in the window, in place: counts and last values change with
+    /// every message, the tree's shape does not.
+    fn refresh_rows(&mut self, model: &Model) {
+        for (id, index_path) in &self.windowed {
+            let Some(item) = item_at(&mut self.items, index_path) else {
+                continue;
+            };
+            if item.identifier() == id && item.children().is_empty() {
+                let text = row_line(&model.store, *id, &model.theme, model.now, false);
+                *item = TreeItem::new_leaf(*id, text);
+            }
+        }
+        self.generation = model.store.generation;
     }
 
     fn refresh_shown(&mut self, model: &Model) {
@@ -185,6 +209,19 @@ impl View {
     }
 }
 
+/// The item at an index path (top-level index, then child indices).
+fn item_at<'a>(
+    items: &'a mut [TreeItem<'static, NodeId>],
+    path: &[usize],
+) -> Option<&'a mut TreeItem<'static, NodeId>> {
+    let (first, rest) = path.split_first()?;
+    let mut item = items.get_mut(*first)?;
+    for i in rest {
+        item = item.child_mut(*i)?;
+    }
+    Some(item)
+}
+
 /// Marks every node that matches `query` and every ancestor of one.
 fn filter_visible(store: &TopicStore, query: &str) -> Vec<bool> {
     let lowered = query.to_lowercase();
@@ -212,6 +249,9 @@ struct Builder<'a> {
     window: Range<usize>,
     row: usize,
     path: Vec<NodeId>,
+    /// Index of each level's item in its parent's list, for in-place row refreshes.
+    index_path: Vec<usize>,
+    windowed: Vec<(NodeId, Vec<usize>)>,
 }
 
 impl Builder<'_> {
@@ -238,30 +278,39 @@ impl Builder<'_> {
         let open = has_children && self.opened.contains(self.path.as_slice());
         let children = open.then(|| self.children(id));
         self.path.pop();
-        let text = if self.window.contains(&row) {
-            row_line(self.store, id, self.theme, self.now)
+        let in_window = self.window.contains(&row);
+        let text = if in_window {
+            row_line(self.store, id, self.theme, self.now, open)
         } else {
             Line::default()
         };
-        match children {
-            Some(children) => {
-                TreeItem::new(id, text, children).unwrap_or_else(|_| TreeItem::new_leaf(id, "?"))
-            }
-            None => {
-                let mut item = TreeItem::new_leaf(id, text);
-                if has_children {
-                    // `add_child` checks an empty list: no allocation, unlike `new` with one child.
-                    let _ = item.add_child(TreeItem::new_leaf(PLACEHOLDER, ""));
-                }
-                item
-            }
+        if let Some(children) = children {
+            return TreeItem::new(id, text, children)
+                .unwrap_or_else(|_| TreeItem::new_leaf(id, "?"));
         }
+        if in_window {
+            self.windowed.push((id, self.index_path.clone()));
+        }
+        // Closed nodes carry no children: the ▶ marker is part of the row's text, so tens of
+        // thousands of closed rows cost one allocation each.
+        TreeItem::new_leaf(id, text)
     }
 }
 
-/// One tree row: segment, counts, retained marker, last value.
-pub fn row_line(store: &TopicStore, id: NodeId, theme: &Theme, now: SystemTime) -> Line<'static> {
+/// One tree row: open/closed marker, segment, counts, retained marker, last value.
+pub fn row_line(
+    store: &TopicStore,
+    id: NodeId,
+    theme: &Theme,
+    now: SystemTime,
+    open: bool,
+) -> Line<'static> {
     let node = store.node(id);
+    let marker = match (node.children().is_empty(), open) {
+        (true, _) => "  ",
+        (false, true) => "▼ ",
+        (false, false) => "▶ ",
+    };
     let recent = node
         .changed_at()
         .is_some_and(|at| now.duration_since(at).unwrap_or_default() < HIGHLIGHT);
@@ -270,10 +319,10 @@ pub fn row_line(store: &TopicStore, id: NodeId, theme: &Theme, now: SystemTime) 
     } else {
         crate::payload::escape_controls(node.segment().as_bytes())
     };
-    let mut spans = vec![Span::styled(
-        segment,
-        if recent { theme.changed } else { theme.segment },
-    )];
+    let mut spans = vec![
+        Span::styled(marker, theme.dim),
+        Span::styled(segment, if recent { theme.changed } else { theme.segment }),
+    ];
     if node.children().is_empty() {
         spans.push(Span::styled(format!(" ({})", node.messages), theme.counts));
     } else {

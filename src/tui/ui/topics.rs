@@ -46,8 +46,9 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
     let tree = tree
         .block(block)
         .highlight_style(model.theme.selected)
-        .node_closed_symbol("▶ ")
-        .node_open_symbol("▼ ")
-        .node_no_children_symbol("  ");
+        // The markers are part of each row's text (see `view::row_line`).
+        .node_closed_symbol("")
+        .node_open_symbol("")
+        .node_no_children_symbol("");
     frame.render_stateful_widget(tree, area, &mut model.tree);
 }
