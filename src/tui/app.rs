@@ -65,7 +65,9 @@ where
                         }
                         effects(&command);
                     }
+                    // A key shows at once: the frame cap is for broker traffic, not for input.
                     dirty = true;
+                    next_frame = Instant::now();
                 }
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),

@@ -334,6 +334,7 @@ fn page(model: &Model) -> usize {
 
 fn tree_action(model: &mut Model, action: Action) {
     let before = model.selected();
+    let opened_before = model.tree.opened().len();
     let has_children = before.is_some_and(|id| !model.store.node(id).children().is_empty());
     let tree = &mut model.tree;
     match action {
@@ -393,7 +394,10 @@ fn tree_action(model: &mut Model, action: Action) {
         Action::ClearFilter => clear_filter(model),
         _ => {}
     }
-    model.tree_dirty = true;
+    // Items depend on what is open, not on the selection: moving needs no rebuild.
+    if model.tree.opened().len() != opened_before {
+        model.tree_dirty = true;
+    }
     if model.selected() != before {
         model.inspector = Inspector {
             mode: model.inspector.mode,

@@ -53,18 +53,36 @@ struct FilterCache {
     visible: Vec<bool>,
 }
 
-#[derive(Default)]
 pub struct View {
     pub items: Vec<TreeItem<'static, NodeId>>,
     built: Option<TreeKey>,
     /// Store generation the row texts show.
     generation: u64,
+    /// Store generation at the last full rebuild, and the model's clock then.
+    full_generation: u64,
+    full_built_at: SystemTime,
     /// Rows in the window that have no children shown: node and index path into `items`.
     windowed: Vec<(NodeId, Vec<usize>)>,
     filter: Option<FilterCache>,
     /// Visible rows in the last build.
     pub rows: usize,
     pub shown: Option<Shown>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            built: None,
+            generation: 0,
+            full_generation: 0,
+            full_built_at: SystemTime::UNIX_EPOCH,
+            windowed: Vec::new(),
+            filter: None,
+            rows: 0,
+            shown: None,
+        }
+    }
 }
 
 impl View {
@@ -94,12 +112,22 @@ impl View {
         let height = usize::from(model.areas.topics.height).max(10);
         let offset = model.tree.get_offset();
         let window = offset.saturating_sub(height)..offset + 3 * height;
+        let now_secs = model
+            .now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // Once a second the whole tree is redone (parent counts, fading highlights), but only
+        // while something changes: an idle tree with 100k rows costs nothing.
+        let quiet = self.full_generation == model.store.generation
+            && model.store.node(ROOT).changed_at().is_none_or(|at| {
+                self.full_built_at.duration_since(at).unwrap_or_default() > HIGHLIGHT
+            });
         let key = TreeKey {
             structure_generation: model.store.structure_generation,
-            now_secs: model
-                .now
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            now_secs: match (&self.built, quiet) {
+                (Some(built), true) => built.now_secs,
+                _ => now_secs,
+            },
             query: model.filter.query.clone(),
             window,
         };
@@ -142,6 +170,8 @@ impl View {
         self.windowed = builder.windowed;
         self.built = Some(key);
         self.generation = model.store.generation;
+        self.full_generation = model.store.generation;
+        self.full_built_at = model.now;
         model.tree_dirty = false;
         // A selection from the first row on, so the inspector has something to show.
         if model.tree.selected().is_empty() {
