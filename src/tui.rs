@@ -34,7 +34,13 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     opts.subscriptions = args
         .filters
         .iter()
-        .map(|f| Subscription::new(f.clone(), args.qos))
+        .map(|f| {
+            let mut s = Subscription::new(f.clone(), args.qos);
+            // MQTT 5: keep the publisher's retain flag, so the tree's R marker means "the
+            // broker holds this as retained", not "arrived because of the subscription".
+            s.retain_as_published = true;
+            s
+        })
         .collect();
     if args.sys {
         opts.subscriptions.push(Subscription::new("$SYS/#", 0));

@@ -62,7 +62,7 @@ impl Action {
             Action::Up => "up",
             Action::Down => "down",
             Action::Left => "close / go to parent",
-            Action::Right => "open / first child",
+            Action::Right => "open",
             Action::Toggle => "open or close",
             Action::ExpandSubtree => "expand subtree",
             Action::CollapseAll => "collapse all",

@@ -1,7 +1,7 @@
 //! The help overlay, generated from the keymap.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
@@ -11,23 +11,50 @@ use crate::tui::model::Model;
 
 pub fn render(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     let t = &model.theme;
-    let mut lines = Vec::new();
-    for pane in [Pane::Global, Pane::Topics, Pane::Inspector] {
-        lines.push(Line::styled(pane.title().to_string(), t.title));
+    let section = |pane: Pane| {
+        let mut lines = vec![Line::styled(pane.title().to_string(), t.title)];
         for (keys, what) in model.keymap.help(pane) {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<16}"), t.key),
+                Span::styled(format!("  {keys:<14}"), t.key),
                 Span::raw(what),
             ]));
         }
         lines.push(Line::default());
-    }
-    lines.push(Line::styled("any key closes this help", t.dim));
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let popup = centered(area, 60, height);
+        lines
+    };
+    // Two columns when there is room: global and inspector keys, then the topics keys.
+    let mut left = section(Pane::Global);
+    left.extend(section(Pane::Inspector));
+    let right = section(Pane::Topics);
+    let two_columns = area.width >= 110;
+    let (columns, height) = if two_columns {
+        (
+            vec![left.clone(), right],
+            left.len().max(right_len(&model.keymap)) + 3,
+        )
+    } else {
+        let mut all = left;
+        all.extend(right);
+        let n = all.len() + 3;
+        (vec![all], n)
+    };
+    let width = if two_columns { 104 } else { 56 };
+    let height = u16::try_from(height).unwrap_or(u16::MAX);
+    let popup = centered(area, width, height);
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(pane_block(t, "help", true)),
-        popup,
-    );
+    let block = pane_block(t, "help · any key closes", true);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let halves = if two_columns {
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).split(inner)
+    } else {
+        Layout::horizontal([Constraint::Percentage(100)]).split(inner)
+    };
+    for (column, area) in columns.into_iter().zip(halves.iter()) {
+        frame.render_widget(Paragraph::new(column), *area);
+    }
+}
+
+fn right_len(keymap: &crate::tui::keymap::Keymap) -> usize {
+    keymap.help(Pane::Topics).len() + 2
 }
