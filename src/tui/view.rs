@@ -295,7 +295,10 @@ impl Builder<'_> {
             {
                 continue;
             }
-            items.push(self.item(child));
+            self.index_path.push(items.len());
+            let item = self.item(child);
+            self.index_path.pop();
+            items.push(item);
         }
         items
     }

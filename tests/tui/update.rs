@@ -265,3 +265,29 @@ fn rate_comes_from_ticks() {
     }
     assert!((80.0..=120.0).contains(&model.rate), "{}", model.rate);
 }
+
+#[test]
+fn visible_rows_follow_every_message_between_full_rebuilds() {
+    let mut model = plant();
+    let mut view = View::default();
+    select(&mut model, "plant/line1/temp");
+    let mut terminal = draw(&mut model, &mut view, 120, 30);
+    for i in 0..5u64 {
+        let payload = format!("{{\"seq\":{i}}}");
+        feed(
+            &mut model,
+            message("plant/line1/temp", payload.as_bytes(), 2100 + i),
+        );
+        redraw(&mut terminal, &mut model, &mut view);
+        let screen = super::screen(&terminal);
+        let row = screen
+            .lines()
+            .find(|l| l.contains("temp ("))
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            row.contains(&format!("temp ({}) = {{\"seq\":{i}}}", 3 + i)),
+            "{row}"
+        );
+    }
+}
