@@ -39,12 +39,9 @@ pub struct Cli {
     pub tui: TuiArgs,
 }
 
-/// The explorer (no subcommand).
+/// What to subscribe to: shared by the explorer and `sub`.
 #[derive(Debug, Clone, Args)]
-pub struct TuiArgs {
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-
+pub struct SubscribeArgs {
     /// Topic filter to subscribe to (repeatable)
     #[arg(short = 't', long = "topic", value_name = "FILTER", default_value = "#",
           value_parser = parse_filter)]
@@ -53,6 +50,16 @@ pub struct TuiArgs {
     /// QoS to subscribe with
     #[arg(short = 'q', long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub qos: u8,
+}
+
+/// The explorer (no subcommand).
+#[derive(Debug, Clone, Args)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub subscribe: SubscribeArgs,
 
     /// Also subscribe to $SYS/# (broker statistics)
     #[arg(long)]
@@ -179,14 +186,8 @@ pub struct SubArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
 
-    /// Topic filter to subscribe to (repeatable)
-    #[arg(short = 't', long = "topic", value_name = "FILTER", default_value = "#",
-          value_parser = parse_filter)]
-    pub filters: Vec<String>,
-
-    /// QoS to subscribe with
-    #[arg(short = 'q', long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
-    pub qos: u8,
+    #[command(flatten)]
+    pub subscribe: SubscribeArgs,
 
     /// One JSON object per line
     #[arg(long)]
@@ -449,10 +450,11 @@ impl ConnectArgs {
 impl SubArgs {
     /// The subscriptions these arguments ask for.
     pub fn subscriptions(&self) -> Vec<Subscription> {
-        self.filters
+        self.subscribe
+            .filters
             .iter()
             .map(|f| {
-                let mut s = Subscription::new(f.clone(), self.qos);
+                let mut s = Subscription::new(f.clone(), self.subscribe.qos);
                 if self.no_retained {
                     s.retain_handling = 2;
                 }

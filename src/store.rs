@@ -101,6 +101,24 @@ fn millis(t: SystemTime) -> u64 {
 const RATE_WINDOW_SECS: f64 = 5.0;
 
 impl Node {
+    fn new(path: Arc<str>, segment_start: u16, parent: NodeId) -> Self {
+        Self {
+            path,
+            segment_start,
+            parent,
+            children: Vec::new(),
+            children_sorted: true,
+            messages: 0,
+            topics: 0,
+            own_messages: 0,
+            history: VecDeque::new(),
+            history_bytes: 0,
+            retained: false,
+            changed_ms: 0,
+            rate: 0.0,
+        }
+    }
+
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -184,21 +202,7 @@ pub struct TopicStore {
 
 impl TopicStore {
     pub fn new(limits: Limits) -> Self {
-        let root = Node {
-            path: Arc::from(""),
-            segment_start: 0,
-            parent: ROOT,
-            children: Vec::new(),
-            children_sorted: true,
-            messages: 0,
-            topics: 0,
-            own_messages: 0,
-            history: VecDeque::new(),
-            history_bytes: 0,
-            retained: false,
-            changed_ms: 0,
-            rate: 0.0,
-        };
+        let root = Node::new(Arc::from(""), 0, ROOT);
         Self {
             nodes: vec![root],
             index: HashMap::new(),
@@ -404,21 +408,11 @@ impl TopicStore {
             let end = topic[at..].find('/').map_or(topic.len(), |i| at + i);
             let path: Arc<str> = Arc::from(&topic[..end]);
             let id = NodeId::try_from(self.nodes.len()).ok()?;
-            self.nodes.push(Node {
-                path: path.clone(),
-                segment_start: u16::try_from(at).unwrap_or(0),
+            self.nodes.push(Node::new(
+                path.clone(),
+                u16::try_from(at).unwrap_or(0),
                 parent,
-                children: Vec::new(),
-                children_sorted: true,
-                messages: 0,
-                topics: 0,
-                own_messages: 0,
-                history: VecDeque::new(),
-                history_bytes: 0,
-                retained: false,
-                changed_ms: 0,
-                rate: 0.0,
-            });
+            ));
             self.node_bytes += NODE_OVERHEAD + 2 * path.len();
             self.index.insert(path, id);
             let p = &mut self.nodes[parent as usize];

@@ -32,10 +32,11 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     }
     let mut opts = args.connect.to_options()?;
     opts.subscriptions = args
+        .subscribe
         .filters
         .iter()
         .map(|f| {
-            let mut s = Subscription::new(f.clone(), args.qos);
+            let mut s = Subscription::new(f.clone(), args.subscribe.qos);
             // MQTT 5: keep the publisher's retain flag, so the tree's R marker means "the
             // broker holds this as retained", not "arrived because of the subscription".
             s.retain_as_published = true;
