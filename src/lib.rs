@@ -9,4 +9,5 @@ pub mod payload;
 pub mod random;
 pub mod secret;
 pub mod store;
+pub mod timeline;
 pub mod tui;

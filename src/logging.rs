@@ -1,7 +1,11 @@
 //! Logging: one tracing registry with a non-blocking daily file, plus (headless) warnings on
 //! stderr. rumqttc and rustls log through the `log` crate; the bridge brings them in.
 
+mod ring;
+
 use std::path::PathBuf;
+
+pub use ring::{LEVELS, LogLine, LogRing};
 
 use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
@@ -37,15 +41,24 @@ fn filter(default: &str) -> EnvFilter {
 
 /// Logging for the headless modes: the file at the filter's level, stderr at warnings only.
 pub fn init_headless() -> LogGuard {
-    init(true)
+    init(true, None)
 }
 
-/// Logging while the TUI owns the terminal: the file only.
-pub fn init_file_only() -> LogGuard {
-    init(false)
+/// Logging while the TUI owns the terminal: the file and the log pane's ring, never stderr.
+pub fn init_tui(ring: &LogRing) -> LogGuard {
+    init(false, Some(ring))
 }
 
-fn init(stderr: bool) -> LogGuard {
+/// The pane's initial level: `MQSCOPE_LOG` (or `RUST_LOG`) when it is a plain level, else info.
+pub fn initial_level() -> tracing::Level {
+    std::env::var("MQSCOPE_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|v| v.trim().parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO)
+}
+
+fn init(stderr: bool, ring: Option<&LogRing>) -> LogGuard {
     let (file_layer, guard, dir) = match log_dir().and_then(|dir| {
         std::fs::create_dir_all(&dir).ok()?;
         Some(dir)
@@ -75,6 +88,7 @@ fn init(stderr: bool) -> LogGuard {
     let _ = tracing_subscriber::registry()
         .with(file_layer)
         .with(stderr_layer)
+        .with(ring.map(LogRing::layer))
         .try_init();
     LogGuard { _file: guard, dir }
 }

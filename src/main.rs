@@ -15,9 +15,10 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
-    // Never a byte on stderr while the TUI is up: it logs to the file only.
+    // Never a byte on stderr while the TUI is up: it logs to the file and its log pane.
+    let ring = mqscope::logging::LogRing::new(10_000, mqscope::logging::initial_level());
     let _log = if cli.mode.is_none() {
-        mqscope::logging::init_file_only()
+        mqscope::logging::init_tui(&ring)
     } else {
         mqscope::logging::init_headless()
     };
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
         match cli.mode {
             Some(Mode::Sub(args)) => headless::sub::run(args).await,
             Some(Mode::Pub(args)) => headless::publish::run(args).await,
-            None => mqscope::tui::run(cli.tui).await,
+            None => mqscope::tui::run(cli.tui, ring).await,
         }
     });
     // Do not wait for tasks still blocked on stdin or the network.

@@ -22,7 +22,7 @@ use crate::store::Limits;
 use model::{Command, Model};
 
 /// Opens the explorer on the broker the arguments name.
-pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal;
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(crate::cli::UsageError(
@@ -46,6 +46,7 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     if args.sys {
         opts.subscriptions.push(Subscription::new("$SYS/#", 0));
     }
+    opts.packet_log = true;
     let target = opts.target.to_string();
     let limits = Limits {
         history: args.history as usize,
@@ -56,6 +57,9 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
         .map_err(|c| anyhow::anyhow!("{c} [{}]\nhint: {}", c.code(), c.kind.hint()))?;
 
     let mut model = Model::new(target, limits, SystemTime::now());
+    model.log.level = Some(ring.level());
+    model.log_file = crate::logging::log_dir()
+        .map(|dir| dir.join("mqscope.log.YYYY-MM-DD").display().to_string());
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         model.theme = theme::Theme::plain();
     }
@@ -64,18 +68,31 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
         let _guard = terminal::TerminalGuard::enter()?;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
         let input = crossterm::event::EventStream::new();
+        let commands = handle.commands();
+        let sources = app::Sources {
+            events: &mut handle.events,
+            logs: Some(&ring),
+        };
         app::run(
             &mut terminal,
             &mut model,
             &mut view,
             input,
-            &mut handle.events,
-            |command| {
-                if let Command::Copy(text) = command {
+            sources,
+            |command| match command {
+                Command::Copy(text) => {
                     if let Err(e) = terminal::copy_osc52(text) {
                         tracing::warn!("clipboard: {e}");
                     }
                 }
+                Command::Reconnect => {
+                    let _ = commands.try_send(crate::broker::Command::Reconnect);
+                }
+                Command::Disconnect => {
+                    let _ = commands.try_send(crate::broker::Command::Disconnect);
+                }
+                Command::SetLogLevel(level) => ring.set_level(*level),
+                Command::Quit => {}
             },
         )
         .await

@@ -16,6 +16,7 @@ use super::model::{Command, Model, Msg, update};
 use super::ui;
 use super::view::View;
 use crate::broker::BrokerEvent;
+use crate::logging::LogRing;
 
 /// Minimum time between frames.
 pub const FRAME: Duration = Duration::from_millis(33);
@@ -24,13 +25,20 @@ const DRAIN_COUNT: usize = 50_000;
 /// Most time spent applying one batch of broker events.
 const DRAIN_TIME: Duration = Duration::from_millis(15);
 
+/// What feeds the loop besides the terminal.
+pub struct Sources<'a> {
+    pub events: &'a mut mpsc::Receiver<BrokerEvent>,
+    /// The app's own log lines, for the log pane.
+    pub logs: Option<&'a LogRing>,
+}
+
 /// Runs until the user quits or the input ends. `effects` carries out commands other than quit.
 pub async fn run<B, I>(
     terminal: &mut Terminal<B>,
     model: &mut Model,
     view: &mut View,
     mut input: I,
-    events: &mut mpsc::Receiver<BrokerEvent>,
+    sources: Sources<'_>,
     mut effects: impl FnMut(&Command),
 ) -> io::Result<()>
 where
@@ -43,8 +51,10 @@ where
     let mut dirty = true;
     let mut next_frame = Instant::now();
     let mut broker_open = true;
+    let Sources { events, logs } = sources;
     loop {
         if dirty && Instant::now() >= next_frame {
+            drain_logs(model, logs);
             draw(terminal, model, view)?;
             dirty = false;
             next_frame = Instant::now() + FRAME;
@@ -92,6 +102,7 @@ where
             () = tokio::time::sleep_until(next_frame), if dirty => {}
             _ = tick.tick() => {
                 update(model, Msg::Tick(SystemTime::now()));
+                drain_logs(model, logs);
                 dirty = true;
             }
         }
@@ -108,6 +119,15 @@ where
         .draw(|frame| ui::render(model, view, frame))
         .map_err(io::Error::other)?;
     Ok(())
+}
+
+fn drain_logs(model: &mut Model, logs: Option<&LogRing>) {
+    if let Some(ring) = logs {
+        let (lines, dropped) = ring.drain();
+        if !lines.is_empty() || dropped > 0 {
+            update(model, Msg::Logs(lines, dropped));
+        }
+    }
 }
 
 fn to_msg(event: &Event) -> Option<Msg> {

@@ -9,6 +9,8 @@ pub enum Pane {
     Global,
     Topics,
     Inspector,
+    Timeline,
+    Log,
 }
 
 impl Pane {
@@ -17,6 +19,8 @@ impl Pane {
             Pane::Global => "global",
             Pane::Topics => "topics",
             Pane::Inspector => "inspector",
+            Pane::Timeline => "timeline",
+            Pane::Log => "log",
         }
     }
 }
@@ -48,6 +52,15 @@ pub enum Action {
     ToggleDiff,
     OlderMessage,
     NewerMessage,
+    Zoom,
+    Reconnect,
+    ToggleConnection,
+    Details,
+    SwitchTab,
+    CycleLevel,
+    CyclePacketFilter,
+    JumpToPacket,
+    JumpToMessage,
 }
 
 impl Action {
@@ -77,6 +90,15 @@ impl Action {
             Action::ToggleDiff => "diff to previous message",
             Action::OlderMessage => "older message",
             Action::NewerMessage => "newer message",
+            Action::Zoom => "zoom the focused pane",
+            Action::Reconnect => "reconnect now (skip the backoff)",
+            Action::ToggleConnection => "disconnect / connect",
+            Action::Details => "details of the selected attempt",
+            Action::SwitchTab => "log lines / packet log",
+            Action::CycleLevel => "log level: error … trace",
+            Action::CyclePacketFilter => "packets: all / PUBLISH / control",
+            Action::JumpToPacket => "show this message's PUBLISH in the packet log",
+            Action::JumpToMessage => "show this PUBLISH's message in the inspector",
         }
     }
 }
@@ -148,7 +170,7 @@ impl Default for Keymap {
     fn default() -> Self {
         use Action as A;
         use KeyCode as K;
-        use Pane::{Global as G, Inspector as I, Topics as T};
+        use Pane::{Global as G, Inspector as I, Log as L, Timeline as TL, Topics as T};
         let b = |pane, key, action| (pane, key, action);
         Self {
             bindings: vec![
@@ -163,6 +185,9 @@ impl Default for Keymap {
                 b(G, Key::ch('d'), A::ToggleDiff),
                 b(G, Key::ch('['), A::OlderMessage),
                 b(G, Key::ch(']'), A::NewerMessage),
+                b(G, Key::ch('z'), A::Zoom),
+                b(G, Key::ch('r'), A::Reconnect),
+                b(G, Key::ch('c'), A::ToggleConnection),
                 b(T, Key::plain(K::Up), A::Up),
                 b(T, Key::ch('k'), A::Up),
                 b(T, Key::plain(K::Down), A::Down),
@@ -197,6 +222,28 @@ impl Default for Keymap {
                 b(I, Key::ch('G'), A::Last),
                 b(I, Key::plain(K::Left), A::OlderMessage),
                 b(I, Key::plain(K::Right), A::NewerMessage),
+                b(I, Key::ch('P'), A::JumpToPacket),
+                b(TL, Key::plain(K::Up), A::Up),
+                b(TL, Key::ch('k'), A::Up),
+                b(TL, Key::plain(K::Down), A::Down),
+                b(TL, Key::ch('j'), A::Down),
+                b(TL, Key::plain(K::Home), A::First),
+                b(TL, Key::plain(K::End), A::Last),
+                b(TL, Key::plain(K::Enter), A::Details),
+                b(L, Key::plain(K::Up), A::Up),
+                b(L, Key::ch('k'), A::Up),
+                b(L, Key::plain(K::Down), A::Down),
+                b(L, Key::ch('j'), A::Down),
+                b(L, Key::plain(K::PageUp), A::PageUp),
+                b(L, Key::plain(K::PageDown), A::PageDown),
+                b(L, Key::plain(K::Home), A::First),
+                b(L, Key::plain(K::End), A::Last),
+                b(L, Key::ch('t'), A::SwitchTab),
+                b(L, Key::ch('L'), A::CycleLevel),
+                b(L, Key::ch('T'), A::CyclePacketFilter),
+                b(L, Key::ch('/'), A::Filter),
+                b(L, Key::plain(K::Esc), A::ClearFilter),
+                b(L, Key::plain(K::Enter), A::JumpToMessage),
             ],
         }
     }

@@ -1,6 +1,8 @@
 //! The domain model of the explorer and its pure update step: `update(model, msg) → commands`.
 //! No I/O, no awaiting, no clock reads: time arrives inside messages.
 
+mod wire;
+
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, SystemTime};
 
@@ -10,9 +12,12 @@ use tui_tree_widget::TreeState;
 
 use super::keymap::{Action, Key, Keymap, Pane};
 use super::theme::Theme;
-use crate::broker::{BrokerEvent, Cause, LifecycleKind, Protocol};
+use crate::broker::{BrokerEvent, Cause, Direction, LifecycleKind, Protocol};
+use crate::logging::LogLine;
 use crate::payload::Mode;
 use crate::store::{Limits, NodeId, ROOT, TopicStore};
+use crate::timeline::Timeline;
+pub use wire::{LogPane, PacketEntry, PacketFilter, Tab};
 
 /// Everything that reaches the update step.
 #[derive(Debug)]
@@ -23,6 +28,8 @@ pub enum Msg {
     Broker(BrokerEvent),
     /// The slow clock: one per second, with the current time.
     Tick(SystemTime),
+    /// New lines of the app's own log, and how many were lost before they could be shown.
+    Logs(Vec<LogLine>, u64),
 }
 
 /// Side effects the update step asks for.
@@ -31,6 +38,12 @@ pub enum Command {
     Quit,
     /// Put this on the clipboard (OSC 52).
     Copy(String),
+    /// Connect now, skipping any backoff.
+    Reconnect,
+    /// Close the link and stay offline.
+    Disconnect,
+    /// Capture the log pane's lines down to this level.
+    SetLogLevel(tracing::Level),
 }
 
 /// The connection as the status bar shows it.
@@ -90,6 +103,8 @@ pub struct Paused {
 pub struct Areas {
     pub topics: Rect,
     pub inspector: Rect,
+    pub timeline: Rect,
+    pub log: Rect,
 }
 
 pub struct Model {
@@ -114,6 +129,20 @@ pub struct Model {
     /// A short notice for the status bar and when it was set.
     pub notice: Option<(String, SystemTime)>,
     pub areas: Areas,
+    pub timeline: Timeline,
+    /// Selected attempt, counted from the newest (0).
+    pub timeline_selected: usize,
+    pub timeline_details: bool,
+    pub log: LogPane,
+    /// The focused pane fills the screen.
+    pub zoom: bool,
+    /// The pane shown beside the topics when the screen is too small for all four.
+    pub side: Pane,
+    /// Messages per second, one sample per tick, newest last (for the sparkline).
+    pub rate_history: VecDeque<u64>,
+    last_tick_total: u64,
+    /// Where the log file is written, for the help overlay.
+    pub log_file: Option<String>,
 }
 
 impl Model {
@@ -137,6 +166,15 @@ impl Model {
             rate_samples: VecDeque::new(),
             notice: None,
             areas: Areas::default(),
+            timeline: Timeline::default(),
+            timeline_selected: 0,
+            timeline_details: false,
+            log: LogPane::default(),
+            zoom: false,
+            side: Pane::Inspector,
+            rate_history: VecDeque::new(),
+            last_tick_total: 0,
+            log_file: None,
         }
     }
 
@@ -190,6 +228,10 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
             on_tick(model, now);
             Vec::new()
         }
+        Msg::Logs(lines, dropped) => {
+            model.log.push_lines(lines, dropped);
+            Vec::new()
+        }
     }
 }
 
@@ -202,6 +244,7 @@ fn on_broker(model: &mut Model, event: BrokerEvent) {
             model.store.insert(&m);
         }
         BrokerEvent::Lifecycle(l) => {
+            model.timeline.apply(&l);
             model.link = match l.kind {
                 LifecycleKind::Connecting { .. } => LinkState::Connecting { attempt: l.attempt },
                 LifecycleKind::Connected(info) => LinkState::Connected {
@@ -240,13 +283,25 @@ fn on_broker(model: &mut Model, event: BrokerEvent) {
                 _ => return,
             };
         }
-        BrokerEvent::Dropped { messages, .. } => model.dropped_by_app = messages,
-        BrokerEvent::Packet(_) => {}
+        BrokerEvent::Dropped { messages, packets } => {
+            model.dropped_by_app = messages;
+            model.log.packets_dropped = packets;
+        }
+        BrokerEvent::Packet(record) => {
+            model.timeline.health.observe(&record);
+            model.log.push_packet(record);
+        }
     }
 }
 
 fn on_tick(model: &mut Model, now: SystemTime) {
     model.now = now;
+    let total = model.store.total_messages;
+    model.rate_history.push_back(total - model.last_tick_total);
+    model.last_tick_total = total;
+    while model.rate_history.len() > 600 {
+        model.rate_history.pop_front();
+    }
     model
         .rate_samples
         .push_back((now, model.store.total_messages));
@@ -277,6 +332,10 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         edit_filter(model, key);
         return Vec::new();
     }
+    if model.log.editing {
+        edit_log_search(model, key);
+        return Vec::new();
+    }
     if model.help {
         // Any key closes help; q still quits.
         model.help = false;
@@ -295,11 +354,37 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
     match action {
         Action::Quit => return vec![Command::Quit],
         Action::FocusNext | Action::FocusPrev => {
-            model.focus = match model.focus {
-                Pane::Topics => Pane::Inspector,
-                _ => Pane::Topics,
+            const ORDER: [Pane; 4] = [Pane::Topics, Pane::Inspector, Pane::Timeline, Pane::Log];
+            let at = ORDER.iter().position(|p| *p == model.focus).unwrap_or(0);
+            let step = if action == Action::FocusNext {
+                1
+            } else {
+                ORDER.len() - 1
             };
+            model.focus = ORDER[(at + step) % ORDER.len()];
+            if model.focus != Pane::Topics {
+                model.side = model.focus;
+            }
         }
+        Action::Zoom => model.zoom = !model.zoom,
+        Action::Reconnect => {
+            model.notify("reconnecting now");
+            return vec![Command::Reconnect];
+        }
+        Action::ToggleConnection => {
+            let up = model.timeline.is_up()
+                || matches!(
+                    model.link,
+                    LinkState::Connecting { .. } | LinkState::Retrying { .. }
+                );
+            if up {
+                model.notify("disconnecting: c connects again");
+                return vec![Command::Disconnect];
+            }
+            model.notify("connecting");
+            return vec![Command::Reconnect];
+        }
+        Action::JumpToPacket => jump_to_packet(model),
         Action::Pause => {
             model.paused = match model.paused {
                 Some(_) => None,
@@ -322,6 +407,8 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
         Action::OlderMessage | Action::NewerMessage => step_history(model, action),
         _ => match model.focus {
             Pane::Inspector => inspector_action(model, action),
+            Pane::Timeline => timeline_action(model, action),
+            Pane::Log => return log_action(model, action),
             _ => tree_action(model, action),
         },
     }
@@ -571,6 +658,33 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) {
     let at = Position::new(mouse.column, mouse.row);
     let in_topics = model.areas.topics.contains(at);
     let in_inspector = model.areas.inspector.contains(at);
+    for (area, pane) in [
+        (model.areas.timeline, Pane::Timeline),
+        (model.areas.log, Pane::Log),
+    ] {
+        if area.contains(at) {
+            match mouse.kind {
+                MouseEventKind::Down(_) => {
+                    model.focus = pane;
+                    model.side = pane;
+                }
+                MouseEventKind::ScrollUp => {
+                    let before = model.focus;
+                    model.focus = pane;
+                    act(model, Action::Up);
+                    model.focus = before;
+                }
+                MouseEventKind::ScrollDown => {
+                    let before = model.focus;
+                    model.focus = pane;
+                    act(model, Action::Down);
+                    model.focus = before;
+                }
+                _ => {}
+            }
+            return;
+        }
+    }
     match mouse.kind {
         MouseEventKind::Down(_) if in_topics => {
             model.focus = Pane::Topics;
@@ -582,7 +696,10 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) {
                 model.inspector.scroll = 0;
             }
         }
-        MouseEventKind::Down(_) if in_inspector => model.focus = Pane::Inspector,
+        MouseEventKind::Down(_) if in_inspector => {
+            model.focus = Pane::Inspector;
+            model.side = Pane::Inspector;
+        }
         MouseEventKind::ScrollDown if in_topics => {
             model.tree.scroll_down(3);
             model.tree_dirty = true;
@@ -599,6 +716,155 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) {
         }
         _ => {}
     }
+}
+
+fn timeline_action(model: &mut Model, action: Action) {
+    let last = model.timeline.attempts.len().saturating_sub(1);
+    let s = &mut model.timeline_selected;
+    match action {
+        Action::Up => *s = s.saturating_sub(1),
+        Action::Down => *s = (*s + 1).min(last),
+        Action::First => *s = 0,
+        Action::Last => *s = last,
+        Action::Details => model.timeline_details = !model.timeline_details,
+        _ => {}
+    }
+}
+
+fn log_action(model: &mut Model, action: Action) -> Vec<Command> {
+    let page = usize::from(model.areas.log.height.saturating_sub(3)).max(1);
+    let packets = model.log.tab == Tab::Packets;
+    let log = &mut model.log;
+    match action {
+        Action::SwitchTab => {
+            log.tab = if packets { Tab::Log } else { Tab::Packets };
+            log.scroll = 0;
+        }
+        Action::CycleLevel => {
+            let levels = crate::logging::LEVELS;
+            let current = log.level.unwrap_or(tracing::Level::INFO);
+            let at = levels.iter().position(|l| *l == current).unwrap_or(2);
+            let next = levels[(at + 1) % levels.len()];
+            log.level = Some(next);
+            return vec![Command::SetLogLevel(next)];
+        }
+        Action::CyclePacketFilter => log.next_filter(),
+        Action::Filter => log.editing = true,
+        Action::ClearFilter => {
+            log.search.clear();
+            log.cursor = None;
+        }
+        Action::JumpToMessage => jump_to_message(model),
+        Action::Up if packets => log.move_cursor(-1),
+        Action::Down if packets => log.move_cursor(1),
+        Action::PageUp if packets => log.move_cursor(-isize::try_from(page).unwrap_or(1)),
+        Action::PageDown if packets => log.move_cursor(isize::try_from(page).unwrap_or(1)),
+        Action::First if packets => log.move_cursor(isize::MIN / 2),
+        Action::Last if packets => log.cursor = None,
+        Action::Up => log.scroll = (log.scroll + 1).min(log.lines.len()),
+        Action::Down => log.scroll = log.scroll.saturating_sub(1),
+        Action::PageUp => log.scroll = (log.scroll + page).min(log.lines.len()),
+        Action::PageDown => log.scroll = log.scroll.saturating_sub(page),
+        Action::First => log.scroll = log.lines.len(),
+        Action::Last => log.scroll = 0,
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn edit_log_search(model: &mut Model, key: KeyEvent) {
+    let log = &mut model.log;
+    match key.code {
+        KeyCode::Enter => log.editing = false,
+        KeyCode::Esc => {
+            log.editing = false;
+            log.search.clear();
+        }
+        KeyCode::Backspace => {
+            log.search.pop();
+        }
+        KeyCode::Char(c)
+            if !key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL) =>
+        {
+            log.search.push(c);
+        }
+        _ => {}
+    }
+    log.cursor = None;
+    log.scroll = 0;
+}
+
+/// From the message in the inspector to the PUBLISH that carried it.
+fn jump_to_packet(model: &mut Model) {
+    let (Some(id), Some(index)) = (model.selected(), model.shown_index()) else {
+        model.notify("no message selected");
+        return;
+    };
+    let node = model.store.node(id);
+    let received = node.history()[index].received;
+    let topic = node.path().to_string();
+    let found = model
+        .log
+        .packets
+        .iter()
+        .rev()
+        .find(|e| {
+            e.record.packet_type == 3
+                && e.record.direction == Direction::In
+                && e.record.topic.as_deref() == Some(topic.as_str())
+                && e.record.at <= received
+        })
+        .map(|e| e.n);
+    match found {
+        Some(n) => {
+            model.log.tab = Tab::Packets;
+            model.log.filter = PacketFilter::All;
+            model.log.search.clear();
+            model.log.cursor = Some(n);
+            model.focus = Pane::Log;
+            model.side = Pane::Log;
+        }
+        None => model.notify("that PUBLISH is no longer in the packet log"),
+    }
+}
+
+/// From a PUBLISH in the packet log to its message in the inspector.
+fn jump_to_message(model: &mut Model) {
+    let Some(entry) = model.log.cursor_packet() else {
+        return;
+    };
+    let record = &entry.record;
+    if record.packet_type != 3 || record.direction != Direction::In {
+        model.notify("Enter on an incoming PUBLISH shows its message");
+        return;
+    }
+    let at = record.at;
+    let Some(id) = record.topic.as_deref().and_then(|t| model.store.find(t)) else {
+        model.notify("that topic is not in the tree");
+        return;
+    };
+    let path = model.store.path_ids(id);
+    for depth in 1..path.len() {
+        model.tree.open(path[..depth].to_vec());
+    }
+    model.tree.select(path);
+    model.tree_dirty = true;
+    let history = model.store.node(id).history();
+    let pinned = history.iter().find(|m| m.received >= at).map(|m| m.seq);
+    let newest = history.back().map(|m| m.seq);
+    model.inspector = Inspector {
+        mode: model.inspector.mode,
+        diff: false,
+        scroll: 0,
+        pinned: pinned.filter(|seq| Some(*seq) != newest),
+    };
+    if pinned.is_none() {
+        model.notify("that message is no longer kept; showing the newest");
+    }
+    model.focus = Pane::Inspector;
+    model.side = Pane::Inspector;
 }
 
 /// The root's id, for views.

@@ -4,7 +4,9 @@
 mod format;
 mod help;
 mod inspector;
+mod log;
 mod status;
+mod timeline;
 mod topics;
 
 use ratatui::Frame;
@@ -22,28 +24,34 @@ pub use format::{age, clock, count};
 /// Below this the layout stacks the panes instead of placing them side by side.
 const SIDE_BY_SIDE_MIN_WIDTH: u16 = 70;
 
+/// Below this the four panes do not all fit; the topics share the screen with one other pane.
+const FOUR_PANES_MIN: (u16, u16) = (120, 34);
+
 /// Draws the whole screen.
 ///
 /// ```text
-/// ┌ topics ──────────────┐┌ inspector ───────────────────────┐
-/// │▼ plant (1523/12)     ││ plant/line1/temp                 │
-/// │  ▼ line1 (800/3)     ││ QoS 1 · retained · 10 B · 3 s ago │
-/// │     temp (400) R = … ││ ── payload: JSON · lines 1–7 of 7 │
-/// │                      ││ {  "t": 21.5 }                   │
-/// │                      ││ ── history (12) ──                │
-/// └──────────────────────┘└──────────────────────────────────┘
+/// ┌ topics ──────────────┐┌ inspector ───────────────────────────┐
+/// │▼ plant (1523/12)     ││ plant/line1/temp                     │
+/// │  ▼ line1 (800/3)     ││ QoS 1 · retained · 10 B · 3 s ago     │
+/// │     temp (400) R = … ││ ── JSON (auto) · lines 1–7 of 7       │
+/// ├ timeline ────────────┤├ log · packets ───────────────────────┤
+/// │ up ▁▁███ rate ▂▅█    ││ 12:01:04.123 → PUBLISH 24 B plant/x  │
+/// │ #3 dns → tcp → conn… ││ 12:01:04.124 ← PUBACK 4 B #7         │
+/// └──────────────────────┘└──────────────────────────────────────┘
 ///  mqtt://host:1883 │ ● connected │ 1,234 msg/s │ 1.2M msgs │ …   (status)
-///  ↑/k up  ↓/j down  Enter open  / filter  ? help  q quit       (hints)
+///  ? help  q quit  ↓ move  Enter open  / filter …                (hints)
 /// ```
+/// Below 120×34 the topics share the screen with the last focused other pane; below 70
+/// columns the two stack; `z` zooms the focused pane.
 pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>) {
     let area = frame.area();
+    model.areas = super::model::Areas::default();
     if area.width < 24 || area.height < 6 {
         let text = format!(
             "mqscope: terminal too small ({}x{})",
             area.width, area.height
         );
         frame.render_widget(Paragraph::new(text), area);
-        model.areas = super::model::Areas::default();
         return;
     }
     let [body, status_row, hint_row] = Layout::vertical([
@@ -52,26 +60,62 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>) {
         Constraint::Length(1),
     ])
     .areas(area);
-    let (topics_area, inspector_area) = if body.width >= SIDE_BY_SIDE_MIN_WIDTH {
-        let [a, b] = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
-            .areas(body);
-        (a, b)
+    if model.zoom {
+        place(model, model.focus, body);
+    } else if body.width >= FOUR_PANES_MIN.0 && body.height >= FOUR_PANES_MIN.1 {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
+                .areas(body);
+        let [topics, timeline] =
+            Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(left);
+        let [inspector, log] =
+            Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(right);
+        model.areas.topics = topics;
+        model.areas.timeline = timeline;
+        model.areas.inspector = inspector;
+        model.areas.log = log;
     } else {
-        let [a, b] = Layout::default()
-            .direction(Direction::Vertical)
-            .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
-            .areas(body);
-        (a, b)
-    };
-    model.areas.topics = topics_area;
-    model.areas.inspector = inspector_area;
-
-    topics::render(model, view, frame, topics_area);
-    inspector::render(model, view, frame, inspector_area);
+        let (a, b) = if body.width >= SIDE_BY_SIDE_MIN_WIDTH {
+            let [a, b] =
+                Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
+                    .areas(body);
+            (a, b)
+        } else {
+            let [a, b] = Layout::default()
+                .direction(Direction::Vertical)
+                .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(body);
+            (a, b)
+        };
+        model.areas.topics = a;
+        place(model, model.side, b);
+    }
+    let areas = model.areas;
+    if areas.topics.area() > 0 {
+        topics::render(model, view, frame, areas.topics);
+    }
+    if areas.inspector.area() > 0 {
+        inspector::render(model, view, frame, areas.inspector);
+    }
+    if areas.timeline.area() > 0 {
+        timeline::render(model, frame, areas.timeline);
+    }
+    if areas.log.area() > 0 {
+        log::render(model, frame, areas.log);
+    }
     status::render_status(model, frame, status_row);
     status::render_hints(model, frame, hint_row);
     if model.help {
         help::render(model, frame, area);
+    }
+}
+
+fn place(model: &mut Model, pane: Pane, area: Rect) {
+    match pane {
+        Pane::Topics | Pane::Global => model.areas.topics = area,
+        Pane::Inspector => model.areas.inspector = area,
+        Pane::Timeline => model.areas.timeline = area,
+        Pane::Log => model.areas.log = area,
     }
 }
 

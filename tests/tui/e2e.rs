@@ -56,7 +56,10 @@ async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
         &mut model,
         &mut view,
         input,
-        &mut events,
+        mqscope::tui::app::Sources {
+            events: &mut events,
+            logs: None,
+        },
         |c| {
             copied.push(c.clone());
         },
@@ -96,7 +99,10 @@ async fn the_loop_ends_when_input_ends_even_under_a_flood() {
             &mut model,
             &mut view,
             input,
-            &mut events,
+            mqscope::tui::app::Sources {
+                events: &mut events,
+                logs: None,
+            },
             |_| {},
         ),
     )

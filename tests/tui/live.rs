@@ -77,7 +77,10 @@ async fn publishing_updates_tree_and_inspector() {
         &mut model,
         &mut view,
         input,
-        &mut handle.events,
+        mqscope::tui::app::Sources {
+            events: &mut handle.events,
+            logs: None,
+        },
         |_| {},
     );
     let (result, ()) = tokio::join!(run, script);

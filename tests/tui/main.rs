@@ -11,6 +11,7 @@ mod live;
 mod panes;
 mod snapshots;
 mod update;
+mod wire;
 
 use std::time::{Duration, SystemTime};
 

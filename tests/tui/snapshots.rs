@@ -57,3 +57,182 @@ fn stacked_at_80x24() {
     let terminal = draw(&mut model, &mut view, 80, 24);
     insta::assert_snapshot!(screen(&terminal));
 }
+
+/// A session with a drop, refused retries and a recovery, and its packets, at a fixed clock.
+fn with_history() -> mqscope::tui::model::Model {
+    use std::time::{Duration, Instant};
+
+    use mqscope::broker::{
+        BrokerEvent, Cause, CauseKind, ConnackInfo, Direction, Lifecycle, LifecycleKind,
+        PacketRecord, Protocol, Stage, SubscribeResult,
+    };
+    use mqscope::tui::model::{Msg, update};
+
+    let mut model = plant();
+    let mono = Instant::now();
+    let mut life = |ms: u64, attempt: u32, kind: LifecycleKind| {
+        update(
+            &mut model,
+            Msg::Broker(BrokerEvent::Lifecycle(Lifecycle {
+                at: super::at(ms),
+                mono,
+                attempt,
+                kind,
+            })),
+        );
+    };
+    let stage = |stage, ms: u64, result| LifecycleKind::Stage {
+        stage,
+        elapsed: Duration::from_micros(ms),
+        result,
+    };
+    let connack = ConnackInfo {
+        protocol: Some(Protocol::V5),
+        receive_max: Some(20),
+        topic_alias_max: Some(10),
+        ..ConnackInfo::default()
+    };
+    let sub = vec![SubscribeResult {
+        filter: "#".into(),
+        code: 1,
+    }];
+    let refused = Cause::new(
+        CauseKind::TcpRefused,
+        "127.0.0.1:1883: Connection refused (os error 111)",
+    );
+    life(
+        0,
+        1,
+        LifecycleKind::Connecting {
+            target: "mqtt://broker.test:1883".into(),
+            protocol: Protocol::V5,
+        },
+    );
+    life(1, 1, stage(Stage::Dns, 120, Ok("127.0.0.1".into())));
+    life(2, 1, stage(Stage::Tcp, 310, Ok("connected".into())));
+    life(3, 1, stage(Stage::Connack, 640, Ok("success".into())));
+    life(3, 1, LifecycleKind::Connected(connack.clone()));
+    life(4, 1, LifecycleKind::Subscribed(sub.clone()));
+    life(
+        900,
+        1,
+        LifecycleKind::Disconnected {
+            cause: Cause::new(CauseKind::PeerClosed, "the broker closed the connection"),
+            uptime: Duration::from_millis(896),
+        },
+    );
+    life(
+        900,
+        1,
+        LifecycleKind::Backoff {
+            delay: Duration::from_millis(250),
+        },
+    );
+    for (n, start, delay) in [(2u32, 1150u64, 500u64), (3, 1650, 1000)] {
+        life(
+            start,
+            n,
+            LifecycleKind::Connecting {
+                target: "mqtt://broker.test:1883".into(),
+                protocol: Protocol::V5,
+            },
+        );
+        life(start, n, stage(Stage::Dns, 90, Ok("127.0.0.1".into())));
+        life(start + 1, n, stage(Stage::Tcp, 200, Err(refused.clone())));
+        life(
+            start + 1,
+            n,
+            LifecycleKind::Backoff {
+                delay: Duration::from_millis(delay),
+            },
+        );
+    }
+    life(
+        2700,
+        4,
+        LifecycleKind::Connecting {
+            target: "mqtt://broker.test:1883".into(),
+            protocol: Protocol::V5,
+        },
+    );
+    life(2700, 4, stage(Stage::Dns, 100, Ok("127.0.0.1".into())));
+    life(2701, 4, stage(Stage::Tcp, 280, Ok("connected".into())));
+    life(2702, 4, stage(Stage::Connack, 700, Ok("success".into())));
+    life(2702, 4, LifecycleKind::Connected(connack));
+    life(2703, 4, LifecycleKind::Subscribed(sub));
+    let packets = [
+        (
+            Direction::Out,
+            1,
+            30,
+            None,
+            None,
+            "protocol=5 client_id=mqscope-test keep_alive=30 clean_start=1",
+        ),
+        (
+            Direction::In,
+            2,
+            11,
+            None,
+            None,
+            "success session_present=0 [receive_max=20 topic_alias_max=10]",
+        ),
+        (Direction::Out, 8, 9, Some(1), None, "# qos=1"),
+        (Direction::In, 9, 6, Some(1), None, "0x01 granted QoS 1"),
+        (
+            Direction::In,
+            3,
+            33,
+            Some(7),
+            Some("plant/line1/temp"),
+            "payload=21B",
+        ),
+        (Direction::Out, 4, 4, Some(7), None, ""),
+        (Direction::Out, 12, 2, None, None, ""),
+        (Direction::In, 13, 2, None, None, ""),
+    ];
+    for (i, (direction, packet_type, size, pkid, topic, detail)) in packets.into_iter().enumerate()
+    {
+        let offset = u64::try_from(i).unwrap();
+        update(
+            &mut model,
+            Msg::Broker(BrokerEvent::Packet(PacketRecord {
+                mono: mono + Duration::from_micros(400 * offset),
+                at: super::at(2702 + offset),
+                direction,
+                packet_type,
+                size,
+                pkid,
+                topic: topic.map(Into::into),
+                qos: u8::from(packet_type == 3),
+                retain: false,
+                dup: false,
+                reason: None,
+                detail: detail.into(),
+            })),
+        );
+    }
+    update(&mut model, Msg::Tick(super::at(4200)));
+    model
+}
+
+#[test]
+fn four_panes_with_timeline_and_packet_log_at_160x45() {
+    let mut model = with_history();
+    model.log.tab = mqscope::tui::model::Tab::Packets;
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 160, 45);
+    insta::assert_snapshot!(screen(&terminal));
+}
+
+#[test]
+fn timeline_details_of_a_refused_attempt_zoomed() {
+    let mut model = with_history();
+    model.focus = mqscope::tui::keymap::Pane::Timeline;
+    key(&mut model, KeyCode::Char('j'));
+    key(&mut model, KeyCode::Enter);
+    key(&mut model, KeyCode::Char('z'));
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 120, 30);
+    insta::assert_snapshot!(screen(&terminal));
+}

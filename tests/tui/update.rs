@@ -198,7 +198,18 @@ fn focus_cycles_and_inspector_keys_scroll() {
     key(&mut model, KeyCode::Char('j'));
     assert_eq!(model.inspector.scroll, 1);
     key(&mut model, KeyCode::Tab);
+    assert_eq!(model.focus, Pane::Timeline);
+    key(&mut model, KeyCode::Tab);
+    assert_eq!(model.focus, Pane::Log);
+    key(&mut model, KeyCode::Tab);
     assert_eq!(model.focus, Pane::Topics);
+    key(&mut model, KeyCode::BackTab);
+    assert_eq!(model.focus, Pane::Log);
+    assert_eq!(
+        model.side,
+        Pane::Log,
+        "the small layout shows the last focused side pane"
+    );
 }
 
 #[test]
@@ -290,4 +301,73 @@ fn visible_rows_follow_every_message_between_full_rebuilds() {
             "{row}"
         );
     }
+}
+
+#[test]
+fn reconnect_and_disconnect_keys_ask_the_connection_layer() {
+    let mut model = plant();
+    assert_eq!(key(&mut model, KeyCode::Char('r')), [Command::Reconnect]);
+    // Not connected in this model (still "connecting"): c disconnects.
+    assert_eq!(key(&mut model, KeyCode::Char('c')), [Command::Disconnect]);
+    model.link = LinkState::Idle;
+    assert_eq!(key(&mut model, KeyCode::Char('c')), [Command::Reconnect]);
+}
+
+#[test]
+fn log_level_cycles_and_tabs_switch() {
+    let mut model = plant();
+    model.focus = Pane::Log;
+    assert_eq!(
+        key(&mut model, KeyCode::Char('L')),
+        [Command::SetLogLevel(tracing::Level::DEBUG)]
+    );
+    key(&mut model, KeyCode::Char('t'));
+    assert_eq!(model.log.tab, mqscope::tui::model::Tab::Packets);
+    key(&mut model, KeyCode::Char('T'));
+    assert_eq!(model.log.filter, mqscope::tui::model::PacketFilter::Publish);
+}
+
+#[test]
+fn jump_from_message_to_its_publish_and_back() {
+    use mqscope::broker::{Direction, PacketRecord};
+    let mut model = plant();
+    // The PUBLISH records that carried plant/line1/temp's two messages.
+    for (ms, payload) in [(0u64, 21usize), (100, 31)] {
+        update(
+            &mut model,
+            Msg::Broker(BrokerEvent::Packet(PacketRecord {
+                mono: std::time::Instant::now(),
+                at: at(ms),
+                direction: Direction::In,
+                packet_type: 3,
+                size: payload + 20,
+                pkid: Some(1),
+                topic: Some("plant/line1/temp".into()),
+                qos: 1,
+                retain: false,
+                dup: false,
+                reason: None,
+                detail: format!("payload={payload}B"),
+            })),
+        );
+    }
+    select(&mut model, "plant/line1/temp");
+    key(&mut model, KeyCode::Char('['));
+    model.focus = Pane::Inspector;
+    key(&mut model, KeyCode::Char('P'));
+    assert_eq!(model.focus, Pane::Log);
+    assert_eq!(model.log.tab, mqscope::tui::model::Tab::Packets);
+    let cursor = model.log.cursor_packet().unwrap();
+    assert_eq!(
+        cursor.record.detail, "payload=21B",
+        "the older message's PUBLISH"
+    );
+
+    // And back: Enter on that PUBLISH shows its message.
+    select(&mut model, "site/info");
+    model.focus = Pane::Log;
+    key(&mut model, KeyCode::Enter);
+    assert_eq!(model.focus, Pane::Inspector);
+    assert_eq!(model.selected(), model.store.find("plant/line1/temp"));
+    assert_eq!(model.shown_index(), Some(0));
 }

@@ -25,13 +25,17 @@ pub fn render(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     // Two columns when there is room: global and inspector keys, then the topics keys.
     let mut left = section(Pane::Global);
     left.extend(section(Pane::Inspector));
-    let right = section(Pane::Topics);
+    left.extend(section(Pane::Timeline));
+    let mut right = section(Pane::Topics);
+    right.extend(section(Pane::Log));
+    if let Some(path) = &model.log_file {
+        right.push(Line::styled("log file", t.title));
+        right.push(Line::raw(format!("  {path}")));
+    }
     let two_columns = area.width >= 110;
     let (columns, height) = if two_columns {
-        (
-            vec![left.clone(), right],
-            left.len().max(right_len(&model.keymap)) + 3,
-        )
+        let n = left.len().max(right.len()) + 2;
+        (vec![left, right], n)
     } else {
         let mut all = left;
         all.extend(right);
@@ -53,8 +57,4 @@ pub fn render(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     for (column, area) in columns.into_iter().zip(halves.iter()) {
         frame.render_widget(Paragraph::new(column), *area);
     }
-}
-
-fn right_len(keymap: &crate::tui::keymap::Keymap) -> usize {
-    keymap.help(Pane::Topics).len() + 2
 }
