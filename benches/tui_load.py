@@ -141,7 +141,7 @@ def main():
         print(f"dropped by the app: {dropped[0].split('│')[-1].strip() if dropped else 'none'}")
 
         # 2. Idle CPU.
-        time.sleep(3)
+        time.sleep(6)
         a = cpu_ticks(pid)
         time.sleep(20)
         b = cpu_ticks(pid)

@@ -209,7 +209,7 @@ impl Timeline {
                 self.changes.push_back((l.at, true));
             }
             LifecycleKind::Subscribed(results) => {
-                attempt.subscribed.extend(results.iter().cloned())
+                attempt.subscribed.extend(results.iter().cloned());
             }
             LifecycleKind::Disconnected { cause, uptime } => {
                 attempt.ended = Some(End::Dropped {

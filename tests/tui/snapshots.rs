@@ -59,6 +59,10 @@ fn stacked_at_80x24() {
 }
 
 /// A session with a drop, refused retries and a recovery, and its packets, at a fixed clock.
+#[expect(
+    clippy::too_many_lines,
+    reason = "a scripted session, read top to bottom"
+)]
 fn with_history() -> mqscope::tui::model::Model {
     use std::time::{Duration, Instant};
 

@@ -142,7 +142,7 @@ fn sparkline(samples: &std::collections::VecDeque<u64>, width: usize) -> String 
             let level = if v == 0 {
                 0
             } else {
-                1 + (v * 7 / max) as usize
+                1 + usize::try_from(v * 7 / max).unwrap_or(7)
             };
             BARS[level.min(8)]
         })
@@ -222,7 +222,7 @@ fn outcome(t: &Theme, a: &Attempt, now: SystemTime) -> Vec<Span<'static>> {
             t.warn,
         )),
         Some(End::Failed(cause)) => {
-            spans.push(Span::styled(cause.kind.explanation().to_string(), t.error))
+            spans.push(Span::styled(cause.kind.explanation().to_string(), t.error));
         }
         Some(End::Fallback(cause)) => {
             spans.push(Span::styled(
