@@ -59,4 +59,18 @@ keys d / b l o b Enter
 shot filter-hex
 keys Escape '?'
 shot help
+keys Escape
+
+# A live reconnect: the broker dies, mqscope backs off and retries, the broker comes back.
+tmux send-keys -t shots Tab; sleep 0.2; tmux send-keys -t shots Tab; sleep 0.2; tmux send-keys -t shots Tab
+sleep 0.3; tmux send-keys -t shots t
+kill $broker; wait $broker 2>/dev/null || true
+sleep 4.5
+shot reconnect-retrying
+mosquitto -c "$tmp/m.conf" & broker=$!
+sleep 5
+shot reconnect-recovered
+tmux send-keys -t shots Tab; sleep 0.2; tmux send-keys -t shots Tab; sleep 0.2; tmux send-keys -t shots Tab; sleep 0.2
+keys j Enter z
+shot timeline-details
 tmux send-keys -t shots q
