@@ -93,9 +93,12 @@ impl LogRing {
         (q.lines.drain(..).collect(), dropped)
     }
 
-    /// The tracing layer that feeds this ring.
-    pub fn layer(&self) -> RingLayer {
-        RingLayer(self.clone())
+    /// The tracing layer that feeds this ring, with its live level filter.
+    pub fn layer<S>(&self) -> tracing_subscriber::filter::Filtered<RingLayer, RingFilter, S>
+    where
+        S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        RingLayer(self.clone()).with_filter(RingFilter(self.clone()))
     }
 }
 
@@ -135,11 +138,24 @@ impl Visit for Message<'_> {
     }
 }
 
-impl<S: Subscriber> Layer<S> for RingLayer {
-    fn enabled(&self, metadata: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+/// The ring's own filter: its level can change at any time, so no callsite is cached, and it
+/// filters only the ring (the log file keeps its own filter).
+pub struct RingFilter(LogRing);
+
+impl<S> tracing_subscriber::layer::Filter<S> for RingFilter {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>, _cx: &Context<'_, S>) -> bool {
         self.0.wants(*metadata.level())
     }
 
+    fn callsite_enabled(
+        &self,
+        _metadata: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+}
+
+impl<S: Subscriber> Layer<S> for RingLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         if !self.0.wants(*meta.level()) {
@@ -186,5 +202,32 @@ mod tests {
         let subscriber = tracing_subscriber::registry().with(ring.layer());
         tracing::subscriber::with_default(subscriber, || tracing::trace!(pkid = 7, "detail"));
         assert_eq!(ring.drain().0[0].message, "detail pkid=7");
+    }
+
+    #[test]
+    fn the_ring_level_filters_only_the_ring() {
+        use std::sync::atomic::AtomicUsize;
+        struct Count(Arc<AtomicUsize>);
+        impl<S: Subscriber> Layer<S> for Count {
+            fn on_event(&self, _event: &Event<'_>, _ctx: Context<'_, S>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let ring = LogRing::new(10, Level::ERROR);
+        let seen = Arc::new(AtomicUsize::new(0));
+        let subscriber = tracing_subscriber::registry()
+            .with(ring.layer())
+            .with(Count(seen.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("for the file, not the ring");
+            ring.set_level(Level::INFO);
+            tracing::info!("now for both");
+        });
+        assert_eq!(seen.load(Ordering::Relaxed), 2, "the other layer saw both");
+        assert_eq!(
+            ring.drain().0.len(),
+            1,
+            "the ring saw the second only: its level changed live"
+        );
     }
 }
