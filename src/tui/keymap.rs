@@ -316,7 +316,8 @@ mod tests {
             km.action(Pane::Inspector, Key::plain(KeyCode::Left)),
             Some(Action::OlderMessage)
         );
-        assert_eq!(km.action(Pane::Topics, Key::ch('z')), None);
+        assert_eq!(km.action(Pane::Topics, Key::ch('x')), None);
+        assert_eq!(km.action(Pane::Log, Key::ch('z')), Some(Action::Zoom));
     }
 
     #[test]
