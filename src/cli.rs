@@ -17,6 +17,7 @@ Examples:
   mqscope pub -t plant/cmd -m '{\"on\":true}' -q 1            publish and wait for PUBACK
   mqscope pub -t plant/state -n -r                          clear a retained message
   seq 5 | mqscope pub -t counter -l                         one message per stdin line
+  mqscope doctor -b mqtts://broker:8883 --ca-file ca.pem     why does it not connect?
 
 Exit codes: 0 ok, 1 connection failure or refused, 2 usage or config error, 27 sub -W timeout.
 Logs: MQSCOPE_LOG (or RUST_LOG) sets the filter; the log file is under the state directory
@@ -82,6 +83,28 @@ pub enum Mode {
     Sub(SubArgs),
     /// Publish one message, a file, stdin, or one message per stdin line.
     Pub(PubArgs),
+    /// Check every stage of connecting and say in plain words why it fails, and how to fix it.
+    Doctor(DoctorArgs),
+}
+
+/// `mqscope doctor`
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Filter to test subscribing to (repeatable; the round trip uses the first)
+    #[arg(short = 't', long = "topic", value_name = "FILTER", default_value = "#",
+          value_parser = parse_filter)]
+    pub filters: Vec<String>,
+
+    /// The report as one JSON object
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip the publish-and-receive round trip
+    #[arg(long)]
+    pub no_publish: bool,
 }
 
 /// The MQTT protocol version to speak.

@@ -3,6 +3,7 @@
 
 pub mod broker;
 pub mod cli;
+pub mod diagnose;
 pub mod headless;
 pub mod logging;
 pub mod payload;

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         match cli.mode {
             Some(Mode::Sub(args)) => headless::sub::run(args).await,
             Some(Mode::Pub(args)) => headless::publish::run(args).await,
+            Some(Mode::Doctor(args)) => headless::doctor::run(args).await,
             None => mqscope::tui::run(cli.tui, ring).await,
         }
     });

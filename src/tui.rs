@@ -21,15 +21,11 @@ use crate::cli::TuiArgs;
 use crate::store::Limits;
 use model::{Command, Model};
 
-/// Opens the explorer on the broker the arguments name.
-pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result<ExitCode> {
-    use std::io::IsTerminal;
-    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
-        return Err(crate::cli::UsageError(
-            "the explorer needs a terminal; for scripts use `mqscope sub` (see --help)".into(),
-        )
-        .into());
-    }
+/// The connection the explorer asks for: its filters (MQTT 5 keeps the publisher's retain
+/// flag), `$SYS` on request, and the packet log on.
+fn explorer_options(
+    args: &TuiArgs,
+) -> Result<crate::broker::BrokerOptions, crate::cli::UsageError> {
     let mut opts = args.connect.to_options()?;
     opts.subscriptions = args
         .subscribe
@@ -47,6 +43,21 @@ pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result
         opts.subscriptions.push(Subscription::new("$SYS/#", 0));
     }
     opts.packet_log = true;
+    Ok(opts)
+}
+
+/// Opens the explorer on the broker the arguments name.
+pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(crate::cli::UsageError(
+            "the explorer needs a terminal; for scripts use `mqscope sub` (see --help)".into(),
+        )
+        .into());
+    }
+    let opts = explorer_options(&args)?;
+    let doctor_opts = opts.clone();
+    let doctor_filters = args.subscribe.filters.clone();
     let target = opts.target.to_string();
     let limits = Limits {
         history: args.history as usize,
@@ -69,9 +80,11 @@ pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
         let input = crossterm::event::EventStream::new();
         let commands = handle.commands();
+        let (doctor_tx, mut doctor_rx) = tokio::sync::mpsc::channel(1);
         let sources = app::Sources {
             events: &mut handle.events,
             logs: Some(&ring),
+            doctor: Some(&mut doctor_rx),
         };
         app::run(
             &mut terminal,
@@ -92,6 +105,17 @@ pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result
                     let _ = commands.try_send(crate::broker::Command::Disconnect);
                 }
                 Command::SetLogLevel(level) => ring.set_level(*level),
+                Command::RunDoctor => {
+                    let plan = crate::diagnose::Plan {
+                        opts: doctor_opts.clone(),
+                        filters: doctor_filters.clone(),
+                        round_trip: true,
+                    };
+                    let tx = doctor_tx.clone();
+                    tokio::spawn(async move {
+                        let _ = tx.send(crate::diagnose::run(plan).await).await;
+                    });
+                }
                 Command::Quit => {}
             },
         )

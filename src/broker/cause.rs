@@ -152,6 +152,9 @@ causes! {
     ClientIdRejected => "client_id_rejected", true,
         "the broker rejected the client id",
         "pick another --client-id (some brokers restrict length or characters)";
+    AclDenied => "acl_denied", true,
+        "the broker accepted the connection, but its access control denies this subscription or publication",
+        "ask for access to those topics or use narrower filters (-t); the doctor's --no-publish skips its round trip";
     KeepaliveTimeout => "keepalive_timeout", false,
         "the broker stopped answering keep-alive pings",
         "the network path dropped packets or the broker stalled; a shorter --keep-alive notices sooner";

@@ -22,6 +22,22 @@ pub struct Facts {
     pub disconnect: Option<(u8, Option<String>)>,
 }
 
+/// Decodes a whole CONNACK (fixed header included), as answered to a CONNECT in `sent`.
+pub(crate) fn connack_from_wire(bytes: &[u8], sent: Protocol) -> Option<ConnackInfo> {
+    use super::framer::{CaptureLimits, Framer};
+    let mut framer = Framer::new(CaptureLimits {
+        publish: 0,
+        control: 1 << 16,
+    });
+    let mut found = None;
+    let _ = framer.feed(bytes, &mut |frame| {
+        if frame.packet_type() == 2 && found.is_none() {
+            found = Some(decode_connack(&frame, Some(sent)));
+        }
+    });
+    found
+}
+
 /// Describes `frame`. `protocol` is what the CONNECT on this link asked for, if seen yet.
 pub fn describe(
     frame: &Frame<'_>,

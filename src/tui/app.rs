@@ -30,6 +30,8 @@ pub struct Sources<'a> {
     pub events: &'a mut mpsc::Receiver<BrokerEvent>,
     /// The app's own log lines, for the log pane.
     pub logs: Option<&'a LogRing>,
+    /// Doctor reports run in the background.
+    pub doctor: Option<&'a mut mpsc::Receiver<crate::diagnose::Report>>,
 }
 
 /// Runs until the user quits or the input ends. `effects` carries out commands other than quit.
@@ -51,7 +53,11 @@ where
     let mut dirty = true;
     let mut next_frame = Instant::now();
     let mut broker_open = true;
-    let Sources { events, logs } = sources;
+    let Sources {
+        events,
+        logs,
+        mut doctor,
+    } = sources;
     loop {
         if dirty && Instant::now() >= next_frame {
             drain_logs(model, logs);
@@ -99,6 +105,10 @@ where
                 }
                 None => broker_open = false,
             },
+            Some(report) = async { doctor.as_mut()?.recv().await }, if doctor.is_some() => {
+                update(model, Msg::Doctor(Box::new(report)));
+                dirty = true;
+            }
             () = tokio::time::sleep_until(next_frame), if dirty => {}
             _ = tick.tick() => {
                 update(model, Msg::Tick(SystemTime::now()));

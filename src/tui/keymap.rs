@@ -61,6 +61,7 @@ pub enum Action {
     CyclePacketFilter,
     JumpToPacket,
     JumpToMessage,
+    Doctor,
 }
 
 impl Action {
@@ -99,6 +100,7 @@ impl Action {
             Action::CyclePacketFilter => "packets: all / PUBLISH / control",
             Action::JumpToPacket => "show this message's PUBLISH in the packet log",
             Action::JumpToMessage => "show this PUBLISH's message in the inspector",
+            Action::Doctor => "run the doctor on this broker",
         }
     }
 }
@@ -188,6 +190,7 @@ impl Default for Keymap {
                 b(G, Key::ch('z'), A::Zoom),
                 b(G, Key::ch('r'), A::Reconnect),
                 b(G, Key::ch('c'), A::ToggleConnection),
+                b(G, Key::ch('D'), A::Doctor),
                 b(T, Key::plain(K::Up), A::Up),
                 b(T, Key::ch('k'), A::Up),
                 b(T, Key::plain(K::Down), A::Down),

@@ -30,6 +30,15 @@ pub enum Msg {
     Tick(SystemTime),
     /// New lines of the app's own log, and how many were lost before they could be shown.
     Logs(Vec<LogLine>, u64),
+    /// The doctor's report.
+    Doctor(Box<crate::diagnose::Report>),
+}
+
+/// The doctor popup.
+#[derive(Debug, Clone)]
+pub enum DoctorPopup {
+    Running,
+    Done(Box<crate::diagnose::Report>),
 }
 
 /// Side effects the update step asks for.
@@ -44,6 +53,8 @@ pub enum Command {
     Disconnect,
     /// Capture the log pane's lines down to this level.
     SetLogLevel(tracing::Level),
+    /// Run the doctor in the background; its report comes back as `Msg::Doctor`.
+    RunDoctor,
 }
 
 /// The connection as the status bar shows it.
@@ -143,6 +154,7 @@ pub struct Model {
     last_tick_total: u64,
     /// Where the log file is written, for the help overlay.
     pub log_file: Option<String>,
+    pub doctor: Option<DoctorPopup>,
 }
 
 impl Model {
@@ -175,6 +187,7 @@ impl Model {
             rate_history: VecDeque::new(),
             last_tick_total: 0,
             log_file: None,
+            doctor: None,
         }
     }
 
@@ -230,6 +243,13 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
         }
         Msg::Logs(lines, dropped) => {
             model.log.push_lines(lines, dropped);
+            Vec::new()
+        }
+        Msg::Doctor(report) => {
+            // Only if the user still waits for it.
+            if model.doctor.is_some() {
+                model.doctor = Some(DoctorPopup::Done(report));
+            }
             Vec::new()
         }
     }
@@ -336,6 +356,13 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         edit_log_search(model, key);
         return Vec::new();
     }
+    if model.doctor.is_some() {
+        // Any key closes the doctor's report; q still quits.
+        model.doctor = None;
+        if key.code != KeyCode::Char('q') {
+            return Vec::new();
+        }
+    }
     if model.help {
         // Any key closes help; q still quits.
         model.help = false;
@@ -385,6 +412,10 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
             return vec![Command::Reconnect];
         }
         Action::JumpToPacket => jump_to_packet(model),
+        Action::Doctor => {
+            model.doctor = Some(DoctorPopup::Running);
+            return vec![Command::RunDoctor];
+        }
         Action::Pause => {
             model.paused = match model.paused {
                 Some(_) => None,

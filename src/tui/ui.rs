@@ -1,6 +1,7 @@
 //! Drawing. Render functions cannot fail, read no clock and do no I/O; every pane draws from
 //! the model and the cached view.
 
+mod doctor;
 mod format;
 mod help;
 mod inspector;
@@ -107,6 +108,9 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>) {
     status::render_hints(model, frame, hint_row);
     if model.help {
         help::render(model, frame, area);
+    }
+    if let Some(popup) = &model.doctor {
+        doctor::render(model, popup, frame, area);
     }
 }
 

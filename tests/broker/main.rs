@@ -6,6 +6,7 @@
 mod support;
 
 mod causes;
+mod doctor;
 mod reconnect;
 mod roundtrip;
 mod secrets;

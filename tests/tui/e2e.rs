@@ -59,6 +59,7 @@ async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
         mqscope::tui::app::Sources {
             events: &mut events,
             logs: None,
+            doctor: None,
         },
         |c| {
             copied.push(c.clone());
@@ -102,6 +103,7 @@ async fn the_loop_ends_when_input_ends_even_under_a_flood() {
             mqscope::tui::app::Sources {
                 events: &mut events,
                 logs: None,
+                doctor: None,
             },
             |_| {},
         ),

@@ -371,3 +371,36 @@ fn jump_from_message_to_its_publish_and_back() {
     assert_eq!(model.selected(), model.store.find("plant/line1/temp"));
     assert_eq!(model.shown_index(), Some(0));
 }
+
+#[test]
+fn the_doctor_runs_in_the_background_and_shows_its_report() {
+    use mqscope::diagnose::{Plan, Report};
+    let mut model = plant();
+    assert_eq!(key(&mut model, KeyCode::Char('D')), [Command::RunDoctor]);
+    assert!(matches!(
+        model.doctor,
+        Some(mqscope::tui::model::DoctorPopup::Running)
+    ));
+    let report = Report {
+        broker: "mqtt://broker.test:1883".into(),
+        checks: Vec::new(),
+        cause: Some(Cause::new(CauseKind::NotAuthorized, "CONNACK 0x87")),
+        summary: "The broker refused.".into(),
+        hints: vec!["pass --username".into()],
+    };
+    let _ = Plan {
+        opts: mqscope::broker::BrokerOptions::new("mqtt://x".parse().unwrap(), "id"),
+        filters: Vec::new(),
+        round_trip: false,
+    };
+    update(&mut model, Msg::Doctor(Box::new(report)));
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 120, 30);
+    let screen = super::screen(&terminal);
+    assert!(
+        screen.contains("verdict: not_authorized") && screen.contains("pass --username"),
+        "{screen}"
+    );
+    key(&mut model, KeyCode::Char('j'));
+    assert!(model.doctor.is_none(), "any key closes it");
+}

@@ -232,7 +232,7 @@ fn outcome(t: &Theme, a: &Attempt, now: SystemTime) -> Vec<Span<'static>> {
         }
         Some(End::GaveUp { cause, .. }) => {
             spans.push(Span::styled(
-                format!("gave up: {} · r retries", cause.code()),
+                format!("gave up: {} · r retries · D runs the doctor", cause.code()),
                 t.error,
             ));
         }

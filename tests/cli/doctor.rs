@@ -1,0 +1,40 @@
+//! `mqscope doctor` as a script uses it: exit codes and the JSON report.
+
+use serde_json::Value;
+
+use super::support::{Mosquitto, free_port};
+use super::{mqscope, run};
+
+#[test]
+fn ok_exits_0_and_a_failure_exits_1_with_a_json_verdict() {
+    let broker = Mosquitto::plain();
+    let mut cmd = mqscope();
+    cmd.args(["doctor", "-b", &broker.url()]);
+    let out = run(cmd, b"", 20);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("verdict: ok"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colours into a pipe");
+
+    let mut cmd = mqscope();
+    let url = format!("mqtt://127.0.0.1:{}", free_port());
+    cmd.args(["doctor", "-b", &url, "--json"]);
+    let out = run(cmd, b"", 20);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "tcp_refused");
+    assert_eq!(report["stages"][1]["stage"], "tcp");
+    assert_eq!(report["stages"][1]["status"], "fail");
+    assert!(
+        report["hints"][0]
+            .as_str()
+            .is_some_and(|h| h.contains("--broker"))
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let mut cmd = mqscope();
+    cmd.args(["doctor", "-t", "a/#/b"]);
+    assert_eq!(run(cmd, b"", 10).status.code(), Some(2));
+}
