@@ -18,6 +18,7 @@ Examples:
   mqscope pub -t plant/state -n -r                          clear a retained message
   seq 5 | mqscope pub -t counter -l                         one message per stdin line
   mqscope doctor -b mqtts://broker:8883 --ca-file ca.pem     why does it not connect?
+  mqscope demo                                              everything, with no broker needed
 
 Exit codes: 0 ok, 1 connection failure or refused, 2 usage or config error, 27 sub -W timeout.
 Logs: MQSCOPE_LOG (or RUST_LOG) sets the filter; the log file is under the state directory
@@ -85,6 +86,20 @@ pub enum Mode {
     Pub(PubArgs),
     /// Check every stage of connecting and say in plain words why it fails, and how to fix it.
     Doctor(DoctorArgs),
+    /// Everything at once with no setup: an embedded broker, a simulated fleet, the explorer.
+    Demo(DemoArgs),
+}
+
+/// `mqscope demo`
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Port of the embedded broker's MQTT 5 listener [default: a free one]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
+    /// Only the broker and the fleet: print the URLs for other clients, until Ctrl-C
+    #[arg(long)]
+    pub no_tui: bool,
 }
 
 /// `mqscope doctor`

@@ -17,7 +17,8 @@ fn main() -> ExitCode {
     };
     // Never a byte on stderr while the TUI is up: it logs to the file and its log pane.
     let ring = mqscope::logging::LogRing::new(10_000, mqscope::logging::initial_level());
-    let _log = if cli.mode.is_none() {
+    let tui = cli.mode.is_none() || matches!(&cli.mode, Some(Mode::Demo(d)) if !d.no_tui);
+    let _log = if tui {
         mqscope::logging::init_tui(&ring)
     } else {
         mqscope::logging::init_headless()
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
             Some(Mode::Sub(args)) => headless::sub::run(args).await,
             Some(Mode::Pub(args)) => headless::publish::run(args).await,
             Some(Mode::Doctor(args)) => headless::doctor::run(args).await,
+            Some(Mode::Demo(args)) => mqscope::demo::run(args, ring).await,
             None => mqscope::tui::run(cli.tui, ring).await,
         }
     });

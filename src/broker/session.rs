@@ -96,7 +96,8 @@ impl Session {
                     .set_clean_start(opts.clean_start)
                     .set_connection_timeout(timeout_secs(opts.connect_timeout))
                     .set_max_packet_size(u32::try_from(MAX_PACKET_SIZE).ok())
-                    .set_topic_alias_max(Some(1024))
+                    // No topic aliases from the server: rumqttd 0.20 sends wrong ones.
+                    .set_topic_alias_max(None)
                     // rumqttc sizes its in-flight table by this (u16::MAX by default: 13 MB).
                     .set_outgoing_inflight_upper_limit(100)
                     .set_session_expiry_interval(opts.session_expiry);
