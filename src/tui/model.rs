@@ -633,6 +633,7 @@ fn clear_filter(model: &mut Model) {
         for path in saved {
             model.tree.open(path);
         }
+        model.tree.scroll_up(usize::MAX);
     }
     model.tree_dirty = true;
 }
@@ -658,6 +659,8 @@ fn apply_filter(model: &mut Model) {
     for path in opened {
         model.tree.open(path);
     }
+    // Show the filtered tree from its top, ancestors of the matches included.
+    model.tree.scroll_up(usize::MAX);
     if let Some(first) = matches.first() {
         let keep = model.selected().is_some_and(|s| matches.contains(&s));
         if !keep {
