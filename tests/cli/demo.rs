@@ -1,0 +1,89 @@
+//! `mqscope demo --no-tui` as another client sees it: `mqscope sub --json` gets every topic
+//! family, retained metadata, the binary and large payloads intact, and MQTT 5 properties.
+
+#![cfg(feature = "embedded-broker")]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::{mqscope, run};
+
+#[test]
+fn sub_json_against_the_headless_demo_sees_every_family() {
+    let mut demo = mqscope();
+    demo.args(["demo", "--no-tui"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = demo.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut url = None;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("mqtt://") {
+            url = Some(line[at..].split_whitespace().next().unwrap().to_string());
+            break;
+        }
+    }
+    let url = url.expect("the demo prints its URL");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+
+    let mut sub = mqscope();
+    sub.args(["sub", "-b", &url, "-t", "#", "--json", "-W", "3"]);
+    let out = run(sub, b"", 20);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(out.status.code(), Some(27), "ends on -W");
+
+    let mut last: BTreeMap<String, Value> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        last.insert(v["topic"].as_str().unwrap().to_string(), v);
+    }
+    for family in [
+        "building/",
+        "devices/",
+        "cameras/",
+        "commands/",
+        "rpc/",
+        "telemetry/",
+    ] {
+        assert!(
+            last.keys().any(|t| t.starts_with(family)),
+            "{family} missing: {:?}",
+            last.keys()
+        );
+    }
+    assert_eq!(last["devices/thermostat-5/meta"]["retain"], true);
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(
+            last["devices/sensor-7/raw"]["payload_b64"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(raw.len(), 16, "binary record intact");
+    let snapshot = base64::engine::general_purpose::STANDARD
+        .decode(
+            last["cameras/door-1/snapshot"]["payload_b64"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        snapshot,
+        mqscope::demo::fleet::snapshot(1),
+        "200 KB snapshot intact"
+    );
+    let props = &last["commands/thermostat-5/set"]["properties"];
+    assert_eq!(props["content_type"], "application/json");
+    assert_eq!(
+        last["rpc/resp/hmi-2"]["properties"]["correlation_data"]
+            .as_str()
+            .map(|s| s.starts_with("req-")),
+        Some(true)
+    );
+}
