@@ -22,6 +22,8 @@ struct Args {
     json: bool,
     prefix: String,
     rate: Option<u64>,
+    /// Stream a never-ending run of unique topics for this many seconds instead.
+    unique_seconds: Option<u64>,
 }
 
 fn parse() -> Args {
@@ -33,6 +35,7 @@ fn parse() -> Args {
         json: false,
         prefix: "bench".into(),
         rate: None,
+        unique_seconds: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,6 +67,9 @@ fn parse() -> Args {
             "--prefix" => a.prefix = value(),
             "--rate" => a.rate = Some(value().parse().unwrap_or_else(|_| usage("--rate: msg/s"))),
             "--json" => a.json = true,
+            "--unique-for" => {
+                a.unique_seconds = Some(value().parse().unwrap_or_else(|_| usage("--unique-for: seconds")));
+            }
             other => usage(&format!("unknown flag {other}")),
         }
     }
@@ -75,7 +81,7 @@ fn parse() -> Args {
 
 fn usage(why: &str) -> ! {
     eprintln!(
-        "flood: {why}\nusage: flood [--port P] [--count N] [--topics T] [--size BYTES | --json] [--prefix P] [--rate MSG_PER_S]"
+        "flood: {why}\nusage: flood [--port P] [--count N] [--topics T] [--size BYTES | --json] [--prefix P] [--rate MSG_PER_S] [--unique-for SECS]"
     );
     std::process::exit(2);
 }
@@ -100,6 +106,23 @@ fn publish(topic: &str, payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&u16::try_from(topic.len()).unwrap().to_be_bytes());
     out.extend_from_slice(topic.as_bytes());
     out.extend_from_slice(payload);
+}
+
+/// Unique topics for `seconds`, generated as they are sent (nothing pre-encoded).
+fn unique(args: &Args, seconds: u64, stream: &mut TcpStream) -> usize {
+    let started = Instant::now();
+    let mut sent = 0usize;
+    let mut batch = Vec::with_capacity(1 << 20);
+    while started.elapsed() < Duration::from_secs(seconds) {
+        batch.clear();
+        for _ in 0..10_000 {
+            let topic = format!("{}/u{sent}/value", args.prefix);
+            publish(&topic, b"1", &mut batch);
+            sent += 1;
+        }
+        stream.write_all(&batch).unwrap();
+    }
+    sent
 }
 
 fn main() {
@@ -143,6 +166,18 @@ fn main() {
     assert_eq!(connack, [0x20, 2, 0, 0], "broker refused the flood client");
 
     let started = Instant::now();
+    if let Some(seconds) = args.unique_seconds {
+        let sent = unique(&args, seconds, &mut stream);
+        stream.write_all(&[0xC0, 0x00]).unwrap();
+        let mut resp = [0u8; 2];
+        stream.read_exact(&mut resp).unwrap();
+        println!(
+            "flood: {sent} messages on {sent} unique topics in {:.1} s ({:.0} msg/s)",
+            started.elapsed().as_secs_f64(),
+            sent as f64 / started.elapsed().as_secs_f64()
+        );
+        return;
+    }
     match args.rate {
         None => {
             for chunk in packets.chunks(1 << 20) {
