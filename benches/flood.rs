@@ -68,7 +68,11 @@ fn parse() -> Args {
             "--rate" => a.rate = Some(value().parse().unwrap_or_else(|_| usage("--rate: msg/s"))),
             "--json" => a.json = true,
             "--unique-for" => {
-                a.unique_seconds = Some(value().parse().unwrap_or_else(|_| usage("--unique-for: seconds")));
+                a.unique_seconds = Some(
+                    value()
+                        .parse()
+                        .unwrap_or_else(|_| usage("--unique-for: seconds")),
+                );
             }
             other => usage(&format!("unknown flag {other}")),
         }

@@ -53,6 +53,10 @@ where
     let mut dirty = true;
     let mut next_frame = Instant::now();
     let mut broker_open = true;
+    // Whether anything happened since the last tick; an idle screen redraws every other second
+    // (its clocks and ages still move), which halves the idle cost on a big store.
+    let mut active = true;
+    let mut idle_ticks = 0u32;
     let Sources {
         events,
         logs,
@@ -83,6 +87,7 @@ where
                     }
                     // A key shows at once: the frame cap is for broker traffic, not for input.
                     dirty = true;
+                    active = true;
                     next_frame = Instant::now();
                 }
                 Some(Err(e)) => return Err(e),
@@ -102,6 +107,7 @@ where
                         }
                     }
                     dirty = true;
+                    active = true;
                 }
                 None => broker_open = false,
             },
@@ -113,7 +119,11 @@ where
             _ = tick.tick() => {
                 update(model, Msg::Tick(SystemTime::now()));
                 drain_logs(model, logs);
-                dirty = true;
+                idle_ticks = if active { 0 } else { idle_ticks + 1 };
+                if active || idle_ticks % 2 == 0 {
+                    dirty = true;
+                }
+                active = false;
             }
         }
     }
@@ -124,10 +134,18 @@ where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    let t0 = std::time::Instant::now();
     view.refresh(model);
+    let t1 = t0.elapsed();
     terminal
         .draw(|frame| ui::render(model, view, frame))
         .map_err(io::Error::other)?;
+    tracing::trace!(
+        target: "mqscope::frame",
+        refresh_us = u64::try_from(t1.as_micros()).unwrap_or(u64::MAX),
+        total_us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "frame"
+    );
     Ok(())
 }
 
