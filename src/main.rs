@@ -4,11 +4,6 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-
-// glibc's malloc slows down on a heap holding millions of small topic and message allocations
-// (every frame's small allocations then walk long free lists); mimalloc stays flat.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use mqscope::cli::{Cli, Mode, UsageError};
 use mqscope::headless;
 
