@@ -20,7 +20,7 @@ mod local;
 pub mod options;
 pub(crate) mod packet;
 mod pump;
-mod session;
+pub(crate) mod session;
 pub mod stages;
 mod supervisor;
 pub mod target;

@@ -336,18 +336,14 @@ impl TopicStore {
         self.live_messages += 1;
         self.arrivals.push_back((id, seq));
         // Per-topic limits: drop the oldest, but always keep the newest.
-        while node.history.len() > 1
-            && (node.history.len() > limits.history
-                || node.history_bytes as usize > limits.topic_bytes)
-        {
-            if let Some(old) = node.history.pop_front() {
-                let size = old.payload.len() + MESSAGE_OVERHEAD;
-                node.history_bytes = node
-                    .history_bytes
-                    .saturating_sub(u32::try_from(size).unwrap_or(u32::MAX));
-                self.message_bytes -= size;
-                self.live_messages -= 1;
+        loop {
+            let node = &self.nodes[id as usize];
+            let over = node.history.len() > limits.history
+                || node.history_bytes as usize > limits.topic_bytes;
+            if node.history.len() <= 1 || !over {
+                break;
             }
+            self.drop_oldest(id);
         }
         // Entries of messages dropped by per-topic limits linger in `arrivals`; compact
         // before they outnumber the live ones.
@@ -370,19 +366,29 @@ impl TopicStore {
             let Some((id, seq)) = self.arrivals.pop_front() else {
                 return;
             };
-            let node = &mut self.nodes[id as usize];
-            if node.history.front().is_some_and(|m| m.seq == seq) {
-                if let Some(old) = node.history.pop_front() {
-                    let size = old.payload.len() + MESSAGE_OVERHEAD;
-                    node.history_bytes = node
-                        .history_bytes
-                        .saturating_sub(u32::try_from(size).unwrap_or(u32::MAX));
-                    self.message_bytes -= size;
-                    self.live_messages -= 1;
-                    self.evicted += 1;
-                }
+            let live = self.nodes[id as usize]
+                .history
+                .front()
+                .is_some_and(|m| m.seq == seq);
+            if live && self.drop_oldest(id) {
+                self.evicted += 1;
             }
         }
+    }
+
+    /// Drops the oldest message of `id`, keeping the byte and message counts; false if none.
+    fn drop_oldest(&mut self, id: NodeId) -> bool {
+        let node = &mut self.nodes[id as usize];
+        let Some(old) = node.history.pop_front() else {
+            return false;
+        };
+        let size = old.payload.len() + MESSAGE_OVERHEAD;
+        node.history_bytes = node
+            .history_bytes
+            .saturating_sub(u32::try_from(size).unwrap_or(u32::MAX));
+        self.message_bytes -= size;
+        self.live_messages -= 1;
+        true
     }
 
     /// Creates the missing levels of `topic`; `None` when nodes alone fill the budget.

@@ -192,7 +192,8 @@ impl Session {
     }
 }
 
-fn qos_v4(q: u8) -> rumqttc::QoS {
+/// The rumqttc 3.1.1 QoS for a 0/1/2 level (anything above 1 is exactly once).
+pub(crate) fn qos_v4(q: u8) -> rumqttc::QoS {
     match q {
         0 => rumqttc::QoS::AtMostOnce,
         1 => rumqttc::QoS::AtLeastOnce,
@@ -200,7 +201,8 @@ fn qos_v4(q: u8) -> rumqttc::QoS {
     }
 }
 
-fn qos_v5(q: u8) -> rumqttc::v5::mqttbytes::QoS {
+/// The rumqttc v5 QoS for a 0/1/2 level.
+pub(crate) fn qos_v5(q: u8) -> rumqttc::v5::mqttbytes::QoS {
     match q {
         0 => rumqttc::v5::mqttbytes::QoS::AtMostOnce,
         1 => rumqttc::v5::mqttbytes::QoS::AtLeastOnce,

@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::broker::options::MAX_PACKET_SIZE;
+use crate::broker::session::{qos_v4, qos_v5};
 use crate::broker::stages::Upstream;
 use crate::broker::{BrokerOptions, Protocol, Subscription};
 
@@ -107,22 +108,6 @@ fn frame_len(buf: &[u8]) -> Option<usize> {
     }
     // Not MQTT framing: treat what is there as one frame so the caller can look at it.
     Some(buf.len().min(5))
-}
-
-fn qos_v4(q: u8) -> rumqttc::QoS {
-    match q {
-        0 => rumqttc::QoS::AtMostOnce,
-        1 => rumqttc::QoS::AtLeastOnce,
-        _ => rumqttc::QoS::ExactlyOnce,
-    }
-}
-
-fn qos_v5(q: u8) -> rumqttc::v5::mqttbytes::QoS {
-    match q {
-        0 => rumqttc::v5::mqttbytes::QoS::AtMostOnce,
-        1 => rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
-        _ => rumqttc::v5::mqttbytes::QoS::ExactlyOnce,
-    }
 }
 
 fn max() -> Option<u32> {
