@@ -167,6 +167,17 @@ impl Doctor {
         });
     }
 
+    /// Records `check` as failed with `cause` as its only line.
+    fn fail(&mut self, check: Check, started: Instant, cause: &Cause) {
+        self.record(
+            check,
+            Status::Fail,
+            started,
+            json!({ "error": cause.detail }),
+            vec![cause.to_string()],
+        );
+    }
+
     fn skip(&mut self, check: Check, why: &str) {
         self.checks.push(CheckResult {
             check,
@@ -287,13 +298,7 @@ pub async fn run(plan: Plan) -> Report {
                 Upstream::WebSocket(Box::new(ws))
             }
             Err(cause) => {
-                doc.record(
-                    Check::WebSocket,
-                    Status::Fail,
-                    started,
-                    json!({ "error": cause.detail }),
-                    vec![cause.to_string()],
-                );
+                doc.fail(Check::WebSocket, started, &cause);
                 return doc.finish(Some(cause));
             }
         }
@@ -374,13 +379,7 @@ async fn tls_check(doc: &mut Doctor, tcp: tokio::net::TcpStream) -> Result<BoxSt
     let config = match tls_config(&opts.tls) {
         Ok(c) => c,
         Err(cause) => {
-            doc.record(
-                Check::Tls,
-                Status::Fail,
-                started,
-                json!({ "error": cause.detail }),
-                vec![cause.to_string()],
-            );
+            doc.fail(Check::Tls, started, &cause);
             return Err(cause);
         }
     };
@@ -886,13 +885,7 @@ async fn subscribe_and_round_trip(
                         "the broker closed the connection on SUBSCRIBE",
                     ),
                 };
-                doc.record(
-                    Check::Subscribe,
-                    Status::Fail,
-                    started,
-                    json!({ "error": cause.detail }),
-                    vec![cause.to_string()],
-                );
+                doc.fail(Check::Subscribe, started, &cause);
                 return Some(cause);
             }
         }
