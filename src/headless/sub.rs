@@ -183,9 +183,18 @@ impl Printer<'_> {
                 {
                     self.connack_elapsed = Some(*elapsed);
                 }
-                if let (LifecycleKind::Connected(_), Some(secs), None) =
-                    (&l.kind, self.args.timeout, &deadline)
-                {
+                // As mosquitto_sub: the clock starts once the TCP connection is up, so a
+                // broker that never answers CONNECT cannot hold `-W` open forever.
+                let reached = matches!(
+                    &l.kind,
+                    LifecycleKind::Connected(_)
+                        | LifecycleKind::Stage {
+                            stage: Stage::Tcp,
+                            result: Ok(_),
+                            ..
+                        }
+                );
+                if let (true, Some(secs), None) = (reached, self.args.timeout, &deadline) {
                     *deadline = Some(Instant::now() + Duration::from_secs(secs));
                 }
                 if self.args.json && self.args.events {

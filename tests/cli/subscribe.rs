@@ -92,6 +92,35 @@ fn json_lines_with_events_properties_and_binary() {
 }
 
 #[test]
+fn timeout_holds_when_the_broker_never_answers_connect() {
+    // Accepts TCP and reads, but never sends CONNACK.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let mut cmd = mqscope();
+    cmd.args([
+        "sub",
+        "-b",
+        &format!("mqtt://127.0.0.1:{port}"),
+        "-t",
+        "#",
+        "-W",
+        "1",
+    ]);
+    let out = run(cmd, b"", 10);
+    assert_eq!(
+        out.status.code(),
+        Some(27),
+        "-W counts from the TCP connection"
+    );
+}
+
+#[test]
 fn timeout_exits_27_after_connecting() {
     let broker = Mosquitto::plain();
     let mut cmd = mqscope();
