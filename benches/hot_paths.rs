@@ -55,11 +55,15 @@ fn rss_bytes() -> usize {
 
 /// Memory per topic, measured: 100k topics whose messages have empty payloads, once where
 /// every topic adds one level (`fleet/g7/d123`) and once where it adds two (`…/d123/temp`).
+/// The figure is live heap (chunk overhead and growth slack included) and the RSS delta.
 fn memory_per_topic() {
-    for (shape, suffix) in [
+    const CHILD: &str = "MQSCOPE_BENCH_MEMORY_SHAPE";
+    let shapes = [
         ("one new level per topic", ""),
         ("two new levels per topic", "/temp"),
-    ] {
+    ];
+    if let Ok(i) = std::env::var(CHILD) {
+        let (shape, suffix) = shapes[i.parse::<usize>().unwrap()];
         let messages: Vec<Message> = (0..100_000u64)
             .map(|i| {
                 let mut m = message(format!("fleet/g{}/d{}{suffix}", i / 1000, i % 1000), i);
@@ -79,6 +83,20 @@ fn memory_per_topic() {
             store.len()
         );
         black_box(&store);
+        std::process::exit(0);
+    }
+    // Each shape in a fresh process: in one process the second shape would reuse memory the
+    // first one freed, and its figure would depend on the order.
+    for i in 0..shapes.len() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--bench", "no-benchmark-matches-this"])
+            .env(CHILD, i.to_string())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        if let Some(line) = text.lines().find(|l| l.starts_with("memory,")) {
+            println!("{line}");
+        }
     }
 }
 
@@ -150,6 +168,7 @@ fn frame(c: &mut Criterion) {
     });
     group.bench_function("draw 200x50, 100k topics, 10k rows open", |b| {
         b.iter(|| {
+            view.forget_tree_frame();
             terminal
                 .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
                 .unwrap();
@@ -197,11 +216,22 @@ fn flat_frame(c: &mut Criterion) {
     });
     group.bench_function("draw only, one level of 100k rows open", |b| {
         b.iter(|| {
+            view.forget_tree_frame();
             terminal
                 .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
                 .unwrap();
         });
     });
+    group.bench_function(
+        "idle redraw (tree pane reused), one level of 100k rows open",
+        |b| {
+            b.iter(|| {
+                terminal
+                    .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+                    .unwrap();
+            });
+        },
+    );
     group.bench_function("frame under traffic, one level of 100k rows open", |b| {
         let mut i = 0;
         b.iter(|| {

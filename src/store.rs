@@ -9,11 +9,12 @@
 
 mod natural;
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use hashbrown::HashTable;
 
 use crate::broker::{Message, MessageProperties};
 pub use natural::natural_cmp;
@@ -70,12 +71,9 @@ const NODE_OVERHEAD: usize = std::mem::size_of::<Node>() + 176;
 #[derive(Debug)]
 pub struct Node {
     /// The full topic path up to this level.
-    path: Arc<str>,
-    /// Where this level's segment starts in `path`.
-    segment_start: u16,
+    path: Box<str>,
     pub parent: NodeId,
     children: Vec<NodeId>,
-    children_sorted: bool,
     /// Messages received on this topic and every topic below.
     pub messages: u64,
     /// Topics (levels that received at least one message) at and below this level.
@@ -84,13 +82,43 @@ pub struct Node {
     pub own_messages: u64,
     history: VecDeque<StoredMessage>,
     history_bytes: u32,
-    /// The last message here was retained (and not a retained-message deletion).
-    pub retained: bool,
-    /// When this level or anything below last received a message: milliseconds since the
-    /// Unix epoch, 0 for never (8 bytes instead of 16 for an `Option<SystemTime>`).
-    changed_ms: u64,
+    /// When this level or anything below last received a message (milliseconds since the
+    /// Unix epoch, 0 for never) and two flags, in one word: see `Stamp`.
+    stamp: Stamp,
     /// Exponentially weighted message rate on this topic, as of `changed_at`.
     rate: f32,
+}
+
+/// A node's change time and flags packed into 8 bytes (instead of 16 for an
+/// `Option<SystemTime>` plus two padded bools): with 100k topics every byte of a node counts.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stamp(u64);
+
+impl Stamp {
+    const RETAINED: u64 = 1 << 63;
+    /// The children are not in natural order.
+    const UNSORTED: u64 = 1 << 62;
+    const MILLIS: u64 = Self::UNSORTED - 1;
+
+    fn millis(self) -> u64 {
+        self.0 & Self::MILLIS
+    }
+
+    fn set_millis(&mut self, ms: u64) {
+        self.0 = (self.0 & !Self::MILLIS) | (ms & Self::MILLIS);
+    }
+
+    fn has(self, flag: u64) -> bool {
+        self.0 & flag != 0
+    }
+
+    fn set(&mut self, flag: u64, on: bool) {
+        if on {
+            self.0 |= flag;
+        } else {
+            self.0 &= !flag;
+        }
+    }
 }
 
 fn millis(t: SystemTime) -> u64 {
@@ -103,20 +131,17 @@ fn millis(t: SystemTime) -> u64 {
 const RATE_WINDOW_SECS: f64 = 5.0;
 
 impl Node {
-    fn new(path: Arc<str>, segment_start: u16, parent: NodeId) -> Self {
+    fn new(path: Box<str>, parent: NodeId) -> Self {
         Self {
             path,
-            segment_start,
             parent,
             children: Vec::new(),
-            children_sorted: true,
             messages: 0,
             topics: 0,
             own_messages: 0,
             history: VecDeque::new(),
             history_bytes: 0,
-            retained: false,
-            changed_ms: 0,
+            stamp: Stamp::default(),
             rate: 0.0,
         }
     }
@@ -127,12 +152,19 @@ impl Node {
 
     /// When this level or anything below last received a message.
     pub fn changed_at(&self) -> Option<SystemTime> {
-        (self.changed_ms > 0)
-            .then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(self.changed_ms))
+        let ms = self.stamp.millis();
+        (ms > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
     }
 
     pub fn segment(&self) -> &str {
-        &self.path[self.segment_start as usize..]
+        self.path
+            .rfind('/')
+            .map_or(&self.path, |i| &self.path[i + 1..])
+    }
+
+    /// The last message here was retained (and not a retained-message deletion).
+    pub fn retained(&self) -> bool {
+        self.stamp.has(Stamp::RETAINED)
     }
 
     pub fn children(&self) -> &[NodeId] {
@@ -179,7 +211,10 @@ pub enum Inserted {
 #[derive(Debug)]
 pub struct TopicStore {
     nodes: Vec<Node>,
-    index: HashMap<Arc<str>, NodeId>,
+    /// Every node by its full path: the table holds only ids (4 bytes an entry, instead of
+    /// 24 for a map keyed by a shared path) and compares against the nodes' own paths.
+    index: HashTable<NodeId>,
+    hasher: RandomState,
     limits: Limits,
     /// Payload plus overhead of every stored message.
     message_bytes: usize,
@@ -204,10 +239,11 @@ pub struct TopicStore {
 
 impl TopicStore {
     pub fn new(limits: Limits) -> Self {
-        let root = Node::new(Arc::from(""), 0, ROOT);
+        let root = Node::new(Box::from(""), ROOT);
         Self {
             nodes: vec![root],
-            index: HashMap::new(),
+            index: HashTable::new(),
+            hasher: RandomState::new(),
             limits,
             message_bytes: 0,
             node_bytes: NODE_OVERHEAD,
@@ -235,9 +271,16 @@ impl TopicStore {
         self.nodes.get(id as usize)
     }
 
+    fn lookup(&self, path: &str) -> Option<NodeId> {
+        let hash = self.hasher.hash_one(path);
+        self.index
+            .find(hash, |&id| &*self.nodes[id as usize].path == path)
+            .copied()
+    }
+
     /// The id of a topic or level, if known.
     pub fn find(&self, path: &str) -> Option<NodeId> {
-        self.index.get(path).copied()
+        self.lookup(path)
     }
 
     /// Number of levels (nodes) besides the root.
@@ -263,7 +306,7 @@ impl TopicStore {
     pub fn insert(&mut self, message: &Message) -> Inserted {
         self.total_messages += 1;
         self.generation += 1;
-        let id = if let Some(&id) = self.index.get(message.topic.as_str()) {
+        let id = if let Some(id) = self.lookup(&message.topic) {
             id
         } else if let Some(id) = self.create(&message.topic) {
             id
@@ -279,7 +322,7 @@ impl TopicStore {
         loop {
             let node = &mut self.nodes[at as usize];
             node.messages += 1;
-            node.changed_ms = received_ms;
+            node.stamp.set_millis(received_ms);
             if first {
                 node.topics += 1;
             }
@@ -302,7 +345,10 @@ impl TopicStore {
         let limits = self.limits;
         let node = &mut self.nodes[id as usize];
         node.own_messages += 1;
-        node.retained = message.retain && !message.payload.is_empty();
+        node.stamp.set(
+            Stamp::RETAINED,
+            message.retain && !message.payload.is_empty(),
+        );
         let now = message.received;
         let idle = node
             .changed_at()
@@ -398,7 +444,7 @@ impl TopicStore {
         let mut start = 0;
         let mut cut = topic.len();
         while let Some(i) = topic[..cut].rfind('/') {
-            if let Some(&id) = self.index.get(&topic[..i]) {
+            if let Some(id) = self.lookup(&topic[..i]) {
                 parent = id;
                 start = i + 1;
                 break;
@@ -414,18 +460,17 @@ impl TopicStore {
         let mut at = start;
         loop {
             let end = topic[at..].find('/').map_or(topic.len(), |i| at + i);
-            let path: Arc<str> = Arc::from(&topic[..end]);
+            let path = &topic[..end];
             let id = NodeId::try_from(self.nodes.len()).ok()?;
-            self.nodes.push(Node::new(
-                path.clone(),
-                u16::try_from(at).unwrap_or(0),
-                parent,
-            ));
+            self.nodes.push(Node::new(Box::from(path), parent));
             self.node_bytes += NODE_OVERHEAD + 2 * path.len();
-            self.index.insert(path, id);
+            let hash = self.hasher.hash_one(path);
+            let (nodes, hasher) = (&self.nodes, &self.hasher);
+            self.index
+                .insert_unique(hash, id, |&id| hasher.hash_one(&*nodes[id as usize].path));
             let p = &mut self.nodes[parent as usize];
             p.children.push(id);
-            p.children_sorted = p.children.len() < 2;
+            p.stamp.set(Stamp::UNSORTED, p.children.len() >= 2);
             parent = id;
             if end == topic.len() {
                 return Some(id);
@@ -437,7 +482,7 @@ impl TopicStore {
     /// The children of `id` in natural order (sorted on first use after a change).
     pub fn sorted_children(&mut self, id: NodeId) -> &[NodeId] {
         let idx = id as usize;
-        if !self.nodes[idx].children_sorted {
+        if self.nodes[idx].stamp.has(Stamp::UNSORTED) {
             let mut children = std::mem::take(&mut self.nodes[idx].children);
             let nodes = &self.nodes;
             children.sort_by(|a, b| {
@@ -445,7 +490,7 @@ impl TopicStore {
             });
             let node = &mut self.nodes[idx];
             node.children = children;
-            node.children_sorted = true;
+            node.stamp.set(Stamp::UNSORTED, false);
         }
         &self.nodes[idx].children
     }
@@ -483,6 +528,43 @@ mod tests {
             received: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
             wire_size: topic.len() + payload.len() + 4,
         }
+    }
+
+    #[test]
+    fn a_node_fits_in_112_bytes() {
+        // Two nodes per topic are common (`device/42/temp`); every 8 bytes of a node are
+        // 16 bytes per such topic.
+        assert!(
+            std::mem::size_of::<Node>() <= 112,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
+    }
+
+    #[test]
+    fn stamp_keeps_time_and_flags_apart() {
+        let mut s = Stamp::default();
+        s.set_millis(1_700_000_000_123);
+        s.set(Stamp::RETAINED, true);
+        s.set(Stamp::UNSORTED, true);
+        s.set_millis(1_800_000_000_456);
+        assert_eq!(s.millis(), 1_800_000_000_456);
+        assert!(s.has(Stamp::RETAINED) && s.has(Stamp::UNSORTED));
+        s.set(Stamp::RETAINED, false);
+        assert!(!s.has(Stamp::RETAINED) && s.has(Stamp::UNSORTED));
+        assert_eq!(s.millis(), 1_800_000_000_456);
+    }
+
+    #[test]
+    fn segments_are_the_last_level_even_when_empty() {
+        let mut store = TopicStore::new(Limits::default());
+        store.insert(&msg("/a//b", "x", 1));
+        let segs: Vec<&str> = store
+            .path_ids(store.find("/a//b").expect("topic"))
+            .iter()
+            .map(|id| store.node(*id).segment())
+            .collect();
+        assert_eq!(segs, ["", "a", "", "b"]);
     }
 
     fn counts(store: &TopicStore, path: &str) -> (u64, u32) {
@@ -632,10 +714,10 @@ mod tests {
         let mut m = msg("r", "on", 1);
         m.retain = true;
         store.insert(&m);
-        assert!(store.node(store.find("r").expect("r")).retained);
+        assert!(store.node(store.find("r").expect("r")).retained());
         let mut del = msg("r", "", 2);
         del.retain = true;
         store.insert(&del);
-        assert!(!store.node(store.find("r").expect("r")).retained);
+        assert!(!store.node(store.find("r").expect("r")).retained());
     }
 }

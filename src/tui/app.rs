@@ -10,7 +10,7 @@ use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use super::model::{Command, Model, Msg, update};
 use super::ui;
@@ -48,15 +48,15 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
     I: Stream<Item = io::Result<Event>> + Unpin,
 {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    // The clock: every second while anything happens, every few seconds on an idle screen
+    // (see `idle_every`), so an idle explorer wakes up rarely.
+    let mut next_tick = Instant::now() + TICK;
     let mut dirty = true;
     let mut next_frame = Instant::now();
     let mut broker_open = true;
-    // Whether anything happened since the last tick; an idle screen redraws every other second
-    // (its clocks and ages still move), which halves the idle cost on a big store.
+    // Whether anything happened since the last tick.
     let mut active = true;
-    let mut idle_ticks = 0u32;
+    let mut frame_cost = Duration::ZERO;
     let Sources {
         events,
         logs,
@@ -65,7 +65,9 @@ where
     loop {
         if dirty && Instant::now() >= next_frame {
             drain_logs(model, logs);
+            let started = std::time::Instant::now();
             draw(terminal, model, view)?;
+            frame_cost = started.elapsed();
             dirty = false;
             next_frame = Instant::now() + FRAME;
             let offset = model.tree.get_offset();
@@ -79,6 +81,7 @@ where
             event = input.next() => match event {
                 Some(Ok(event)) => {
                     let Some(msg) = to_msg(&event) else { continue };
+                    view.forget_tree_frame();
                     for command in update(model, msg) {
                         if command == Command::Quit {
                             return Ok(());
@@ -89,6 +92,7 @@ where
                     dirty = true;
                     active = true;
                     next_frame = Instant::now();
+                    next_tick = next_tick.min(Instant::now() + TICK);
                 }
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
@@ -108,6 +112,7 @@ where
                     }
                     dirty = true;
                     active = true;
+                    next_tick = next_tick.min(Instant::now() + TICK);
                 }
                 None => broker_open = false,
             },
@@ -116,17 +121,34 @@ where
                 dirty = true;
             }
             () = tokio::time::sleep_until(next_frame), if dirty => {}
-            _ = tick.tick() => {
+            () = tokio::time::sleep_until(next_tick) => {
                 update(model, Msg::Tick(SystemTime::now()));
                 drain_logs(model, logs);
-                idle_ticks = if active { 0 } else { idle_ticks + 1 };
-                if active || idle_ticks % 2 == 0 {
-                    dirty = true;
-                }
+                dirty = true;
+                next_tick = Instant::now()
+                    + if active { TICK } else { idle_every(model, frame_cost) };
                 active = false;
             }
         }
     }
+}
+
+/// The clock's period while anything happens.
+const TICK: Duration = Duration::from_secs(1);
+
+/// A frame may cost at most this share of the time between idle redraws (1/300).
+const IDLE_BUDGET: u32 = 300;
+
+/// How long an idle screen waits before its next tick and redraw: 2 s while a frame is cheap,
+/// up to 5 s when a frame is expensive (a big screen, a big opened tree, a slow box), so the
+/// clocks and ages still move but an idle explorer wakes up rarely and spends about a third
+/// of a percent of one core drawing. A connection that is not up ticks every second: its
+/// countdown is what the user watches.
+fn idle_every(model: &Model, frame_cost: Duration) -> Duration {
+    if !matches!(model.link, super::model::LinkState::Connected { .. }) {
+        return TICK;
+    }
+    Duration::from_secs((frame_cost * IDLE_BUDGET).as_secs().clamp(2, 5))
 }
 
 fn draw<B>(terminal: &mut Terminal<B>, model: &mut Model, view: &mut View) -> io::Result<()>
@@ -164,5 +186,31 @@ fn to_msg(event: &Event) -> Option<Msg> {
         Event::Mouse(mouse) => Some(Msg::Mouse(*mouse)),
         Event::Resize(..) => Some(Msg::Resize),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::Protocol;
+    use crate::store::Limits;
+    use crate::tui::model::LinkState;
+
+    #[test]
+    fn an_idle_screen_redraws_less_often_when_frames_are_expensive() {
+        let now = SystemTime::UNIX_EPOCH;
+        let mut model = Model::new("mqtt://x".into(), Limits::default(), now);
+        let ms = Duration::from_millis;
+        // Connecting: the attempt and its countdown move every second.
+        let secs = Duration::from_secs;
+        assert_eq!(idle_every(&model, ms(40)), secs(1));
+        model.link = LinkState::Connected {
+            since: now,
+            protocol: Protocol::V5,
+        };
+        assert_eq!(idle_every(&model, ms(1)), secs(2));
+        assert_eq!(idle_every(&model, ms(12)), secs(3));
+        assert_eq!(idle_every(&model, ms(40)), secs(5));
+        assert_eq!(idle_every(&model, secs(3)), secs(5));
     }
 }

@@ -315,8 +315,18 @@ fn on_broker(model: &mut Model, event: BrokerEvent) {
 }
 
 fn on_tick(model: &mut Model, now: SystemTime) {
+    // An idle screen ticks every few seconds: the seconds in between had no messages.
+    let seconds = model
+        .rate_samples
+        .back()
+        .and_then(|(last, _)| now.duration_since(*last).ok())
+        .map_or(1, |d| (d.as_millis() + 500) / 1000)
+        .clamp(1, 600);
     model.now = now;
     let total = model.store.total_messages;
+    for _ in 1..seconds {
+        model.rate_history.push_back(0);
+    }
     model.rate_history.push_back(total - model.last_tick_total);
     model.last_tick_total = total;
     while model.rate_history.len() > 600 {

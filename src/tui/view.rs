@@ -2,9 +2,12 @@
 //! (only for opened nodes, with full text only around the viewport), the decoded payload of
 //! the shown message and its diff to the one before.
 
+use std::cell::RefCell;
 use std::ops::Range;
 use std::time::{Duration, SystemTime};
 
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use tui_tree_widget::TreeItem;
 
@@ -27,6 +30,26 @@ struct TreeKey {
     now_secs: u64,
     query: String,
     window: Range<usize>,
+}
+
+/// The tree pane's cells as last drawn, with what they were drawn from. The tree widget
+/// flattens every opened row on each render (one allocation per row), which with 100k rows
+/// open costs tens of milliseconds; an idle screen redrawing for its clocks reuses these cells
+/// instead.
+pub struct TreeFrame {
+    pub key: TreeFrameKey,
+    pub cells: Buffer,
+}
+
+/// Everything the tree pane's cells depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeFrameKey {
+    pub items_version: u64,
+    pub area: Rect,
+    pub title: String,
+    pub focused: bool,
+    pub selected: Vec<NodeId>,
+    pub offset: usize,
 }
 
 /// The decoded shown message.
@@ -55,6 +78,10 @@ struct FilterCache {
 
 pub struct View {
     pub items: Vec<TreeItem<'static, NodeId>>,
+    /// Bumped whenever `items` change (rebuild or refreshed rows).
+    pub items_version: u64,
+    /// The tree pane as last drawn, reused while nothing it shows changed (see `TreeFrame`).
+    pub tree_frame: RefCell<Option<TreeFrame>>,
     built: Option<TreeKey>,
     /// Store generation the row texts show.
     generation: u64,
@@ -73,6 +100,8 @@ impl Default for View {
     fn default() -> Self {
         Self {
             items: Vec::new(),
+            items_version: 0,
+            tree_frame: RefCell::new(None),
             built: None,
             generation: 0,
             full_generation: 0,
@@ -98,6 +127,12 @@ impl View {
     /// Forces a rebuild on the next refresh.
     pub fn invalidate(&mut self) {
         self.built = None;
+    }
+
+    /// Forgets the drawn tree pane: after input, the tree widget must run again (it keeps the
+    /// selection in view and records what a later key moves to).
+    pub fn forget_tree_frame(&self) {
+        self.tree_frame.borrow_mut().take();
     }
 
     /// Whether the rows with full text cover the viewport the last draw used.
@@ -166,6 +201,7 @@ impl View {
             windowed: Vec::new(),
         };
         self.items = builder.children(ROOT);
+        self.items_version += 1;
         self.rows = builder.row;
         self.windowed = builder.windowed;
         self.built = Some(key);
@@ -193,6 +229,7 @@ impl View {
                 *item = TreeItem::new_leaf(*id, text);
             }
         }
+        self.items_version += 1;
         self.generation = model.store.generation;
     }
 
@@ -364,7 +401,7 @@ pub fn row_line(
             theme.counts,
         ));
     }
-    if node.retained {
+    if node.retained() {
         spans.push(Span::styled(" R", theme.retained));
     }
     if let Some(last) = node.last() {

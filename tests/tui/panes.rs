@@ -116,3 +116,47 @@ fn payload_control_characters_cannot_reach_the_terminal() {
     );
     assert!(super::screen(&terminal).contains("\\x1b"));
 }
+
+#[test]
+fn an_idle_redraw_reuses_the_drawn_tree_and_still_matches_a_fresh_draw() {
+    use crossterm::event::KeyCode;
+    let mut model = plant();
+    let mut view = View::default();
+    let plant = model.store.find("plant").unwrap();
+    model.tree.open(vec![plant]);
+    model.tree_dirty = true;
+    let mut terminal = draw(&mut model, &mut view, 120, 20);
+    let first = terminal.backend().buffer().clone();
+    let drawn_version = view
+        .tree_frame
+        .borrow()
+        .as_ref()
+        .map(|f| f.key.items_version);
+    assert!(
+        drawn_version.is_some(),
+        "the tree pane is kept after a draw"
+    );
+    // A redraw with nothing changed copies the kept cells: the screen is the same.
+    super::redraw(&mut terminal, &mut model, &mut view);
+    assert_eq!(terminal.backend().buffer(), &first);
+    // A moved selection is drawn anew, and equals what a fresh view draws.
+    super::key(&mut model, KeyCode::Down);
+    super::key(&mut model, KeyCode::Down);
+    super::redraw(&mut terminal, &mut model, &mut view);
+    let moved = terminal.backend().buffer().clone();
+    assert_ne!(moved, first, "the selection moved");
+    let fresh = draw(&mut model, &mut View::default(), 120, 20);
+    assert_eq!(&moved, fresh.backend().buffer());
+    // So is a new message on a shown row.
+    super::feed(
+        &mut model,
+        super::message("plant/cmd", b"{\"op\":\"stop\"}", 3000),
+    );
+    super::redraw(&mut terminal, &mut model, &mut view);
+    let rows = text(&terminal);
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("cmd (2) = {\"op\":\"stop\"}")),
+        "{rows:#?}"
+    );
+}

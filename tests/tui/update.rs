@@ -404,3 +404,19 @@ fn the_doctor_runs_in_the_background_and_shows_its_report() {
     key(&mut model, KeyCode::Char('j'));
     assert!(model.doctor.is_none(), "any key closes it");
 }
+
+#[test]
+fn an_idle_tick_every_few_seconds_still_fills_the_rate_history_per_second() {
+    use super::{at, feed, message};
+    use mqscope::tui::model::{Msg, update};
+    let mut model = super::plant();
+    let before = model.rate_history.len();
+    feed(&mut model, message("plant/x", b"1", 2500));
+    update(&mut model, Msg::Tick(at(3000)));
+    assert_eq!(model.rate_history.len(), before + 1);
+    assert_eq!(model.rate_history.back(), Some(&1));
+    // Five seconds later, one tick: five one-second entries, the quiet ones zero.
+    update(&mut model, Msg::Tick(at(8000)));
+    assert_eq!(model.rate_history.len(), before + 6);
+    assert!(model.rate_history.iter().rev().take(5).all(|n| *n == 0));
+}

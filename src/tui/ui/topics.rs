@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
@@ -11,7 +12,7 @@ use tui_tree_widget::Tree;
 use super::{count, focused, pane_block};
 use crate::tui::keymap::Pane;
 use crate::tui::model::Model;
-use crate::tui::view::View;
+use crate::tui::view::{TreeFrame, TreeFrameKey, View};
 
 pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect) {
     let store = &model.store;
@@ -26,7 +27,22 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
             count(store.untracked_topics)
         );
     }
-    let block = pane_block(&model.theme, &title, focused(model, Pane::Topics));
+    let is_focused = focused(model, Pane::Topics);
+    let key = TreeFrameKey {
+        items_version: view.items_version,
+        area,
+        title,
+        focused: is_focused,
+        selected: model.tree.selected().to_vec(),
+        offset: model.tree.get_offset(),
+    };
+    if let Some(drawn) = view.tree_frame.borrow().as_ref() {
+        if drawn.key == key && !view.items.is_empty() {
+            frame.buffer_mut().merge(&drawn.cells);
+            return;
+        }
+    }
+    let block = pane_block(&model.theme, &key.title, is_focused);
     if view.items.is_empty() {
         let text = if model.filter.is_active() {
             "no topic matches the filter"
@@ -51,4 +67,20 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
         .node_open_symbol("")
         .node_no_children_symbol("");
     frame.render_stateful_widget(tree, area, &mut model.tree);
+    let mut cells = Buffer::empty(area);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            if let (Some(to), Some(from)) =
+                (cells.cell_mut((x, y)), frame.buffer_mut().cell((x, y)))
+            {
+                *to = from.clone();
+            }
+        }
+    }
+    // The widget may have moved the offset to keep the selection in view.
+    let key = TreeFrameKey {
+        offset: model.tree.get_offset(),
+        ..key
+    };
+    *view.tree_frame.borrow_mut() = Some(TreeFrame { key, cells });
 }
