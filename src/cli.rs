@@ -86,6 +86,8 @@ pub enum Mode {
     Pub(PubArgs),
     /// Check every stage of connecting and say in plain words why it fails, and how to fix it.
     Doctor(DoctorArgs),
+    /// Clear the retained messages under a filter (list them with --dry-run).
+    CleanRetained(CleanRetainedArgs),
     /// Everything at once with no setup: an embedded broker, a simulated fleet, the explorer.
     Demo(DemoArgs),
 }
@@ -100,6 +102,25 @@ pub struct DemoArgs {
     /// Only the broker and the fleet: print the URLs for other clients, until Ctrl-C
     #[arg(long)]
     pub no_tui: bool,
+}
+
+/// `mqscope clean-retained`
+#[derive(Debug, Clone, Args)]
+pub struct CleanRetainedArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Topic filter whose retained messages to clear, e.g. plant/line1/#
+    #[arg(value_name = "FILTER", value_parser = parse_filter)]
+    pub filter: String,
+
+    /// Only list the retained topics; clear nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Leave topics matching this filter alone (repeatable)
+    #[arg(long, value_name = "FILTER", value_parser = parse_filter)]
+    pub exclude: Vec<String>,
 }
 
 /// `mqscope doctor`

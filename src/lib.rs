@@ -9,6 +9,7 @@ pub mod headless;
 pub mod logging;
 pub mod payload;
 pub mod random;
+pub mod retained;
 pub mod secret;
 pub mod store;
 pub mod timeline;

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             Some(Mode::Sub(args)) => headless::sub::run(args).await,
             Some(Mode::Pub(args)) => headless::publish::run(args).await,
             Some(Mode::Doctor(args)) => headless::doctor::run(args).await,
+            Some(Mode::CleanRetained(args)) => headless::clean::run(args).await,
             Some(Mode::Demo(args)) => mqscope::demo::run(args, ring).await,
             None => mqscope::tui::run(cli.tui, ring).await,
         }

@@ -209,7 +209,15 @@ impl Timeline {
                 self.changes.push_back((l.at, true));
             }
             LifecycleKind::Subscribed(results) => {
+                attempt
+                    .subscribed
+                    .retain(|s| !results.iter().any(|r| r.filter == s.filter));
                 attempt.subscribed.extend(results.iter().cloned());
+            }
+            LifecycleKind::Unsubscribed(result) => {
+                if result.code < 0x80 {
+                    attempt.subscribed.retain(|s| s.filter != result.filter);
+                }
             }
             LifecycleKind::Disconnected { cause, uptime } => {
                 attempt.ended = Some(End::Dropped {

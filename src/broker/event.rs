@@ -105,6 +105,8 @@ pub enum LifecycleKind {
     Connected(ConnackInfo),
     /// SUBACK arrived: one result per filter.
     Subscribed(Vec<SubscribeResult>),
+    /// An UNSUBACK: the filter and its reason code (0 success, 0x11 no such subscription).
+    Unsubscribed(SubscribeResult),
     /// An established link ended.
     Disconnected { cause: Cause, uptime: Duration },
     /// The next attempt starts after this delay.
@@ -255,6 +257,9 @@ impl PacketRecord {
 pub enum Command {
     Publish(PublishRequest, tokio::sync::oneshot::Sender<PublishOutcome>),
     Subscribe(Vec<super::options::Subscription>),
+    /// Remove filters from the subscription (one UNSUBSCRIBE each; results arrive as
+    /// `LifecycleKind::Unsubscribed`).
+    Unsubscribe(Vec<String>),
     /// Reconnect now, skipping any backoff (also after giving up).
     Reconnect,
     /// Close the link and stay offline until `Reconnect`.

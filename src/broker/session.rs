@@ -19,14 +19,39 @@ pub const REQUEST_CAPACITY: usize = 1024;
 /// What a session reports, already converted to our types.
 #[derive(Debug)]
 pub enum SessionEvent {
-    ConnAck { session_present: bool },
+    ConnAck {
+        session_present: bool,
+    },
     Message(Message),
-    SubAck { pkid: u16, codes: Vec<u8> },
-    PubAck { pkid: u16, reason: u8 },
-    PubRec { pkid: u16, reason: u8 },
-    PubComp { pkid: u16 },
-    OutgoingPublish { pkid: u16 },
-    OutgoingSubscribe { pkid: u16 },
+    SubAck {
+        pkid: u16,
+        codes: Vec<u8>,
+    },
+    PubAck {
+        pkid: u16,
+        reason: u8,
+    },
+    PubRec {
+        pkid: u16,
+        reason: u8,
+    },
+    PubComp {
+        pkid: u16,
+    },
+    OutgoingPublish {
+        pkid: u16,
+    },
+    OutgoingSubscribe {
+        pkid: u16,
+    },
+    OutgoingUnsubscribe {
+        pkid: u16,
+    },
+    /// `code`: the v5 UNSUBACK reason (0 on 3.1.1, which has none).
+    UnsubAck {
+        pkid: u16,
+        code: u8,
+    },
     OutgoingDisconnect,
     Other,
 }
@@ -184,6 +209,18 @@ impl Session {
         }
     }
 
+    /// Asks for one UNSUBSCRIBE (rumqttc sends one filter per packet).
+    pub fn unsubscribe(&self, filter: &str) -> Result<(), String> {
+        match self {
+            Session::V311 { client, .. } => client
+                .try_unsubscribe(filter.to_string())
+                .map_err(|e| e.to_string()),
+            Session::V5 { client, .. } => client
+                .try_unsubscribe(filter.to_string())
+                .map_err(|e| e.to_string()),
+        }
+    }
+
     pub fn disconnect(&self) {
         let _ = match self {
             Session::V311 { client, .. } => client.try_disconnect().map_err(|e| e.to_string()),
@@ -261,8 +298,26 @@ fn convert_v4(event: rumqttc::Event) -> SessionEvent {
         Event::Incoming(Packet::PubComp(comp)) => SessionEvent::PubComp { pkid: comp.pkid },
         Event::Outgoing(Outgoing::Publish(pkid)) => SessionEvent::OutgoingPublish { pkid },
         Event::Outgoing(Outgoing::Subscribe(pkid)) => SessionEvent::OutgoingSubscribe { pkid },
+        Event::Outgoing(Outgoing::Unsubscribe(pkid)) => SessionEvent::OutgoingUnsubscribe { pkid },
+        Event::Incoming(Packet::UnsubAck(ack)) => SessionEvent::UnsubAck {
+            pkid: ack.pkid,
+            code: 0,
+        },
         Event::Outgoing(Outgoing::Disconnect) => SessionEvent::OutgoingDisconnect,
         _ => SessionEvent::Other,
+    }
+}
+
+fn unsuback_code_v5(reason: b5::UnsubAckReason) -> u8 {
+    use b5::UnsubAckReason as R;
+    match reason {
+        R::Success => 0x00,
+        R::NoSubscriptionExisted => 0x11,
+        R::UnspecifiedError => 0x80,
+        R::ImplementationSpecificError => 0x83,
+        R::NotAuthorized => 0x87,
+        R::TopicFilterInvalid => 0x8F,
+        R::PacketIdentifierInUse => 0x91,
     }
 }
 
@@ -330,6 +385,11 @@ fn convert_v5(event: r5::Event, aliases: &mut HashMap<u16, String>) -> SessionEv
         Event::Incoming(Packet::PubComp(comp)) => SessionEvent::PubComp { pkid: comp.pkid },
         Event::Outgoing(Outgoing::Publish(pkid)) => SessionEvent::OutgoingPublish { pkid },
         Event::Outgoing(Outgoing::Subscribe(pkid)) => SessionEvent::OutgoingSubscribe { pkid },
+        Event::Outgoing(Outgoing::Unsubscribe(pkid)) => SessionEvent::OutgoingUnsubscribe { pkid },
+        Event::Incoming(Packet::UnsubAck(ack)) => SessionEvent::UnsubAck {
+            pkid: ack.pkid,
+            code: ack.reasons.first().copied().map_or(0, unsuback_code_v5),
+        },
         Event::Outgoing(Outgoing::Disconnect) => SessionEvent::OutgoingDisconnect,
         _ => SessionEvent::Other,
     }

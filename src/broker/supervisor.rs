@@ -288,6 +288,9 @@ impl Supervisor {
                     }
                     Some(Command::Disconnect) => {}
                     Some(Command::Subscribe(subs)) => self.opts.subscriptions.extend(subs),
+                    Some(Command::Unsubscribe(filters)) => {
+                        self.opts.subscriptions.retain(|s| !filters.contains(&s.filter));
+                    }
                     Some(Command::Publish(req, reply)) => {
                         if delay.is_some() {
                             self.queued.push_back((req, reply));
@@ -494,25 +497,9 @@ impl Supervisor {
                     session.disconnect();
                     closing = Some(AttemptEnd::Shutdown);
                 }
-                cmd = self.commands.recv(), if closing.is_none() && acks.has_room() => match cmd {
-                    None | Some(Command::Shutdown) => {
-                        session.disconnect();
-                        closing = Some(AttemptEnd::Shutdown);
-                    }
-                    Some(Command::Disconnect) => {
-                        session.disconnect();
-                        closing = Some(AttemptEnd::UserDisconnect);
-                    }
-                    Some(Command::Reconnect) => {
-                        session.disconnect();
-                        closing = Some(AttemptEnd::UserReconnect);
-                    }
-                    Some(Command::Subscribe(subs)) => {
-                        self.opts.subscriptions.extend(subs.iter().cloned());
-                        acks.subscribe(session, subs);
-                    }
-                    Some(Command::Publish(req, reply)) => acks.publish(session, req, reply),
-                },
+                cmd = self.commands.recv(), if closing.is_none() && acks.has_room() => {
+                    closing = self.serve(cmd, session, &mut acks);
+                }
                 event = session.poll() => match event {
                     Ok(SessionEvent::Message(message)) => self.out.message(message),
                     Ok(SessionEvent::OutgoingDisconnect) => {
@@ -521,11 +508,15 @@ impl Supervisor {
                             return end;
                         }
                     }
-                    Ok(event) => {
-                        if let Some(results) = acks.on_event(event) {
+                    Ok(event) => match acks.on_event(event) {
+                        Some(AckResult::Subscribed(results)) => {
                             self.out.lifecycle(self.attempt, LifecycleKind::Subscribed(results));
                         }
-                    }
+                        Some(AckResult::Unsubscribed(result)) => {
+                            self.out.lifecycle(self.attempt, LifecycleKind::Unsubscribed(result));
+                        }
+                        None => {}
+                    },
                     Err(err) => {
                         self.take_notes(notes, &mut link);
                         acks.requeue_or_fail(&mut self.queued);
@@ -551,6 +542,46 @@ impl Supervisor {
                 }
             }
         }
+    }
+}
+
+impl Supervisor {
+    /// Carries out a command on an established link; `Some` when it closes the link.
+    fn serve(
+        &mut self,
+        cmd: Option<Command>,
+        session: &Session,
+        acks: &mut Acks,
+    ) -> Option<AttemptEnd> {
+        let end = match cmd {
+            None | Some(Command::Shutdown) => AttemptEnd::Shutdown,
+            Some(Command::Disconnect) => AttemptEnd::UserDisconnect,
+            Some(Command::Reconnect) => AttemptEnd::UserReconnect,
+            Some(Command::Subscribe(subs)) => {
+                // A filter subscribed again replaces its options, as the broker does.
+                self.opts
+                    .subscriptions
+                    .retain(|s| !subs.iter().any(|n| n.filter == s.filter));
+                self.opts.subscriptions.extend(subs.iter().cloned());
+                acks.subscribe(session, subs);
+                return None;
+            }
+            Some(Command::Unsubscribe(filters)) => {
+                self.opts
+                    .subscriptions
+                    .retain(|s| !filters.contains(&s.filter));
+                for filter in filters {
+                    acks.unsubscribe(session, filter);
+                }
+                return None;
+            }
+            Some(Command::Publish(req, reply)) => {
+                acks.publish(session, req, reply);
+                return None;
+            }
+        };
+        session.disconnect();
+        Some(end)
     }
 }
 
@@ -685,11 +716,20 @@ struct Acks {
     /// Subscriptions handed to rumqttc, waiting for their packet id, in order.
     subs_awaiting_pkid: VecDeque<Vec<Subscription>>,
     subs_awaiting_ack: HashMap<u16, Vec<Subscription>>,
+    unsubs_awaiting_pkid: VecDeque<String>,
+    unsubs_awaiting_ack: HashMap<u16, String>,
+}
+
+/// A SUBACK or UNSUBACK matched to what was asked.
+enum AckResult {
+    Subscribed(Vec<SubscribeResult>),
+    Unsubscribed(SubscribeResult),
 }
 
 impl Acks {
     fn has_room(&self) -> bool {
-        self.awaiting_pkid.len() + self.subs_awaiting_pkid.len() < REQUEST_CAPACITY / 2
+        self.awaiting_pkid.len() + self.subs_awaiting_pkid.len() + self.unsubs_awaiting_pkid.len()
+            < REQUEST_CAPACITY / 2
     }
 
     fn publish(&mut self, session: &Session, req: PublishRequest, reply: Reply) {
@@ -708,8 +748,15 @@ impl Acks {
         }
     }
 
-    /// Handles an ack-related event; returns subscription results when a SUBACK completes.
-    fn on_event(&mut self, event: SessionEvent) -> Option<Vec<SubscribeResult>> {
+    fn unsubscribe(&mut self, session: &Session, filter: String) {
+        match session.unsubscribe(&filter) {
+            Ok(()) => self.unsubs_awaiting_pkid.push_back(filter),
+            Err(e) => tracing::warn!(error = %e, "unsubscribe request failed"),
+        }
+    }
+
+    /// Handles an ack-related event; returns the results when a SUBACK or UNSUBACK completes.
+    fn on_event(&mut self, event: SessionEvent) -> Option<AckResult> {
         match event {
             SessionEvent::OutgoingPublish { pkid } => {
                 if let Some((req, reply)) = self.awaiting_pkid.pop_front() {
@@ -746,7 +793,7 @@ impl Acks {
             }
             SessionEvent::SubAck { pkid, codes } => {
                 let subs = self.subs_awaiting_ack.remove(&pkid)?;
-                return Some(
+                return Some(AckResult::Subscribed(
                     subs.into_iter()
                         .zip(codes.into_iter().chain(std::iter::repeat(0x80)))
                         .map(|(s, code)| SubscribeResult {
@@ -754,7 +801,16 @@ impl Acks {
                             code,
                         })
                         .collect(),
-                );
+                ));
+            }
+            SessionEvent::OutgoingUnsubscribe { pkid } => {
+                if let Some(filter) = self.unsubs_awaiting_pkid.pop_front() {
+                    self.unsubs_awaiting_ack.insert(pkid, filter);
+                }
+            }
+            SessionEvent::UnsubAck { pkid, code } => {
+                let filter = self.unsubs_awaiting_ack.remove(&pkid)?;
+                return Some(AckResult::Unsubscribed(SubscribeResult { filter, code }));
             }
             _ => {}
         }

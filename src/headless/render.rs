@@ -140,6 +140,32 @@ fn connack_json(info: &ConnackInfo) -> Value {
     Value::Object(props)
 }
 
+/// The fields of a SUBACK (`subscribed`) or UNSUBACK (`unsubscribed`) line.
+fn subscription_json(
+    obj: &mut Map<String, Value>,
+    results: &[crate::broker::SubscribeResult],
+    subscribe: bool,
+) -> &'static str {
+    if subscribe {
+        let list: Vec<Value> = results
+            .iter()
+            .map(|r| json!({"filter": r.filter, "reason_code": r.code, "granted_qos": r.granted_qos()}))
+            .collect();
+        obj.insert(
+            "ok".into(),
+            json!(results.iter().all(|r| r.granted_qos().is_some())),
+        );
+        obj.insert("filters".into(), Value::Array(list));
+        "subscribed"
+    } else {
+        let r = &results[0];
+        obj.insert("filter".into(), json!(r.filter));
+        obj.insert("reason_code".into(), json!(r.code));
+        obj.insert("ok".into(), json!(r.code < 0x80));
+        "unsubscribed"
+    }
+}
+
 /// A lifecycle event as a JSON line; `None` for events folded into others.
 pub fn lifecycle_json(l: &Lifecycle, connack_elapsed: Option<Duration>) -> Option<Value> {
     let mut obj = Map::new();
@@ -195,17 +221,9 @@ pub fn lifecycle_json(l: &Lifecycle, connack_elapsed: Option<Duration>) -> Optio
             }
             "connack"
         }
-        LifecycleKind::Subscribed(results) => {
-            let list: Vec<Value> = results
-                .iter()
-                .map(|r| json!({"filter": r.filter, "reason_code": r.code, "granted_qos": r.granted_qos()}))
-                .collect();
-            obj.insert(
-                "ok".into(),
-                json!(results.iter().all(|r| r.granted_qos().is_some())),
-            );
-            obj.insert("filters".into(), Value::Array(list));
-            "subscribed"
+        LifecycleKind::Subscribed(results) => subscription_json(&mut obj, results, true),
+        LifecycleKind::Unsubscribed(result) => {
+            subscription_json(&mut obj, std::slice::from_ref(result), false)
         }
         LifecycleKind::Disconnected { cause, uptime } => {
             obj.insert("cause".into(), json!(cause.code()));

@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod clean;
 mod demo;
 mod doctor;
 mod errors;

@@ -22,6 +22,9 @@ pub enum Behaviour {
     AliasV5,
     /// Refuses an MQTT 5 CONNECT with this reason code and a reason string.
     RefuseV5(u8),
+    /// Accepts MQTT 5 and refuses every SUBSCRIBE with 0x87 (not authorized), as a public
+    /// broker does for `#`.
+    DenySubscribeV5,
 }
 
 pub struct Fake {
@@ -101,7 +104,7 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour) {
                 return;
             }
             let _ = stream.write_all(&[0x20, 0x02, 0x00, 0x00]).await;
-            serve_minimal(stream).await;
+            serve_minimal(stream, &[0x00]).await;
         }
         Behaviour::DisconnectV5 => {
             let _ = read_some(&mut stream).await;
@@ -118,6 +121,11 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour) {
             connack.extend_from_slice(b"go away");
             connack[1] = u8::try_from(connack.len() - 2).unwrap();
             let _ = stream.write_all(&connack).await;
+        }
+        Behaviour::DenySubscribeV5 => {
+            let _ = read_some(&mut stream).await;
+            let _ = stream.write_all(&[0x20, 0x03, 0x00, 0x00, 0x00]).await;
+            serve_minimal(stream, &[0x00, 0x87]).await;
         }
         Behaviour::AliasV5 => {
             let _ = read_some(&mut stream).await;
@@ -141,13 +149,14 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour) {
             second[1] = u8::try_from(second.len() - 2).unwrap();
             let _ = stream.write_all(&first).await;
             let _ = stream.write_all(&second).await;
-            serve_minimal(stream).await;
+            serve_minimal(stream, &[0x00, 0x00]).await;
         }
     }
 }
 
-/// Answers PINGREQ and SUBSCRIBE until the client leaves.
-async fn serve_minimal(mut stream: TcpStream) {
+/// Answers PINGREQ and SUBSCRIBE (with a SUBACK whose body after the packet id is `suback`:
+/// v5 properties length and code, or the 3.1.1 code) until the client leaves.
+async fn serve_minimal(mut stream: TcpStream, suback: &[u8]) {
     loop {
         let data = read_some(&mut stream).await;
         if data.is_empty() {
@@ -162,9 +171,10 @@ async fn serve_minimal(mut stream: TcpStream) {
                 let _ = stream.write_all(&[0xD0, 0x00]).await;
             }
             8 if data.len() >= 4 => {
-                let _ = stream
-                    .write_all(&[0x90, 0x03, data[2], data[3], 0x00])
-                    .await;
+                let mut ack = vec![0x90, 0, data[2], data[3]];
+                ack.extend_from_slice(suback);
+                ack[1] = u8::try_from(ack.len() - 2).unwrap();
+                let _ = stream.write_all(&ack).await;
             }
             14 => return,
             _ => {}

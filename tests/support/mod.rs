@@ -166,3 +166,41 @@ pub fn password_file(dir: &TempDir, users: &[(&str, &str)]) -> PathBuf {
     }
     path
 }
+
+/// Publishes a retained message (QoS 1, acknowledged) on each topic, through mqscope's own
+/// connection layer; the payload is the topic.
+pub async fn seed_retained(url: &str, topics: &[String]) {
+    use mqscope::broker::{BrokerHandle, BrokerOptions, Command, PublishOutcome, PublishRequest};
+    let opts = BrokerOptions::new(
+        url.parse().unwrap(),
+        mqscope::broker::options::random_client_id(),
+    );
+    let mut handle = BrokerHandle::spawn(opts).unwrap();
+    let commands = handle.commands();
+    let drain = tokio::spawn(async move {
+        while handle.events.recv().await.is_some() {}
+        handle
+    });
+    let mut replies = Vec::with_capacity(topics.len());
+    for topic in topics {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let req = PublishRequest {
+            topic: topic.clone(),
+            payload: bytes::Bytes::from(topic.clone()),
+            qos: 1,
+            retain: true,
+            properties: None,
+        };
+        commands.send(Command::Publish(req, tx)).await.unwrap();
+        replies.push(rx);
+    }
+    for rx in replies {
+        let outcome = rx.await;
+        assert!(
+            matches!(outcome, Ok(PublishOutcome::Acked { reason }) if reason < 0x80),
+            "{outcome:?}"
+        );
+    }
+    commands.send(Command::Shutdown).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+}
