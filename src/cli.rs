@@ -16,6 +16,7 @@ Examples:
   MQSCOPE_PASSWORD=… mqscope sub -b mqtts://h -u alice      TLS with a user, password from env
   mqscope pub -t plant/cmd -m '{\"on\":true}' -q 1            publish and wait for PUBACK
   mqscope pub -t plant/state -n -r                          clear a retained message
+  mqscope clean-retained 'plant/#' --dry-run                list the retained topics under a filter
   seq 5 | mqscope pub -t counter -l                         one message per stdin line
   mqscope doctor -b mqtts://broker:8883 --ca-file ca.pem     why does it not connect?
   mqscope demo                                              everything, with no broker needed
@@ -86,7 +87,7 @@ pub enum Mode {
     Pub(PubArgs),
     /// Check every stage of connecting and say in plain words why it fails, and how to fix it.
     Doctor(DoctorArgs),
-    /// Clear the retained messages under a filter (list them with --dry-run).
+    /// Clear the retained messages under a filter (--dry-run lists them).
     CleanRetained(CleanRetainedArgs),
     /// Everything at once with no setup: an embedded broker, a simulated fleet, the explorer.
     Demo(DemoArgs),
