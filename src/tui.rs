@@ -2,8 +2,11 @@
 //! The only module that knows about the terminal.
 
 pub mod app;
+pub mod dialog;
+pub mod effects;
 pub mod keymap;
 pub mod model;
+pub mod requests;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
@@ -19,7 +22,7 @@ use ratatui::backend::CrosstermBackend;
 use crate::broker::{BrokerHandle, Subscription};
 use crate::cli::TuiArgs;
 use crate::store::Limits;
-use model::{Command, Model};
+use model::Model;
 
 /// The connection the explorer asks for: its filters (MQTT 5 keeps the publisher's retain
 /// flag), `$SYS` on request, and the packet log on.
@@ -79,12 +82,21 @@ pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result
         let _guard = terminal::TerminalGuard::enter()?;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
         let input = crossterm::event::EventStream::new();
-        let commands = handle.commands();
-        let (doctor_tx, mut doctor_rx) = tokio::sync::mpsc::channel(1);
+        let (replies_tx, mut replies) = tokio::sync::mpsc::channel(256);
+        let effects = effects::Effects {
+            commands: handle.commands(),
+            replies: replies_tx,
+            ring: ring.clone(),
+            doctor: crate::diagnose::Plan {
+                opts: doctor_opts,
+                filters: doctor_filters,
+                round_trip: true,
+            },
+        };
         let sources = app::Sources {
             events: &mut handle.events,
             logs: Some(&ring),
-            doctor: Some(&mut doctor_rx),
+            replies: Some(&mut replies),
         };
         app::run(
             &mut terminal,
@@ -92,32 +104,7 @@ pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result
             &mut view,
             input,
             sources,
-            |command| match command {
-                Command::Copy(text) => {
-                    if let Err(e) = terminal::copy_osc52(text) {
-                        tracing::warn!("clipboard: {e}");
-                    }
-                }
-                Command::Reconnect => {
-                    let _ = commands.try_send(crate::broker::Command::Reconnect);
-                }
-                Command::Disconnect => {
-                    let _ = commands.try_send(crate::broker::Command::Disconnect);
-                }
-                Command::SetLogLevel(level) => ring.set_level(*level),
-                Command::RunDoctor => {
-                    let plan = crate::diagnose::Plan {
-                        opts: doctor_opts.clone(),
-                        filters: doctor_filters.clone(),
-                        round_trip: true,
-                    };
-                    let tx = doctor_tx.clone();
-                    tokio::spawn(async move {
-                        let _ = tx.send(crate::diagnose::run(plan).await).await;
-                    });
-                }
-                Command::Quit => {}
-            },
+            |command| effects.run(command),
         )
         .await
     };

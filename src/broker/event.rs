@@ -269,7 +269,7 @@ pub enum Command {
 }
 
 /// A message to publish.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishRequest {
     pub topic: String,
     pub payload: Bytes,

@@ -30,8 +30,8 @@ pub struct Sources<'a> {
     pub events: &'a mut mpsc::Receiver<BrokerEvent>,
     /// The app's own log lines, for the log pane.
     pub logs: Option<&'a LogRing>,
-    /// Doctor reports run in the background.
-    pub doctor: Option<&'a mut mpsc::Receiver<crate::diagnose::Report>>,
+    /// What side effects report back: doctor reports, publish outcomes, clearing progress.
+    pub replies: Option<&'a mut mpsc::Receiver<Msg>>,
 }
 
 /// Runs until the user quits or the input ends. `effects` carries out commands other than quit.
@@ -60,7 +60,7 @@ where
     let Sources {
         events,
         logs,
-        mut doctor,
+        mut replies,
     } = sources;
     loop {
         if dirty && Instant::now() >= next_frame {
@@ -116,9 +116,12 @@ where
                 }
                 None => broker_open = false,
             },
-            Some(report) = async { doctor.as_mut()?.recv().await }, if doctor.is_some() => {
-                update(model, Msg::Doctor(Box::new(report)));
+            Some(reply) = async { replies.as_mut()?.recv().await }, if replies.is_some() => {
+                for command in update(model, reply) {
+                    effects(&command);
+                }
                 dirty = true;
+                next_tick = next_tick.min(Instant::now() + TICK);
             }
             () = tokio::time::sleep_until(next_frame), if dirty => {}
             () = tokio::time::sleep_until(next_tick) => {

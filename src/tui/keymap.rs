@@ -62,6 +62,13 @@ pub enum Action {
     JumpToPacket,
     JumpToMessage,
     Doctor,
+    Publish,
+    Republish,
+    Subscriptions,
+    ClearRetained,
+    CopyTopic,
+    CopyMessage,
+    SavePayload,
 }
 
 impl Action {
@@ -101,6 +108,13 @@ impl Action {
             Action::JumpToPacket => "show this message's PUBLISH in the packet log",
             Action::JumpToMessage => "show this PUBLISH's message in the inspector",
             Action::Doctor => "run the doctor on this broker",
+            Action::Publish => "publish (topic from the selection)",
+            Action::Republish => "publish the shown message again (editable)",
+            Action::Subscriptions => "subscriptions: list, add, remove live",
+            Action::ClearRetained => "clear retained messages at and below",
+            Action::CopyTopic => "copy topic (OSC 52)",
+            Action::CopyMessage => "copy message as JSON (OSC 52)",
+            Action::SavePayload => "save payload to a file",
         }
     }
 }
@@ -191,6 +205,14 @@ impl Default for Keymap {
                 b(G, Key::ch('r'), A::Reconnect),
                 b(G, Key::ch('c'), A::ToggleConnection),
                 b(G, Key::ch('D'), A::Doctor),
+                b(G, Key::ch('P'), A::Publish),
+                b(G, Key::ch('R'), A::Republish),
+                b(G, Key::ch('s'), A::Subscriptions),
+                b(G, Key::ch('Y'), A::CopyTopic),
+                b(G, Key::ch('J'), A::CopyMessage),
+                b(G, Key::ch('w'), A::SavePayload),
+                b(T, Key::plain(K::Delete), A::ClearRetained),
+                b(T, Key::ch('x'), A::ClearRetained),
                 b(T, Key::plain(K::Up), A::Up),
                 b(T, Key::ch('k'), A::Up),
                 b(T, Key::plain(K::Down), A::Down),
@@ -225,7 +247,7 @@ impl Default for Keymap {
                 b(I, Key::ch('G'), A::Last),
                 b(I, Key::plain(K::Left), A::OlderMessage),
                 b(I, Key::plain(K::Right), A::NewerMessage),
-                b(I, Key::ch('P'), A::JumpToPacket),
+                b(I, Key::ch('o'), A::JumpToPacket),
                 b(TL, Key::plain(K::Up), A::Up),
                 b(TL, Key::ch('k'), A::Up),
                 b(TL, Key::plain(K::Down), A::Down),

@@ -12,7 +12,14 @@ use tui_tree_widget::TreeState;
 
 use super::keymap::{Action, Key, Keymap, Pane};
 use super::theme::Theme;
-use crate::broker::{BrokerEvent, Cause, Direction, LifecycleKind, Protocol};
+use super::dialog::Dialog;
+use super::dialog::publish::PublishForm;
+use super::dialog::subs::Subscriptions;
+use super::requests::{Pending, Requests};
+use crate::broker::{
+    BrokerEvent, Cause, Direction, LifecycleKind, Protocol, PublishOutcome, PublishRequest,
+    Subscription, codes,
+};
 use crate::logging::LogLine;
 use crate::payload::Mode;
 use crate::store::{Limits, NodeId, ROOT, TopicStore};
@@ -32,6 +39,17 @@ pub enum Msg {
     Logs(Vec<LogLine>, u64),
     /// The doctor's report.
     Doctor(Box<crate::diagnose::Report>),
+    /// How a publish from the dialog ended.
+    Published {
+        topic: String,
+        /// When it was handed to the connection layer.
+        sent: SystemTime,
+        outcome: PublishOutcome,
+    },
+    /// Where clearing retained messages stands (the last one has `finished()`).
+    Cleaning(crate::retained::Progress),
+    /// A line for the status bar from a side effect (a saved file, a failure).
+    Notice(String),
 }
 
 /// The doctor popup.
@@ -55,6 +73,19 @@ pub enum Command {
     SetLogLevel(tracing::Level),
     /// Run the doctor in the background; its report comes back as `Msg::Doctor`.
     RunDoctor,
+    /// Publish; the outcome comes back as `Msg::Published`.
+    Publish(PublishRequest),
+    Subscribe(Vec<Subscription>),
+    Unsubscribe(Vec<String>),
+    /// Clear these topics' retained messages off the update loop; progress comes back as
+    /// `Msg::Cleaning`.
+    CleanRetained {
+        topics: Vec<String>,
+        /// Deletions in flight at most (the broker's receive maximum, capped).
+        window: usize,
+    },
+    /// Write a payload to a file, bytes intact; the result comes back as `Msg::Notice`.
+    Save { path: String, bytes: bytes::Bytes },
 }
 
 /// The connection as the status bar shows it.
@@ -155,6 +186,14 @@ pub struct Model {
     /// Where the log file is written, for the help overlay.
     pub log_file: Option<String>,
     pub doctor: Option<DoctorPopup>,
+    /// The open dialog, which gets every key.
+    pub dialog: Option<Dialog>,
+    pub subscriptions: Subscriptions,
+    pub requests: Requests,
+    /// Publishes sent from the dialog, oldest first.
+    pub publish_history: Vec<PublishForm>,
+    /// Retained messages being cleared: under which topic, and how far.
+    pub cleaning: Option<(String, crate::retained::Progress)>,
 }
 
 impl Model {
@@ -188,6 +227,11 @@ impl Model {
             last_tick_total: 0,
             log_file: None,
             doctor: None,
+            dialog: None,
+            subscriptions: Subscriptions::default(),
+            requests: Requests::default(),
+            publish_history: Vec::new(),
+            cleaning: None,
         }
     }
 
@@ -213,7 +257,7 @@ impl Model {
         }
     }
 
-    fn notify(&mut self, text: impl Into<String>) {
+    pub(crate) fn notify(&mut self, text: impl Into<String>) {
         self.notice = Some((text.into(), self.now));
     }
 
@@ -252,7 +296,60 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
             }
             Vec::new()
         }
+        Msg::Published {
+            topic,
+            sent,
+            outcome,
+        } => {
+            model.requests.sent(&topic, sent);
+            model.notify(published_text(&topic, &outcome));
+            Vec::new()
+        }
+        Msg::Cleaning(progress) => {
+            on_cleaning(model, progress);
+            Vec::new()
+        }
+        Msg::Notice(text) => {
+            model.notify(text);
+            Vec::new()
+        }
     }
+}
+
+fn published_text(topic: &str, outcome: &PublishOutcome) -> String {
+    match outcome {
+        PublishOutcome::Sent => format!("published to {topic} (QoS 0: written, no acknowledgement)"),
+        PublishOutcome::Acked { reason } if *reason < 0x80 => format!(
+            "published to {topic}: acknowledged {reason:#04x} {}",
+            codes::reason_name(*reason)
+        ),
+        PublishOutcome::Acked { reason } => format!(
+            "publish to {topic} REFUSED: {reason:#04x} {}",
+            codes::reason_name(*reason)
+        ),
+        PublishOutcome::Failed(why) => format!("publish to {topic} failed: {why}"),
+    }
+}
+
+fn on_cleaning(model: &mut Model, progress: crate::retained::Progress) {
+    let Some((under, _)) = model.cleaning.take() else {
+        return;
+    };
+    if !progress.finished() {
+        model.cleaning = Some((under, progress));
+        return;
+    }
+    let failed = match progress.failed.first() {
+        None => String::new(),
+        Some((topic, why)) => format!(
+            "; {} failed (first: {topic}: {why})",
+            progress.failed.len()
+        ),
+    };
+    model.notify(format!(
+        "cleared {} of {} retained messages under {under}{failed}",
+        progress.cleared, progress.total
+    ));
 }
 
 fn on_broker(model: &mut Model, event: BrokerEvent) {
@@ -262,6 +359,9 @@ fn on_broker(model: &mut Model, event: BrokerEvent) {
                 model.now = m.received;
             }
             model.store.insert(&m);
+            if let Some(props) = &m.properties {
+                track_request(model, &m, props);
+            }
         }
         BrokerEvent::Lifecycle(l) => {
             model.timeline.apply(&l);
@@ -287,15 +387,37 @@ fn on_broker(model: &mut Model, event: BrokerEvent) {
                 LifecycleKind::GaveUp { cause, .. } => LinkState::Failed { cause },
                 LifecycleKind::Idle => LinkState::Idle,
                 LifecycleKind::Subscribed(results) => {
-                    let refused: Vec<&str> = results
+                    model.subscriptions.acked(&results);
+                    let refused: Vec<String> = results
                         .iter()
                         .filter(|r| r.granted_qos().is_none())
-                        .map(|r| r.filter.as_str())
+                        .map(|r| format!("{} ({:#04x} {})", r.filter, r.code, codes::reason_name(r.code)))
                         .collect();
-                    if !refused.is_empty() {
+                    if refused.is_empty() {
+                        let granted: Vec<String> = results
+                            .iter()
+                            .map(|r| format!("{} (QoS {})", r.filter, r.code))
+                            .collect();
+                        model.notify(format!("subscribed to {}", granted.join(", ")));
+                    } else {
+                        let hint = narrower_filters(model);
                         model.notify(format!(
-                            "subscription refused: {}; try a narrower filter",
+                            "the broker refused the subscription {}: it may deny wide filters;                              try a narrower one{hint}",
                             refused.join(", ")
+                        ));
+                    }
+                    return;
+                }
+                LifecycleKind::Unsubscribed(result) => {
+                    model.subscriptions.unacked(&result);
+                    if result.code < 0x80 {
+                        model.notify(format!("unsubscribed from {}", result.filter));
+                    } else {
+                        model.notify(format!(
+                            "the broker refused to unsubscribe {}: {:#04x} {}",
+                            result.filter,
+                            result.code,
+                            codes::reason_name(result.code)
                         ));
                     }
                     return;
@@ -311,6 +433,58 @@ fn on_broker(model: &mut Model, event: BrokerEvent) {
             model.timeline.health.observe(&record);
             model.log.push_packet(record);
         }
+    }
+}
+
+/// Links MQTT 5 requests (response topic + correlation data) to their replies.
+fn track_request(model: &mut Model, m: &crate::broker::Message, props: &crate::broker::MessageProperties) {
+    let Some(corr) = &props.correlation_data else {
+        return;
+    };
+    let seq = model
+        .store
+        .find(&m.topic)
+        .and_then(|id| model.store.node(id).history().back().map(|s| s.seq));
+    if let Some(rt) = &props.response_topic {
+        model.requests.request(
+            rt,
+            corr,
+            Pending {
+                topic: m.topic.clone(),
+                seq,
+                at: m.received,
+                ours: false,
+            },
+        );
+        return;
+    }
+    let Some(seq) = seq else { return };
+    if let Some(matched) = model.requests.reply(&m.topic, corr, seq, m.received) {
+        if matched.ours {
+            model.notify(format!(
+                "reply on {} after {} ms (request to {})",
+                m.topic,
+                matched.latency.as_millis(),
+                matched.request_topic
+            ));
+        }
+    }
+}
+
+/// `: e.g. a/#, b/#` from the first levels seen so far, or nothing.
+fn narrower_filters(model: &Model) -> String {
+    let first: Vec<String> = model
+        .store
+        .node(ROOT)
+        .children()
+        .iter()
+        .take(3)
+        .map(|id| format!("{}/#", model.store.node(*id).path()))
+        .collect();
+    if first.is_empty() {
+        " (s opens the subscriptions)".into()
+    } else {
+        format!(", e.g. {} (s opens the subscriptions)", first.join(", "))
     }
 }
 
@@ -358,6 +532,9 @@ fn on_tick(model: &mut Model, now: SystemTime) {
 }
 
 fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
+    if model.dialog.is_some() {
+        return super::dialog::on_key(model, key);
+    }
     if model.filter.editing {
         edit_filter(model, key);
         return Vec::new();
@@ -437,6 +614,17 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
         }
         Action::Help => model.help = true,
         Action::CopyPayload => return copy_payload(model),
+        Action::CopyTopic => return copy_topic(model),
+        Action::CopyMessage => return copy_message(model),
+        Action::SavePayload => super::dialog::open_save(model),
+        Action::Publish => super::dialog::open_publish(model),
+        Action::Republish => super::dialog::open_republish(model),
+        Action::Subscriptions => {
+            model.dialog = Some(Dialog::Subscriptions(
+                super::dialog::subs::SubsDialog::default(),
+            ));
+        }
+        Action::ClearRetained => super::dialog::open_clean(model),
         Action::CycleView => {
             model.inspector.mode = model.inspector.mode.next();
             model.inspector.scroll = 0;
@@ -611,6 +799,38 @@ fn copy_payload(model: &mut Model) -> Vec<Command> {
     let size = message.payload.len();
     model.notify(format!("copied {size} bytes to the clipboard"));
     vec![Command::Copy(text)]
+}
+
+fn copy_topic(model: &mut Model) -> Vec<Command> {
+    let Some(id) = model.selected() else {
+        return Vec::new();
+    };
+    let topic = model.store.node(id).path().to_string();
+    model.notify(format!("copied the topic {topic}"));
+    vec![Command::Copy(topic)]
+}
+
+/// The shown message as one JSON object, as `mqscope sub --json` prints it.
+fn copy_message(model: &mut Model) -> Vec<Command> {
+    let (Some(id), Some(index)) = (model.selected(), model.shown_index()) else {
+        model.notify("nothing to copy: no message on this topic");
+        return Vec::new();
+    };
+    let node = model.store.node(id);
+    let m = &node.history()[index];
+    let message = crate::broker::Message {
+        topic: node.path().to_string(),
+        payload: m.payload.clone(),
+        qos: m.qos,
+        retain: m.retain,
+        dup: m.dup,
+        properties: m.properties.clone(),
+        received: m.received,
+        wire_size: m.wire_size as usize,
+    };
+    let json = crate::headless::render::message_json(&message).to_string();
+    model.notify(format!("copied the message as JSON ({} bytes)", json.len()));
+    vec![Command::Copy(json)]
 }
 
 fn edit_filter(model: &mut Model, key: KeyEvent) {

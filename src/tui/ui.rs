@@ -1,6 +1,7 @@
 //! Drawing. Render functions cannot fail, read no clock and do no I/O; every pane draws from
 //! the model and the cached view.
 
+mod dialog;
 mod doctor;
 mod format;
 mod help;
@@ -111,6 +112,9 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>) {
     }
     if let Some(popup) = &model.doctor {
         doctor::render(model, popup, frame, area);
+    }
+    if let Some(d) = &model.dialog {
+        dialog::render(model, d, frame, area);
     }
 }
 

@@ -194,7 +194,7 @@ async fn the_explorer_on_the_demo_shows_tree_inspector_and_timeline() {
     let sources = mqscope::tui::app::Sources {
         events: &mut handle.events,
         logs: None,
-        doctor: None,
+        replies: None,
     };
     let run = mqscope::tui::app::run(&mut terminal, &mut model, &mut view, input, sources, |_| {});
     let (result, ()) = tokio::join!(run, script);

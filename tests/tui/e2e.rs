@@ -59,7 +59,7 @@ async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
         mqscope::tui::app::Sources {
             events: &mut events,
             logs: None,
-            doctor: None,
+            replies: None,
         },
         |c| {
             copied.push(c.clone());
@@ -103,7 +103,7 @@ async fn the_loop_ends_when_input_ends_even_under_a_flood() {
             mqscope::tui::app::Sources {
                 events: &mut events,
                 logs: None,
-                doctor: None,
+                replies: None,
             },
             |_| {},
         ),

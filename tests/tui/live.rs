@@ -80,7 +80,7 @@ async fn publishing_updates_tree_and_inspector() {
         mqscope::tui::app::Sources {
             events: &mut handle.events,
             logs: None,
-            doctor: None,
+            replies: None,
         },
         |_| {},
     );

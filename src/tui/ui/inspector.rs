@@ -55,6 +55,9 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
         width,
     ));
     header.extend(pack(property_units(t, message, model.now), width));
+    if let Some(line) = request_line(model, message) {
+        header.push(line);
+    }
 
     let history_rows = u16::try_from(node.history().len().min(6) + 1).unwrap_or(7);
     let header_rows = u16::try_from(header.len()).unwrap_or(3);
@@ -148,6 +151,34 @@ fn message_units(
         t.dim,
     )]);
     units
+}
+
+/// The other side of a request/response pair, or that a request still waits.
+fn request_line(model: &Model, m: &StoredMessage) -> Option<Line<'static>> {
+    let t = &model.theme;
+    if let Some(link) = model.requests.link_of(m.seq) {
+        let (arrow, what) = if link.is_reply {
+            ("↩ reply to the request on ", "")
+        } else {
+            ("↪ answered on ", "")
+        };
+        return Some(Line::from(vec![
+            Span::styled(arrow, t.label),
+            Span::styled(link.topic.clone(), t.value),
+            Span::styled(
+                format!("{what} after {} ms", link.latency.as_millis()),
+                t.ok,
+            ),
+        ]));
+    }
+    let p = m.properties.as_ref()?;
+    let (rt, corr) = (p.response_topic.as_ref()?, p.correlation_data.as_ref()?);
+    model.requests.awaiting(rt, corr).then(|| {
+        Line::from(vec![
+            Span::styled("… request: no reply yet on ", t.label),
+            Span::styled(rt.clone(), t.value),
+        ])
+    })
 }
 
 fn property_units(t: &Theme, m: &StoredMessage, now: SystemTime) -> Vec<Vec<Span<'static>>> {

@@ -77,6 +77,19 @@ pub fn render_status(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     if let Some(n) = model.new_while_paused() {
         parts.push((9, Span::styled(format!("PAUSED, {} new", count(n)), t.warn)));
     }
+    if let Some((under, p)) = &model.cleaning {
+        parts.push((
+            7,
+            Span::styled(
+                format!(
+                    "clearing retained under {under}: {}/{}",
+                    count(p.done() as u64),
+                    count(p.total as u64)
+                ),
+                t.warn,
+            ),
+        ));
+    }
     if let Some((text, _)) = &model.notice {
         parts.push((5, Span::styled(text.clone(), t.warn)));
     }

@@ -1,0 +1,105 @@
+//! Carries out the update step's commands: clipboard, the connection layer, files, the doctor.
+//! Anything that waits runs in its own task and reports back as a `Msg`, so the event loop
+//! never blocks on the broker or the disk.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::model::{Command, Msg};
+use crate::broker::{self, PublishOutcome};
+use crate::logging::LogRing;
+
+/// Progress reports while clearing, at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+pub struct Effects {
+    pub commands: mpsc::Sender<broker::Command>,
+    pub replies: mpsc::Sender<Msg>,
+    pub ring: LogRing,
+    pub doctor: crate::diagnose::Plan,
+}
+
+impl Effects {
+    pub fn run(&self, command: &Command) {
+        match command {
+            Command::Quit => {}
+            Command::Copy(text) => {
+                if let Err(e) = super::terminal::copy_osc52(text) {
+                    tracing::warn!("clipboard: {e}");
+                }
+            }
+            Command::Reconnect => self.steer(broker::Command::Reconnect),
+            Command::Disconnect => self.steer(broker::Command::Disconnect),
+            Command::Subscribe(subs) => self.steer(broker::Command::Subscribe(subs.clone())),
+            Command::Unsubscribe(filters) => {
+                self.steer(broker::Command::Unsubscribe(filters.clone()));
+            }
+            Command::SetLogLevel(level) => self.ring.set_level(*level),
+            Command::RunDoctor => {
+                let plan = self.doctor.clone();
+                let tx = self.replies.clone();
+                tokio::spawn(async move {
+                    let report = crate::diagnose::run(plan).await;
+                    let _ = tx.send(Msg::Doctor(Box::new(report))).await;
+                });
+            }
+            Command::Publish(req) => {
+                let (commands, replies, req) =
+                    (self.commands.clone(), self.replies.clone(), req.clone());
+                tokio::spawn(async move {
+                    let topic = req.topic.clone();
+                    let sent = std::time::SystemTime::now();
+                    let (tx, rx) = oneshot::channel();
+                    let outcome = if commands.send(broker::Command::Publish(req, tx)).await.is_err() {
+                        PublishOutcome::Failed("the connection layer has stopped".into())
+                    } else {
+                        rx.await.unwrap_or_else(|_| {
+                            PublishOutcome::Failed("the connection layer has stopped".into())
+                        })
+                    };
+                    let _ = replies
+                        .send(Msg::Published {
+                            topic,
+                            sent,
+                            outcome,
+                        })
+                        .await;
+                });
+            }
+            Command::CleanRetained { topics, window } => {
+                let (commands, replies) = (self.commands.clone(), self.replies.clone());
+                let (topics, window) = (topics.clone(), *window);
+                tokio::spawn(async move {
+                    let mut last = Instant::now();
+                    let progress =
+                        crate::retained::clear(&commands, topics, window, |progress, _| {
+                            if last.elapsed() >= PROGRESS_EVERY {
+                                last = Instant::now();
+                                let _ = replies.try_send(Msg::Cleaning(progress.clone()));
+                            }
+                        })
+                        .await;
+                    let _ = replies.send(Msg::Cleaning(progress)).await;
+                });
+            }
+            Command::Save { path, bytes } => {
+                let (path, bytes, replies) = (path.clone(), bytes.clone(), self.replies.clone());
+                tokio::spawn(async move {
+                    let text = match tokio::fs::write(&path, &bytes).await {
+                        Ok(()) => format!("saved {} bytes to {path}", bytes.len()),
+                        Err(e) => format!("could not save to {path}: {e}"),
+                    };
+                    let _ = replies.send(Msg::Notice(text)).await;
+                });
+            }
+        }
+    }
+
+    /// A command for the connection layer; never waits (the channel holds 256).
+    fn steer(&self, command: broker::Command) {
+        if self.commands.try_send(command).is_err() {
+            tracing::warn!("the connection layer is busy or stopped: command dropped");
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The dialogs: publish form, subscriptions, clear-retained confirmation, save payload.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::format::bytes;
+use super::{centered, count, pane_block};
+use crate::broker::codes;
+use crate::tui::dialog::Dialog;
+use crate::tui::dialog::publish::{Field, PublishForm, estimated_size};
+use crate::tui::dialog::subs::{SubState, SubsDialog};
+use crate::tui::model::Model;
+use crate::tui::theme::Theme;
+
+/// Payload lines shown in the form.
+const PAYLOAD_LINES: usize = 6;
+
+pub fn render(model: &Model, dialog: &Dialog, frame: &mut Frame<'_>, area: Rect) {
+    let t = &model.theme;
+    let (title, lines, width) = match dialog {
+        Dialog::Publish(form) => ("publish", publish_lines(model, form), 96),
+        Dialog::Subscriptions(d) => ("subscriptions", subs_lines(model, d), 90),
+        Dialog::ConfirmClean { under, topics } => {
+            let mut lines = vec![
+                Line::from(vec![
+                    Span::raw("Clear the retained messages of "),
+                    Span::styled(format!("{} topics", count(topics.len() as u64)), t.warn),
+                    Span::raw(" at and below "),
+                    Span::styled(under.clone(), t.value),
+                    Span::raw("?"),
+                ]),
+                Line::styled(
+                    "Each gets an empty retained message (QoS 1); only what the broker \
+                     acknowledges is counted as cleared.",
+                    t.dim,
+                ),
+            ];
+            for topic in topics.iter().take(6) {
+                lines.push(Line::styled(format!("  {topic}"), t.label));
+            }
+            if topics.len() > 6 {
+                lines.push(Line::styled(
+                    format!("  … and {} more", topics.len() - 6),
+                    t.dim,
+                ));
+            }
+            lines.push(Line::from(""));
+            lines.push(keys(t, &[("y", "clear them"), ("n / Esc", "cancel")]));
+            ("clear retained", lines, 90)
+        }
+        Dialog::Save { path, bytes: b } => (
+            "save payload",
+            vec![
+                Line::from(format!(
+                    "Write the payload ({}) to a file, bytes as received:",
+                    bytes(b.len())
+                )),
+                Line::from(vec![
+                    Span::styled("path: ", t.label),
+                    Span::styled(format!("{path}▏"), t.value),
+                ]),
+                Line::from(""),
+                keys(t, &[("Enter", "save"), ("Ctrl-U", "clear"), ("Esc", "cancel")]),
+            ],
+            80,
+        ),
+    };
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(pane_block(t, title, true)), rect);
+}
+
+/// The end of a line being typed (the cursor is at its end), control characters shown as `·`.
+fn tail(text: &str, max: usize) -> String {
+    let chars: Vec<char> = text
+        .chars()
+        .map(|c| if c.is_control() { '·' } else { c })
+        .collect();
+    if chars.len() <= max {
+        return chars.into_iter().collect();
+    }
+    std::iter::once('…')
+        .chain(chars[chars.len() - max + 1..].iter().copied())
+        .collect()
+}
+
+fn keys(t: &Theme, pairs: &[(&str, &str)]) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (k, what) in pairs {
+        spans.push(Span::styled(format!(" {k} "), t.key));
+        spans.push(Span::styled(format!("{what}  "), t.dim));
+    }
+    Line::from(spans)
+}
+
+fn publish_lines(model: &Model, form: &PublishForm) -> Vec<Line<'static>> {
+    let t = &model.theme;
+    let mut lines = Vec::new();
+    for (i, field) in Field::ALL.iter().enumerate() {
+        let focused = i == form.focus % Field::ALL.len();
+        let label = Span::styled(
+            format!("{:>15} ", field.label()),
+            if focused { t.title } else { t.label },
+        );
+        let cursor = if focused { "▏" } else { "" };
+        let value = match field {
+            Field::Topic => format!("{}{cursor}", tail(&form.topic, 76)),
+            Field::File => format!("{}{cursor}", tail(&form.file, 76)),
+            Field::Qos => format!("{}", form.qos),
+            Field::Retain => (if form.retain { "yes" } else { "no" }).to_string(),
+            Field::ContentType => format!("{}{cursor}", tail(&form.content_type, 76)),
+            Field::PayloadFormat => match form.payload_format {
+                None => "unset".into(),
+                Some(0) => "bytes (0)".into(),
+                Some(_) => "utf-8 (1)".into(),
+            },
+            Field::Expiry => format!("{}{cursor}", tail(&form.expiry, 76)),
+            Field::ResponseTopic => format!("{}{cursor}", tail(&form.response_topic, 76)),
+            Field::Correlation => format!("{}{cursor}", tail(&form.correlation, 76)),
+            Field::UserProperties => format!("{}{cursor}", tail(&form.user_properties, 76)),
+            Field::Payload => {
+                let text = if form.file.trim().is_empty() {
+                    form.payload.clone()
+                } else {
+                    "(the file's bytes)".into()
+                };
+                let all: Vec<&str> = text.split('\n').collect();
+                let skip = all.len().saturating_sub(PAYLOAD_LINES);
+                for (n, l) in all.iter().enumerate().skip(skip) {
+                    let last = n + 1 == all.len();
+                    let shown = format!(
+                        "{}{}",
+                        tail(l, 76),
+                        if last { cursor } else { "" }
+                    );
+                    let label = if n == skip {
+                        label.clone()
+                    } else {
+                        Span::raw(" ".repeat(16))
+                    };
+                    lines.push(Line::from(vec![label, Span::styled(shown, t.value)]));
+                }
+                if skip > 0 {
+                    lines.push(Line::styled(
+                        format!("{:>16}({} lines above)", "", skip),
+                        t.dim,
+                    ));
+                }
+                continue;
+            }
+        };
+        lines.push(Line::from(vec![label, Span::styled(value, t.value)]));
+    }
+    lines.push(Line::from(""));
+    let (protocol, max) = (
+        match model.link {
+            crate::tui::model::LinkState::Connected { protocol, .. } => protocol.as_str(),
+            _ => "not connected",
+        },
+        model
+            .timeline
+            .current()
+            .and_then(|a| a.connack.as_ref())
+            .and_then(|c| c.max_packet_size),
+    );
+    let size = form
+        .build(crate::broker::Protocol::V5, None)
+        .map(|r| format!("~{} on the wire", bytes(estimated_size(&r))))
+        .unwrap_or_default();
+    lines.push(Line::styled(
+        format!(
+            "{} · MQTT {protocol} · broker max packet {} {size}",
+            form.field().hint(),
+            max.map_or_else(|| "unlimited".into(), |m| bytes(m as usize)),
+        ),
+        t.dim,
+    ));
+    if let Some(e) = &form.error {
+        lines.push(Line::styled(e.clone(), t.error));
+    }
+    lines.push(keys(
+        t,
+        &[
+            ("Tab", "next field"),
+            ("Enter / Ctrl-S", "send"),
+            ("↑↓", "history"),
+            ("Esc", "cancel"),
+        ],
+    ));
+    lines
+}
+
+fn subs_lines(model: &Model, d: &SubsDialog) -> Vec<Line<'static>> {
+    let t = &model.theme;
+    let mut lines = Vec::new();
+    if model.subscriptions.entries.is_empty() {
+        lines.push(Line::styled("no subscription yet", t.dim));
+    }
+    for (i, e) in model.subscriptions.entries.iter().enumerate() {
+        let (state, style) = match e.state {
+            SubState::Pending => ("waiting for SUBACK".to_string(), t.dim),
+            SubState::Granted(q) => (format!("granted QoS {q}"), t.ok),
+            SubState::Refused(code) => (
+                format!("REFUSED {code:#04x} {}", codes::reason_name(code)),
+                t.error,
+            ),
+            SubState::Removing => ("waiting for UNSUBACK".to_string(), t.dim),
+        };
+        let marker = if i == d.selected && d.adding.is_none() {
+            "▶ "
+        } else {
+            "  "
+        };
+        let mut spans = vec![
+            Span::styled(marker, t.title),
+            Span::styled(format!("{:<32} ", e.filter), t.value),
+            Span::styled(state, style),
+        ];
+        if !e.options.is_empty() {
+            spans.push(Span::styled(format!("  {}", e.options), t.dim));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::from(""));
+    if let Some(line) = &d.adding {
+        lines.push(Line::from(vec![
+            Span::styled("add: ", t.title),
+            Span::styled(format!("{line}▏"), t.value),
+        ]));
+        lines.push(Line::styled(
+            "FILTER [0|1|2] [nl] [rap|norap] [rh=0|1|2] · e.g. plant/+/temp 1 nl rh=1 · Enter \
+             subscribes · Esc",
+            t.dim,
+        ));
+    }
+    if let Some(e) = &d.error {
+        lines.push(Line::styled(e.clone(), t.error));
+    }
+    lines.push(keys(
+        t,
+        &[
+            ("a", "add"),
+            ("d / Del", "remove"),
+            ("↑↓", "select"),
+            ("Esc", "close"),
+        ],
+    ));
+    lines
+}
