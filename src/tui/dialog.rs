@@ -22,9 +22,15 @@ pub enum Dialog {
     Publish(PublishForm),
     Subscriptions(SubsDialog),
     /// Clear the retained messages of these topics (under `under`)?
-    ConfirmClean { under: String, topics: Vec<String> },
+    ConfirmClean {
+        under: String,
+        topics: Vec<String>,
+    },
     /// Where to write the shown payload.
-    Save { path: String, bytes: Bytes },
+    Save {
+        path: String,
+        bytes: Bytes,
+    },
 }
 
 /// Opens the publish form on the selected topic.
@@ -84,11 +90,20 @@ pub fn open_save(model: &mut Model) {
     let name: String = node
         .segment()
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let bytes = node.history()[index].payload.clone();
     model.dialog = Some(Dialog::Save {
-        path: format!("{}.payload", if name.is_empty() { "message" } else { &name }),
+        path: format!(
+            "{}.payload",
+            if name.is_empty() { "message" } else { &name }
+        ),
         bytes,
     });
 }
@@ -211,7 +226,10 @@ fn publish_key(
                         });
                         if !covered {
                             let (sub, text) = parse_line(&rt).unwrap_or_else(|_| {
-                                (crate::broker::Subscription::new(rt.clone(), 0), String::new())
+                                (
+                                    crate::broker::Subscription::new(rt.clone(), 0),
+                                    String::new(),
+                                )
                             });
                             model.subscriptions.pending(&sub, text);
                             commands.push(Command::Subscribe(vec![sub]));
@@ -251,11 +269,7 @@ fn publish_key(
     }
 }
 
-fn subs_key(
-    model: &mut Model,
-    mut d: SubsDialog,
-    key: KeyEvent,
-) -> (Option<Dialog>, Vec<Command>) {
+fn subs_key(model: &mut Model, mut d: SubsDialog, key: KeyEvent) -> (Option<Dialog>, Vec<Command>) {
     if let Some(mut line) = d.adding.take() {
         match key.code {
             KeyCode::Esc => {}
@@ -291,7 +305,9 @@ fn subs_key(
     match key.code {
         KeyCode::Esc | KeyCode::Char('q' | 's') => return (None, Vec::new()),
         KeyCode::Up | KeyCode::Char('k') => d.selected = d.selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') => d.selected = (d.selected + 1).min(n.saturating_sub(1)),
+        KeyCode::Down | KeyCode::Char('j') => {
+            d.selected = (d.selected + 1).min(n.saturating_sub(1));
+        }
         KeyCode::Char('a' | '+') | KeyCode::Insert => {
             d.adding = Some(String::new());
             d.error = None;

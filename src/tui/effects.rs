@@ -51,7 +51,11 @@ impl Effects {
                     let topic = req.topic.clone();
                     let sent = std::time::SystemTime::now();
                     let (tx, rx) = oneshot::channel();
-                    let outcome = if commands.send(broker::Command::Publish(req, tx)).await.is_err() {
+                    let outcome = if commands
+                        .send(broker::Command::Publish(req, tx))
+                        .await
+                        .is_err()
+                    {
                         PublishOutcome::Failed("the connection layer has stopped".into())
                     } else {
                         rx.await.unwrap_or_else(|_| {

@@ -105,15 +105,15 @@ impl Action {
             Action::SwitchTab => "log lines / packet log",
             Action::CycleLevel => "log level: error … trace",
             Action::CyclePacketFilter => "packets: all / PUBLISH / control",
-            Action::JumpToPacket => "show this message's PUBLISH in the packet log",
+            Action::JumpToPacket => "open its PUBLISH in the packet log",
             Action::JumpToMessage => "show this PUBLISH's message in the inspector",
             Action::Doctor => "run the doctor on this broker",
-            Action::Publish => "publish (topic from the selection)",
-            Action::Republish => "publish the shown message again (editable)",
-            Action::Subscriptions => "subscriptions: list, add, remove live",
-            Action::ClearRetained => "clear retained messages at and below",
+            Action::Publish => "publish (topic from selection)",
+            Action::Republish => "republish the shown message",
+            Action::Subscriptions => "subscriptions: list/add/remove",
+            Action::ClearRetained => "clear retained at and below",
             Action::CopyTopic => "copy topic (OSC 52)",
-            Action::CopyMessage => "copy message as JSON (OSC 52)",
+            Action::CopyMessage => "copy message as JSON",
             Action::SavePayload => "save payload to a file",
         }
     }
@@ -211,8 +211,6 @@ impl Default for Keymap {
                 b(G, Key::ch('Y'), A::CopyTopic),
                 b(G, Key::ch('J'), A::CopyMessage),
                 b(G, Key::ch('w'), A::SavePayload),
-                b(T, Key::plain(K::Delete), A::ClearRetained),
-                b(T, Key::ch('x'), A::ClearRetained),
                 b(T, Key::plain(K::Up), A::Up),
                 b(T, Key::ch('k'), A::Up),
                 b(T, Key::plain(K::Down), A::Down),
@@ -235,6 +233,8 @@ impl Default for Keymap {
                 b(T, Key::plain(K::PageDown), A::PageDown),
                 b(T, Key::ch('/'), A::Filter),
                 b(T, Key::plain(K::Esc), A::ClearFilter),
+                b(T, Key::plain(K::Delete), A::ClearRetained),
+                b(T, Key::ch('x'), A::ClearRetained),
                 b(I, Key::plain(K::Up), A::Up),
                 b(I, Key::ch('k'), A::Up),
                 b(I, Key::plain(K::Down), A::Down),
@@ -341,7 +341,7 @@ mod tests {
             km.action(Pane::Inspector, Key::plain(KeyCode::Left)),
             Some(Action::OlderMessage)
         );
-        assert_eq!(km.action(Pane::Topics, Key::ch('x')), None);
+        assert_eq!(km.action(Pane::Topics, Key::ch('X')), None);
         assert_eq!(km.action(Pane::Log, Key::ch('z')), Some(Action::Zoom));
     }
 

@@ -10,12 +10,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKi
 use ratatui::layout::{Position, Rect};
 use tui_tree_widget::TreeState;
 
-use super::keymap::{Action, Key, Keymap, Pane};
-use super::theme::Theme;
 use super::dialog::Dialog;
 use super::dialog::publish::PublishForm;
 use super::dialog::subs::Subscriptions;
+use super::keymap::{Action, Key, Keymap, Pane};
 use super::requests::{Pending, Requests};
+use super::theme::Theme;
 use crate::broker::{
     BrokerEvent, Cause, Direction, LifecycleKind, Protocol, PublishOutcome, PublishRequest,
     Subscription, codes,
@@ -85,7 +85,10 @@ pub enum Command {
         window: usize,
     },
     /// Write a payload to a file, bytes intact; the result comes back as `Msg::Notice`.
-    Save { path: String, bytes: bytes::Bytes },
+    Save {
+        path: String,
+        bytes: bytes::Bytes,
+    },
 }
 
 /// The connection as the status bar shows it.
@@ -318,7 +321,9 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
 
 fn published_text(topic: &str, outcome: &PublishOutcome) -> String {
     match outcome {
-        PublishOutcome::Sent => format!("published to {topic} (QoS 0: written, no acknowledgement)"),
+        PublishOutcome::Sent => {
+            format!("published to {topic} (QoS 0: written, no acknowledgement)")
+        }
         PublishOutcome::Acked { reason } if *reason < 0x80 => format!(
             "published to {topic}: acknowledged {reason:#04x} {}",
             codes::reason_name(*reason)
@@ -341,10 +346,7 @@ fn on_cleaning(model: &mut Model, progress: crate::retained::Progress) {
     }
     let failed = match progress.failed.first() {
         None => String::new(),
-        Some((topic, why)) => format!(
-            "; {} failed (first: {topic}: {why})",
-            progress.failed.len()
-        ),
+        Some((topic, why)) => format!("; {} failed (first: {topic}: {why})", progress.failed.len()),
     };
     model.notify(format!(
         "cleared {} of {} retained messages under {under}{failed}",
@@ -391,7 +393,14 @@ fn on_broker(model: &mut Model, event: BrokerEvent) {
                     let refused: Vec<String> = results
                         .iter()
                         .filter(|r| r.granted_qos().is_none())
-                        .map(|r| format!("{} ({:#04x} {})", r.filter, r.code, codes::reason_name(r.code)))
+                        .map(|r| {
+                            format!(
+                                "{} ({:#04x} {})",
+                                r.filter,
+                                r.code,
+                                codes::reason_name(r.code)
+                            )
+                        })
                         .collect();
                     if refused.is_empty() {
                         let granted: Vec<String> = results
@@ -437,7 +446,11 @@ fn on_broker(model: &mut Model, event: BrokerEvent) {
 }
 
 /// Links MQTT 5 requests (response topic + correlation data) to their replies.
-fn track_request(model: &mut Model, m: &crate::broker::Message, props: &crate::broker::MessageProperties) {
+fn track_request(
+    model: &mut Model,
+    m: &crate::broker::Message,
+    props: &crate::broker::MessageProperties,
+) {
     let Some(corr) = &props.correlation_data else {
         return;
     };

@@ -354,7 +354,7 @@ fn jump_from_message_to_its_publish_and_back() {
     select(&mut model, "plant/line1/temp");
     key(&mut model, KeyCode::Char('['));
     model.focus = Pane::Inspector;
-    key(&mut model, KeyCode::Char('P'));
+    key(&mut model, KeyCode::Char('o'));
     assert_eq!(model.focus, Pane::Log);
     assert_eq!(model.log.tab, mqscope::tui::model::Tab::Packets);
     let cursor = model.log.cursor_packet().unwrap();

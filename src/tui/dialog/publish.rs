@@ -107,7 +107,7 @@ impl PublishForm {
     pub fn to_topic(topic: &str) -> Self {
         Self {
             topic: topic.to_string(),
-            focus: if topic.is_empty() { 0 } else { 1 },
+            focus: usize::from(!topic.is_empty()),
             ..Self::default()
         }
     }
@@ -349,12 +349,17 @@ pub fn estimated_size(req: &PublishRequest) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
     fn wildcards_sizes_and_properties_are_checked_before_sending() {
         let mut f = PublishForm::to_topic("a/+/b");
-        assert!(f.build(Protocol::V5, None).unwrap_err().contains("wildcards"));
+        assert!(
+            f.build(Protocol::V5, None)
+                .unwrap_err()
+                .contains("wildcards")
+        );
         f.topic = "a/b".into();
         f.payload = "x".repeat(200);
         assert!(
@@ -370,7 +375,11 @@ mod tests {
         assert!(f.build(Protocol::V5, None).unwrap_err().contains("even"));
         f.correlation = "0x0a0b".into();
         f.user_properties = "site=north; line = 2".into();
-        assert!(f.build(Protocol::V311, None).unwrap_err().contains("MQTT 5"));
+        assert!(
+            f.build(Protocol::V311, None)
+                .unwrap_err()
+                .contains("MQTT 5")
+        );
         let req = f.build(Protocol::V5, Some(1000)).unwrap();
         let p = req.properties.unwrap();
         assert_eq!(p.message_expiry, Some(60));

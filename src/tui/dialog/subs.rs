@@ -78,7 +78,9 @@ pub struct SubsDialog {
 /// Parses `FILTER [0|1|2] [nl] [rap] [rh=0|1|2]` into a subscription and its options text.
 pub fn parse_line(line: &str) -> Result<(Subscription, String), String> {
     let mut words = line.split_whitespace();
-    let filter = words.next().ok_or("type a filter, e.g. plant/# 1 nl rap rh=1")?;
+    let filter = words
+        .next()
+        .ok_or("type a filter, e.g. plant/# 1 nl rap rh=1")?;
     let filter = crate::cli::parse_filter(filter).map_err(|e| format!("{filter}: {e}"))?;
     let mut sub = Subscription::new(filter, 0);
     // MQTT 5: keep the publisher's retain flag, as the explorer's own filters do.
@@ -124,6 +126,7 @@ pub fn parse_line(line: &str) -> Result<(Subscription, String), String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -134,7 +137,11 @@ mod tests {
         assert_eq!(s.retain_handling, 2);
         assert_eq!(text, "QoS 1 · no-local · retain handling 2");
         assert!(parse_line("a/#/b").unwrap_err().contains("'#'"));
-        assert!(parse_line("a rh=3").unwrap_err().contains("retain handling"));
+        assert!(
+            parse_line("a rh=3")
+                .unwrap_err()
+                .contains("retain handling")
+        );
         assert!(parse_line("a fast").unwrap_err().contains("options are"));
         assert!(parse_line("  ").is_err());
     }

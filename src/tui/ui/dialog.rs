@@ -62,7 +62,10 @@ pub fn render(model: &Model, dialog: &Dialog, frame: &mut Frame<'_>, area: Rect)
                     Span::styled(format!("{path}▏"), t.value),
                 ]),
                 Line::from(""),
-                keys(t, &[("Enter", "save"), ("Ctrl-U", "clear"), ("Esc", "cancel")]),
+                keys(
+                    t,
+                    &[("Enter", "save"), ("Ctrl-U", "clear"), ("Esc", "cancel")],
+                ),
             ],
             80,
         ),
@@ -70,7 +73,10 @@ pub fn render(model: &Model, dialog: &Dialog, frame: &mut Frame<'_>, area: Rect)
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(pane_block(t, title, true)), rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(pane_block(t, title, true)),
+        rect,
+    );
 }
 
 /// The end of a line being typed (the cursor is at its end), control characters shown as `·`.
@@ -131,11 +137,7 @@ fn publish_lines(model: &Model, form: &PublishForm) -> Vec<Line<'static>> {
                 let skip = all.len().saturating_sub(PAYLOAD_LINES);
                 for (n, l) in all.iter().enumerate().skip(skip) {
                     let last = n + 1 == all.len();
-                    let shown = format!(
-                        "{}{}",
-                        tail(l, 76),
-                        if last { cursor } else { "" }
-                    );
+                    let shown = format!("{}{}", tail(l, 76), if last { cursor } else { "" });
                     let label = if n == skip {
                         label.clone()
                     } else {

@@ -12,11 +12,10 @@ use super::format::duration_short;
 use crate::tui::keymap::{Action, Pane};
 use crate::tui::model::{LinkState, Model};
 
-pub fn render_status(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+fn link_span(model: &Model) -> Span<'static> {
     let t = &model.theme;
-    let sep = || Span::styled(" │ ", t.dim);
     let now = model.now;
-    let link = match &model.link {
+    match &model.link {
         LinkState::Connecting { attempt } => {
             Span::styled(format!("◌ connecting (attempt {attempt})"), t.warn)
         }
@@ -47,7 +46,13 @@ pub fn render_status(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             t.error,
         ),
         LinkState::Idle => Span::styled("○ offline", t.warn),
-    };
+    }
+}
+
+pub fn render_status(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let t = &model.theme;
+    let sep = || Span::styled(" │ ", t.dim);
+    let link = link_span(model);
     // Parts in order of importance; the least important go first when the line is too narrow.
     let mut parts: Vec<(u8, Span<'static>)> = vec![
         (1, Span::styled(model.target.clone(), t.label)),
