@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod act;
 mod demo;
 mod e2e;
 mod live;

@@ -240,3 +240,75 @@ fn timeline_details_of_a_refused_attempt_zoomed() {
     let terminal = draw(&mut model, &mut view, 120, 30);
     insta::assert_snapshot!(screen(&terminal));
 }
+
+#[test]
+fn publish_dialog_with_properties_and_a_refusal() {
+    let mut model = plant();
+    open_path(&mut model, "plant/cmd");
+    key(&mut model, KeyCode::Char('R'));
+    let mut view = View::default();
+    let mut terminal = draw(&mut model, &mut view, 120, 34);
+    insta::assert_snapshot!("publish_dialog", screen(&terminal));
+    // A wildcard in the topic is refused before anything is sent.
+    key(&mut model, KeyCode::BackTab);
+    for c in "/#".chars() {
+        key(&mut model, KeyCode::Char(c));
+    }
+    let commands = key(&mut model, KeyCode::Enter);
+    assert!(commands.is_empty());
+    redraw(&mut terminal, &mut model, &mut view);
+    let text = screen(&terminal);
+    assert!(
+        text.contains("plant/cmd/#: a topic to publish to cannot hold the wildcards + or #"),
+        "{text}"
+    );
+}
+
+#[test]
+fn subscriptions_and_clear_retained_dialogs() {
+    use mqscope::broker::SubscribeResult;
+    use mqscope::tui::model::{Msg, update};
+    let mut model = plant();
+    model.subscriptions.acked(&[
+        SubscribeResult {
+            filter: "plant/#".into(),
+            code: 1,
+        },
+        SubscribeResult {
+            filter: "#".into(),
+            code: 0x87,
+        },
+    ]);
+    key(&mut model, KeyCode::Char('s'));
+    key(&mut model, KeyCode::Char('a'));
+    for c in "site/+/state 1 nl".chars() {
+        key(&mut model, KeyCode::Char(c));
+    }
+    let mut view = View::default();
+    let mut terminal = draw(&mut model, &mut view, 120, 30);
+    insta::assert_snapshot!("subscriptions_dialog", screen(&terminal));
+    key(&mut model, KeyCode::Esc);
+    key(&mut model, KeyCode::Esc);
+    open_path(&mut model, "plant");
+    key(&mut model, KeyCode::Char('x'));
+    redraw(&mut terminal, &mut model, &mut view);
+    insta::assert_snapshot!("clear_retained_dialog", screen(&terminal));
+    // Confirmed: the work leaves as a command, progress shows in the status bar.
+    let commands = key(&mut model, KeyCode::Char('y'));
+    assert!(
+        matches!(&commands[..], [mqscope::tui::model::Command::CleanRetained { topics, .. }] if topics == &["plant/state".to_string()]),
+        "{commands:?}"
+    );
+    update(
+        &mut model,
+        Msg::Cleaning(mqscope::retained::Progress {
+            total: 1,
+            cleared: 1,
+            failed: Vec::new(),
+        }),
+    );
+    assert_eq!(
+        model.notice.as_ref().unwrap().0,
+        "cleared 1 of 1 retained messages under plant"
+    );
+}

@@ -26,14 +26,19 @@ pub fn render(model: &Model, dialog: &Dialog, frame: &mut Frame<'_>, area: Rect)
             let mut lines = vec![
                 Line::from(vec![
                     Span::raw("Clear the retained messages of "),
-                    Span::styled(format!("{} topics", count(topics.len() as u64)), t.warn),
+                    Span::styled(
+                        match topics.len() {
+                            1 => "1 topic".to_string(),
+                            n => format!("{} topics", count(n as u64)),
+                        },
+                        t.warn,
+                    ),
                     Span::raw(" at and below "),
                     Span::styled(under.clone(), t.value),
                     Span::raw("?"),
                 ]),
                 Line::styled(
-                    "Each gets an empty retained message (QoS 1); only what the broker \
-                     acknowledges is counted as cleared.",
+                    "Each gets an empty retained message (QoS 1); acknowledged ones count.",
                     t.dim,
                 ),
             ];
@@ -159,8 +164,10 @@ fn publish_lines(model: &Model, form: &PublishForm) -> Vec<Line<'static>> {
     lines.push(Line::from(""));
     let (protocol, max) = (
         match model.link {
-            crate::tui::model::LinkState::Connected { protocol, .. } => protocol.as_str(),
-            _ => "not connected",
+            crate::tui::model::LinkState::Connected { protocol, .. } => {
+                format!("MQTT {}", protocol.as_str())
+            }
+            _ => "not connected".to_string(),
         },
         model
             .timeline
@@ -174,7 +181,7 @@ fn publish_lines(model: &Model, form: &PublishForm) -> Vec<Line<'static>> {
         .unwrap_or_default();
     lines.push(Line::styled(
         format!(
-            "{} · MQTT {protocol} · broker max packet {} {size}",
+            "{} · {protocol} · broker max packet {} {size}",
             form.field().hint(),
             max.map_or_else(|| "unlimited".into(), |m| bytes(m as usize)),
         ),
@@ -233,8 +240,11 @@ fn subs_lines(model: &Model, d: &SubsDialog) -> Vec<Line<'static>> {
             Span::styled(format!("{line}▏"), t.value),
         ]));
         lines.push(Line::styled(
-            "FILTER [0|1|2] [nl] [rap|norap] [rh=0|1|2] · e.g. plant/+/temp 1 nl rh=1 · Enter \
-             subscribes · Esc",
+            "FILTER [0|1|2] [nl] [rap|norap] [rh=0|1|2], e.g. plant/+/temp 1 nl rh=1",
+            t.dim,
+        ));
+        lines.push(Line::styled(
+            "nl no-local · rap keep the retain flag · rh retain handling · Enter subscribes",
             t.dim,
         ));
     }
