@@ -496,3 +496,57 @@ async fn a_retained_subtree_of_5000_topics_is_cleared_while_keys_keep_working() 
     assert_eq!(left, vec!["keep/me".to_string()]);
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_saved_payload_keeps_every_byte_and_the_json_copy_is_whole() {
+    let dir = super::support::TempDir::new("save");
+    let path = dir.path().join("blob.bin");
+    let payload: Vec<u8> = (0..=255u8).chain([0, 0xff, b'\n', b'\r']).collect();
+    let mut model = Model::new("x".into(), mqscope::store::Limits::default(), SystemTime::now());
+    update(
+        &mut model,
+        Msg::Broker(BrokerEvent::Message(super::message("dev/blob", &payload, 5))),
+    );
+    model.tree.select(model.store.path_ids(model.store.find("dev/blob").unwrap()));
+    update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Char('w'))));
+    let Some(Dialog::Save { path: suggested, .. }) = &model.dialog else {
+        panic!("w asks where")
+    };
+    assert_eq!(suggested, "blob.payload");
+    update(&mut model, Msg::Key(ctrl('u')));
+    for c in path.display().to_string().chars() {
+        update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Char(c))));
+    }
+    let commands = update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    let (commands_tx, _commands_rx) = mpsc::channel(1);
+    let (replies_tx, mut replies) = mpsc::channel(4);
+    let effects = mqscope::tui::effects::Effects {
+        commands: commands_tx,
+        replies: replies_tx,
+        ring: mqscope::logging::LogRing::new(10, tracing::Level::INFO),
+        doctor: mqscope::diagnose::Plan {
+            opts: opts("mqtt://127.0.0.1:1", &[]),
+            filters: Vec::new(),
+            round_trip: false,
+        },
+    };
+    effects.run(&commands[0]);
+    let reply = tokio::time::timeout(Duration::from_secs(5), replies.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let Msg::Notice(text) = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(text, format!("saved 260 bytes to {}", path.display()));
+    assert_eq!(std::fs::read(&path).unwrap(), payload);
+    // The whole message as JSON, as `sub --json` prints it.
+    let commands = update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Char('J'))));
+    let [Command::Copy(json)] = commands.as_slice() else {
+        panic!("{commands:?}")
+    };
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(v["topic"], "dev/blob");
+    assert_eq!(v["size"], 260);
+    assert!(v["payload_b64"].as_str().is_some_and(|b| b.ends_with("/wD/Cg0=")), "{v}");
+}

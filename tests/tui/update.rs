@@ -1,6 +1,6 @@
 //! The update step: a model, a message, assertions on the model and the commands.
 
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use mqscope::broker::{BrokerEvent, Cause, CauseKind, Lifecycle, LifecycleKind};
 use mqscope::tui::keymap::{Action, Pane};
 use mqscope::tui::model::{Command, LinkState, Msg, act, update};
@@ -419,4 +419,39 @@ fn an_idle_tick_every_few_seconds_still_fills_the_rate_history_per_second() {
     update(&mut model, Msg::Tick(at(8000)));
     assert_eq!(model.rate_history.len(), before + 6);
     assert!(model.rate_history.iter().rev().take(5).all(|n| *n == 0));
+}
+
+#[test]
+fn publish_history_is_recalled_with_up_and_down() {
+    use mqscope::tui::dialog::Dialog;
+    let mut model = super::plant();
+    select(&mut model, "plant/cmd");
+    for payload in ["one", "two"] {
+        key(&mut model, KeyCode::Char('P'));
+        // The form opens on the selected topic, focus in the payload.
+        for c in payload.chars() {
+            key(&mut model, KeyCode::Char(c));
+        }
+        let commands = update(
+            &mut model,
+            Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)),
+        );
+        assert!(matches!(&commands[..], [Command::Publish(r)] if r.payload == payload.as_bytes()));
+    }
+    key(&mut model, KeyCode::Char('P'));
+    key(&mut model, KeyCode::BackTab);
+    let payload = |m: &mqscope::tui::model::Model| match &m.dialog {
+        Some(Dialog::Publish(f)) => f.payload.clone(),
+        other => panic!("{other:?}"),
+    };
+    key(&mut model, KeyCode::Up);
+    assert_eq!(payload(&model), "two");
+    key(&mut model, KeyCode::Up);
+    assert_eq!(payload(&model), "one");
+    key(&mut model, KeyCode::Up);
+    assert_eq!(payload(&model), "one", "the oldest stays");
+    key(&mut model, KeyCode::Down);
+    assert_eq!(payload(&model), "two");
+    key(&mut model, KeyCode::Esc);
+    assert!(model.dialog.is_none());
 }
