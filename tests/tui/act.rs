@@ -502,14 +502,25 @@ async fn a_saved_payload_keeps_every_byte_and_the_json_copy_is_whole() {
     let dir = super::support::TempDir::new("save");
     let path = dir.path().join("blob.bin");
     let payload: Vec<u8> = (0..=255u8).chain([0, 0xff, b'\n', b'\r']).collect();
-    let mut model = Model::new("x".into(), mqscope::store::Limits::default(), SystemTime::now());
+    let mut model = Model::new(
+        "x".into(),
+        mqscope::store::Limits::default(),
+        SystemTime::now(),
+    );
     update(
         &mut model,
-        Msg::Broker(BrokerEvent::Message(super::message("dev/blob", &payload, 5))),
+        Msg::Broker(BrokerEvent::Message(super::message(
+            "dev/blob", &payload, 5,
+        ))),
     );
-    model.tree.select(model.store.path_ids(model.store.find("dev/blob").unwrap()));
+    model
+        .tree
+        .select(model.store.path_ids(model.store.find("dev/blob").unwrap()));
     update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Char('w'))));
-    let Some(Dialog::Save { path: suggested, .. }) = &model.dialog else {
+    let Some(Dialog::Save {
+        path: suggested, ..
+    }) = &model.dialog
+    else {
         panic!("w asks where")
     };
     assert_eq!(suggested, "blob.payload");
@@ -548,5 +559,10 @@ async fn a_saved_payload_keeps_every_byte_and_the_json_copy_is_whole() {
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(v["topic"], "dev/blob");
     assert_eq!(v["size"], 260);
-    assert!(v["payload_b64"].as_str().is_some_and(|b| b.ends_with("/wD/Cg0=")), "{v}");
+    assert!(
+        v["payload_b64"]
+            .as_str()
+            .is_some_and(|b| b.ends_with("/wD/Cg0=")),
+        "{v}"
+    );
 }
