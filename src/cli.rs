@@ -37,6 +37,16 @@ pub struct Cli {
     #[arg(long, action = clap::ArgAction::Version)]
     version: Option<bool>,
 
+    /// Use a saved broker from the config file (`mqscope` alone offers a picker)
+    #[arg(
+        short = 'P',
+        long,
+        global = true,
+        env = "MQSCOPE_PROFILE",
+        value_name = "NAME"
+    )]
+    pub profile: Option<String>,
+
     /// Without a subcommand: the interactive explorer.
     #[command(flatten)]
     pub tui: TuiArgs,
@@ -89,6 +99,15 @@ pub enum Mode {
     Doctor(DoctorArgs),
     /// Clear the retained messages under a filter (--dry-run lists them).
     CleanRetained(CleanRetainedArgs),
+    /// The config file: where it is, what is in effect, whether it is valid, a starter.
+    Config(ConfigArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): mqscope man > mqscope.1
+    Man,
     /// Everything at once with no setup: an embedded broker, a simulated fleet, the explorer.
     Demo(DemoArgs),
 }
@@ -103,6 +122,30 @@ pub struct DemoArgs {
     /// Only the broker and the fleet: print the URLs for other clients, until Ctrl-C
     #[arg(long)]
     pub no_tui: bool,
+}
+
+/// `mqscope config`
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: Option<ConfigAction>,
+
+    /// Print the documented default file
+    #[arg(long)]
+    pub print_default: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConfigAction {
+    /// Print the config file's path
+    Path,
+    /// Print the configuration in effect (defaults and the file), passwords redacted
+    Show,
+    /// Validate the file: exit 0 when valid, 2 with the place of the first error
+    Check,
+    /// Write the documented starter file (never over an existing one)
+    Init,
 }
 
 /// `mqscope clean-retained`
@@ -238,6 +281,11 @@ pub struct ConnectArgs {
     #[arg(long, env = "MQSCOPE_MAX_ATTEMPTS", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_attempts: Option<u32>,
+
+    /// The chosen profile's password (from its password_env, _file or _command), used when
+    /// the command line and the environment give none.
+    #[arg(skip)]
+    pub profile_password: Option<Secret>,
 }
 
 /// `mqscope sub`
@@ -365,7 +413,7 @@ impl PubArgs {
 }
 
 /// `256M`, `2G`, `512K`, or plain bytes; at least 1M.
-fn parse_size(s: &str) -> Result<usize, String> {
+pub fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: usize = digits
@@ -503,7 +551,7 @@ impl ConnectArgs {
             })?;
             return Ok(Some(Secret::new(p)));
         }
-        Ok(None)
+        Ok(self.profile_password.clone())
     }
 }
 

@@ -54,7 +54,11 @@ pub fn start(
 }
 
 #[cfg(feature = "embedded-broker")]
-pub async fn run(args: DemoArgs, ring: crate::logging::LogRing) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    args: DemoArgs,
+    ring: crate::logging::LogRing,
+    settings: crate::tui::Settings,
+) -> anyhow::Result<ExitCode> {
     let running = start(
         args.port,
         faults::Schedule::default(),
@@ -71,11 +75,15 @@ pub async fn run(args: DemoArgs, ring: crate::logging::LogRing) -> anyhow::Resul
     }
     let cli =
         <crate::cli::Cli as clap::Parser>::try_parse_from(["mqscope", "-b", &running.faulty])?;
-    crate::tui::run(cli.tui, ring).await
+    crate::tui::run(cli.tui, ring, settings).await
 }
 
 #[cfg(not(feature = "embedded-broker"))]
-pub async fn run(_args: DemoArgs, _ring: crate::logging::LogRing) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    _args: DemoArgs,
+    _ring: crate::logging::LogRing,
+    _settings: crate::tui::Settings,
+) -> anyhow::Result<ExitCode> {
     Err(crate::cli::UsageError(
         "this build has no embedded broker (the `embedded-broker` feature is off): \
          run the explorer against a broker instead, e.g. `mqscope -b mqtt://host:1883`"

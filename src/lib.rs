@@ -3,6 +3,7 @@
 
 pub mod broker;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod diagnose;
 pub mod headless;

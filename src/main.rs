@@ -3,17 +3,36 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use mqscope::cli::{Cli, Mode, UsageError};
+use mqscope::config::{Config, ProfileChoice};
 use mqscope::headless;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
+    };
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+    };
+    // Modes that never connect, and must work even when the config file is broken.
+    match &cli.mode {
+        Some(Mode::Config(args)) => return done(headless::config::run(args)),
+        Some(Mode::Completions { shell }) => return headless::config::completions(*shell),
+        Some(Mode::Man) => return done(headless::config::man()),
+        _ => {}
+    }
+    let config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => return fail(&UsageError(e.to_string()).into()),
     };
     // Never a byte on stderr while the TUI is up: it logs to the file and its log pane.
     let ring = mqscope::logging::LogRing::new(10_000, mqscope::logging::initial_level());
@@ -23,6 +42,21 @@ fn main() -> ExitCode {
     } else {
         mqscope::logging::init_headless()
     };
+    if mqscope::config::apply::wants_picker(&cli, &matches, &config) {
+        match mqscope::tui::picker::pick(&config) {
+            Ok(Some(ProfileChoice::Profile(name))) => cli.profile = Some(name),
+            Ok(Some(ProfileChoice::Url(url))) => match url.parse() {
+                Ok(target) => cli.tui.connect.broker = target,
+                Err(e) => return fail(&UsageError(format!("{url}: {e}")).into()),
+            },
+            Ok(None) => return ExitCode::SUCCESS,
+            Err(e) => return fail(&UsageError(e.to_string()).into()),
+        }
+    }
+    if let Err(e) = mqscope::config::apply(&mut cli, &matches, &config) {
+        return fail(&e.into());
+    }
+    let settings = mqscope::tui::Settings::from_config(&config, cli.profile.clone());
     // One thread: the pump, rumqttc and the output hand messages to each other without
     // cross-thread wake-ups, and the other core stays free for the broker.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -38,12 +72,17 @@ fn main() -> ExitCode {
             Some(Mode::Pub(args)) => headless::publish::run(args).await,
             Some(Mode::Doctor(args)) => headless::doctor::run(args).await,
             Some(Mode::CleanRetained(args)) => headless::clean::run(args).await,
-            Some(Mode::Demo(args)) => mqscope::demo::run(args, ring).await,
-            None => mqscope::tui::run(cli.tui, ring).await,
+            Some(Mode::Demo(args)) => mqscope::demo::run(args, ring, settings).await,
+            Some(Mode::Config(_) | Mode::Completions { .. } | Mode::Man) => Ok(ExitCode::SUCCESS),
+            None => mqscope::tui::run(cli.tui, ring, settings).await,
         }
     });
     // Do not wait for tasks still blocked on stdin or the network.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    done(result)
+}
+
+fn done(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => fail(&e),

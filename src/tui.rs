@@ -6,6 +6,7 @@ pub mod dialog;
 pub mod effects;
 pub mod keymap;
 pub mod model;
+pub mod picker;
 pub mod requests;
 pub mod terminal;
 pub mod theme;
@@ -49,8 +50,70 @@ fn explorer_options(
     Ok(opts)
 }
 
+/// What the config file sets for the explorer.
+pub struct Settings {
+    pub theme: theme::Theme,
+    pub keymap: keymap::Keymap,
+    /// Where "save as profile" writes.
+    pub config_path: Option<std::path::PathBuf>,
+    /// The profile the explorer was opened with.
+    pub profile: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_config(&crate::config::Config::builtin(), None)
+    }
+}
+
+impl Settings {
+    pub fn from_config(config: &crate::config::Config, profile: Option<String>) -> Self {
+        Self {
+            theme: config.theme(),
+            keymap: config.keymap(),
+            config_path: crate::config::path(),
+            profile,
+        }
+    }
+}
+
+/// The profile "save as profile" writes: where to connect and how, never a password (only
+/// where it came from, when that was the environment or a file).
+fn profile_draft(args: &TuiArgs) -> crate::config::Profile {
+    use crate::config::{Profile, Version};
+    let c = &args.connect;
+    let password_env = (c.password.is_none()
+        && c.password_file.is_none()
+        && std::env::var_os("MQSCOPE_PASSWORD").is_some())
+    .then(|| "MQSCOPE_PASSWORD".to_string());
+    Profile {
+        url: c.broker.to_string(),
+        username: c.username.clone(),
+        password_env,
+        password_file: c.password_file.clone(),
+        client_id: c.client_id.clone(),
+        mqtt_version: Some(match c.mqtt_version {
+            crate::cli::VersionArg::V5 => Version::V5,
+            crate::cli::VersionArg::V311 => Version::V311,
+            crate::cli::VersionArg::Auto => Version::Auto,
+        }),
+        ca_file: c.ca_file.clone(),
+        cert: c.cert.clone(),
+        key: c.key.clone(),
+        insecure: c.insecure.then_some(true),
+        filters: args.subscribe.filters.clone(),
+        keep_alive: Some(c.keep_alive),
+        history: Some(args.history),
+        ..Profile::default()
+    }
+}
+
 /// Opens the explorer on the broker the arguments name.
-pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    args: TuiArgs,
+    ring: crate::logging::LogRing,
+    settings: Settings,
+) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal;
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(crate::cli::UsageError(
@@ -74,9 +137,13 @@ pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result
     model.log.level = Some(ring.level());
     model.log_file = crate::logging::log_dir()
         .map(|dir| dir.join("mqscope.log.YYYY-MM-DD").display().to_string());
+    model.theme = settings.theme;
+    model.keymap = settings.keymap;
+    model.profile.clone_from(&settings.profile);
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         model.theme = theme::Theme::plain();
     }
+    let draft = profile_draft(&args);
     let mut view = view::View::default();
     let result = {
         let _guard = terminal::TerminalGuard::enter()?;
@@ -92,6 +159,7 @@ pub async fn run(args: TuiArgs, ring: crate::logging::LogRing) -> anyhow::Result
                 filters: doctor_filters,
                 round_trip: true,
             },
+            profile: settings.config_path.map(|path| (path, draft)),
         };
         let sources = app::Sources {
             events: &mut handle.events,

@@ -31,6 +31,26 @@ pub enum Dialog {
         path: String,
         bytes: Bytes,
     },
+    /// The name to save this connection under.
+    SaveProfile {
+        name: String,
+    },
+}
+
+/// Asks for a name to save the connection under, once it is up.
+pub fn open_save_profile(model: &mut Model) {
+    if !matches!(model.link, LinkState::Connected { .. }) {
+        model.notify("connect first: a profile is saved from a connection that works");
+        return;
+    }
+    let name = model
+        .target
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split([':', '/']).next())
+        .unwrap_or("broker")
+        .to_string();
+    model.dialog = Some(Dialog::SaveProfile { name });
 }
 
 /// Opens the publish form on the selected topic.
@@ -151,6 +171,25 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
             }
             KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => (None, Vec::new()),
             _ => (Some(Dialog::ConfirmClean { under, topics }), Vec::new()),
+        },
+        Dialog::SaveProfile { mut name } => match key.code {
+            KeyCode::Esc => (None, Vec::new()),
+            KeyCode::Enter if !name.trim().is_empty() => {
+                (None, vec![Command::SaveProfile(name.trim().to_string())])
+            }
+            KeyCode::Backspace => {
+                name.pop();
+                (Some(Dialog::SaveProfile { name }), Vec::new())
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                name.clear();
+                (Some(Dialog::SaveProfile { name }), Vec::new())
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                name.push(c);
+                (Some(Dialog::SaveProfile { name }), Vec::new())
+            }
+            _ => (Some(Dialog::SaveProfile { name }), Vec::new()),
         },
         Dialog::Save { mut path, bytes } => match key.code {
             KeyCode::Esc => (None, Vec::new()),

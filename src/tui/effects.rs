@@ -18,6 +18,8 @@ pub struct Effects {
     pub replies: mpsc::Sender<Msg>,
     pub ring: LogRing,
     pub doctor: crate::diagnose::Plan,
+    /// The config file and the profile "save as profile" writes there.
+    pub profile: Option<(std::path::PathBuf, crate::config::Profile)>,
 }
 
 impl Effects {
@@ -86,6 +88,29 @@ impl Effects {
                         .await;
                     let _ = replies.send(Msg::Cleaning(progress)).await;
                 });
+            }
+            Command::SaveProfile(name) => {
+                let text = match &self.profile {
+                    None => "no config directory on this system: set MQSCOPE_CONFIG".to_string(),
+                    Some((path, profile)) => {
+                        match crate::config::save::save_profile(path, name, profile) {
+                            Ok(()) => format!(
+                                "saved profile {name} to {}{}: mqscope -P {name}",
+                                path.display(),
+                                if profile.username.is_some()
+                                    && profile.password_env.is_none()
+                                    && profile.password_file.is_none()
+                                {
+                                    " (no password kept: add password_env, _file or _command)"
+                                } else {
+                                    ""
+                                }
+                            ),
+                            Err(why) => format!("profile not saved: {why}"),
+                        }
+                    }
+                };
+                let _ = self.replies.try_send(Msg::Notice(text));
             }
             Command::Save { path, bytes } => {
                 let (path, bytes, replies) = (path.clone(), bytes.clone(), self.replies.clone());

@@ -14,6 +14,18 @@ pub enum Pane {
 }
 
 impl Pane {
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Pane::Global,
+            Pane::Topics,
+            Pane::Inspector,
+            Pane::Timeline,
+            Pane::Log,
+        ]
+        .into_iter()
+        .find(|p| p.title() == name)
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Pane::Global => "global",
@@ -69,6 +81,112 @@ pub enum Action {
     CopyTopic,
     CopyMessage,
     SavePayload,
+    SaveProfile,
+}
+
+/// Every action with its name in the config file's `[keys.PANE]` tables.
+const NAMES: &[(Action, &str)] = &[
+    (Action::Quit, "quit"),
+    (Action::FocusNext, "focus_next"),
+    (Action::FocusPrev, "focus_prev"),
+    (Action::Pause, "pause"),
+    (Action::Help, "help"),
+    (Action::CopyPayload, "copy_payload"),
+    (Action::Up, "up"),
+    (Action::Down, "down"),
+    (Action::Left, "left"),
+    (Action::Right, "right"),
+    (Action::Toggle, "toggle"),
+    (Action::ExpandSubtree, "expand_subtree"),
+    (Action::CollapseAll, "collapse_all"),
+    (Action::Parent, "parent"),
+    (Action::First, "first"),
+    (Action::Last, "last"),
+    (Action::PageUp, "page_up"),
+    (Action::PageDown, "page_down"),
+    (Action::Filter, "filter"),
+    (Action::ClearFilter, "clear_filter"),
+    (Action::CycleView, "cycle_view"),
+    (Action::ToggleDiff, "toggle_diff"),
+    (Action::OlderMessage, "older_message"),
+    (Action::NewerMessage, "newer_message"),
+    (Action::Zoom, "zoom"),
+    (Action::Reconnect, "reconnect"),
+    (Action::ToggleConnection, "toggle_connection"),
+    (Action::Details, "details"),
+    (Action::SwitchTab, "switch_tab"),
+    (Action::CycleLevel, "cycle_level"),
+    (Action::CyclePacketFilter, "cycle_packet_filter"),
+    (Action::JumpToPacket, "jump_to_packet"),
+    (Action::JumpToMessage, "jump_to_message"),
+    (Action::Doctor, "doctor"),
+    (Action::Publish, "publish"),
+    (Action::Republish, "republish"),
+    (Action::Subscriptions, "subscriptions"),
+    (Action::ClearRetained, "clear_retained"),
+    (Action::CopyTopic, "copy_topic"),
+    (Action::CopyMessage, "copy_message"),
+    (Action::SavePayload, "save_payload"),
+    (Action::SaveProfile, "save_profile"),
+];
+
+impl Action {
+    pub const ALL: [Action; 42] = [
+        Action::Quit,
+        Action::FocusNext,
+        Action::FocusPrev,
+        Action::Pause,
+        Action::Help,
+        Action::CopyPayload,
+        Action::Up,
+        Action::Down,
+        Action::Left,
+        Action::Right,
+        Action::Toggle,
+        Action::ExpandSubtree,
+        Action::CollapseAll,
+        Action::Parent,
+        Action::First,
+        Action::Last,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Filter,
+        Action::ClearFilter,
+        Action::CycleView,
+        Action::ToggleDiff,
+        Action::OlderMessage,
+        Action::NewerMessage,
+        Action::Zoom,
+        Action::Reconnect,
+        Action::ToggleConnection,
+        Action::Details,
+        Action::SwitchTab,
+        Action::CycleLevel,
+        Action::CyclePacketFilter,
+        Action::JumpToPacket,
+        Action::JumpToMessage,
+        Action::Doctor,
+        Action::Publish,
+        Action::Republish,
+        Action::Subscriptions,
+        Action::ClearRetained,
+        Action::CopyTopic,
+        Action::CopyMessage,
+        Action::SavePayload,
+        Action::SaveProfile,
+    ];
+
+    /// The action's name in the config file.
+    pub fn name(self) -> &'static str {
+        NAMES
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("?", |(_, n)| n)
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        NAMES.iter().find(|(_, n)| *n == name).map(|(a, _)| *a)
+    }
 }
 
 impl Action {
@@ -115,6 +233,7 @@ impl Action {
             Action::CopyTopic => "copy topic (OSC 52)",
             Action::CopyMessage => "copy message as JSON",
             Action::SavePayload => "save payload to a file",
+            Action::SaveProfile => "save this broker as a profile",
         }
     }
 }
@@ -142,6 +261,57 @@ impl Key {
         }
     }
 
+    /// A key as the config file writes it: `q`, `Ctrl-c`, `Enter`, `S-Tab`, `PgDn`, `F5`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (ctrl, rest) = match text
+            .strip_prefix("Ctrl-")
+            .or_else(|| text.strip_prefix("C-"))
+        {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => KeyCode::Char(c),
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "enter" | "return" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" => KeyCode::Tab,
+                "s-tab" | "backtab" => KeyCode::BackTab,
+                "space" => KeyCode::Char(' '),
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "pgup" | "pageup" => KeyCode::PageUp,
+                "pgdn" | "pagedown" => KeyCode::PageDown,
+                "del" | "delete" => KeyCode::Delete,
+                "ins" | "insert" => KeyCode::Insert,
+                "bksp" | "backspace" => KeyCode::Backspace,
+                f if f.starts_with('f')
+                    && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
+                {
+                    KeyCode::F(f[1..].parse().unwrap_or(1))
+                }
+                _ => {
+                    return Err(format!(
+                        "{text:?} is not a key: a character, Ctrl-x, Enter, Esc, Tab, S-Tab, \
+                         Space, Up, Down, Left, Right, Home, End, PgUp, PgDn, Del, Ins, Bksp, \
+                         F1-F12"
+                    ));
+                }
+            },
+        };
+        if ctrl && !matches!(code, KeyCode::Char(_)) {
+            return Err(format!(
+                "{text:?}: Ctrl- goes with a character, as in Ctrl-c"
+            ));
+        }
+        Ok(Self { code, ctrl })
+    }
+
     pub fn from_event(event: &KeyEvent) -> Self {
         Self {
             code: event.code,
@@ -166,6 +336,9 @@ impl Key {
             KeyCode::End => "End".into(),
             KeyCode::PageUp => "PgUp".into(),
             KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Delete => "Del".into(),
+            KeyCode::Insert => "Ins".into(),
+            KeyCode::F(n) => format!("F{n}"),
             other => format!("{other:?}"),
         };
         if self.ctrl {
@@ -211,6 +384,7 @@ impl Default for Keymap {
                 b(G, Key::ch('Y'), A::CopyTopic),
                 b(G, Key::ch('J'), A::CopyMessage),
                 b(G, Key::ch('w'), A::SavePayload),
+                b(G, Key::ch('S'), A::SaveProfile),
                 b(T, Key::plain(K::Up), A::Up),
                 b(T, Key::ch('k'), A::Up),
                 b(T, Key::plain(K::Down), A::Down),
@@ -330,6 +504,7 @@ impl Keymap {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -354,6 +529,24 @@ mod tests {
             help.iter()
                 .any(|(k, d)| k == "Enter/Space" && *d == "open or close")
         );
+    }
+
+    #[test]
+    fn keys_and_actions_parse_as_the_config_writes_them() {
+        assert_eq!(Key::parse("Ctrl-c"), Ok(Key::ctrl('c')));
+        assert_eq!(Key::parse("PgDn"), Ok(Key::plain(KeyCode::PageDown)));
+        assert_eq!(Key::parse("F5"), Ok(Key::plain(KeyCode::F(5))));
+        assert_eq!(Key::parse("x"), Ok(Key::ch('x')));
+        assert!(Key::parse("Ctrl-Up").is_err());
+        assert!(Key::parse("Hyper").unwrap_err().contains("not a key"));
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(a), "{a:?}");
+        }
+        assert_eq!(
+            Action::from_name("clear_retained"),
+            Some(Action::ClearRetained)
+        );
+        assert_eq!(Pane::from_name("topics"), Some(Pane::Topics));
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub enum Command {
         path: String,
         bytes: bytes::Bytes,
     },
+    /// Add this connection to the config file as a profile of this name.
+    SaveProfile(String),
 }
 
 /// The connection as the status bar shows it.
@@ -197,6 +199,8 @@ pub struct Model {
     pub publish_history: Vec<PublishForm>,
     /// Retained messages being cleared: under which topic, and how far.
     pub cleaning: Option<(String, crate::retained::Progress)>,
+    /// The profile the explorer was opened with.
+    pub profile: Option<String>,
 }
 
 impl Model {
@@ -235,6 +239,7 @@ impl Model {
             requests: Requests::default(),
             publish_history: Vec::new(),
             cleaning: None,
+            profile: None,
         }
     }
 
@@ -638,6 +643,7 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
             ));
         }
         Action::ClearRetained => super::dialog::open_clean(model),
+        Action::SaveProfile => super::dialog::open_save_profile(model),
         Action::CycleView => {
             model.inspector.mode = model.inspector.mode.next();
             model.inspector.scroll = 0;

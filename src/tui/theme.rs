@@ -73,6 +73,101 @@ impl Theme {
         }
     }
 
+    /// For light terminal backgrounds: dark text, no grey on white.
+    pub fn light() -> Self {
+        let fg = Style::default();
+        Self {
+            border: fg.fg(Color::Gray),
+            border_focused: fg.fg(Color::Blue),
+            title: fg.add_modifier(Modifier::BOLD),
+            selected: fg.bg(Color::Indexed(254)).add_modifier(Modifier::BOLD),
+            segment: fg,
+            counts: fg.fg(Color::Indexed(242)),
+            preview: fg.fg(Color::Indexed(238)),
+            retained: fg.fg(Color::Magenta),
+            changed: fg.fg(Color::Indexed(130)).add_modifier(Modifier::BOLD),
+            dim: fg.fg(Color::Indexed(244)),
+            label: fg.fg(Color::Indexed(240)),
+            value: fg.add_modifier(Modifier::BOLD),
+            status: fg.bg(Color::Indexed(254)),
+            ok: fg.fg(Color::Indexed(28)),
+            warn: fg.fg(Color::Indexed(130)),
+            error: fg.fg(Color::Red).add_modifier(Modifier::BOLD),
+            key: fg.fg(Color::Blue).add_modifier(Modifier::BOLD),
+            json_key: fg.fg(Color::Blue),
+            json_string: fg.fg(Color::Indexed(28)),
+            json_number: fg.fg(Color::Indexed(130)),
+            json_literal: fg.fg(Color::Magenta),
+            json_punct: fg.fg(Color::Indexed(244)),
+            added: fg.fg(Color::Indexed(28)),
+            removed: fg.fg(Color::Red),
+            hex_offset: fg.fg(Color::Indexed(244)),
+            hex_changed: fg.fg(Color::Indexed(130)).add_modifier(Modifier::BOLD),
+        }
+    }
+
+    /// The parts a config file may colour (`[theme.colors]`).
+    pub const PARTS: [&'static str; 22] = [
+        "border",
+        "border_focused",
+        "title",
+        "selected",
+        "counts",
+        "preview",
+        "retained",
+        "changed",
+        "dim",
+        "label",
+        "value",
+        "ok",
+        "warn",
+        "error",
+        "key",
+        "json_key",
+        "json_string",
+        "json_number",
+        "json_literal",
+        "added",
+        "removed",
+        "status",
+    ];
+
+    /// Colours one part: the background for the selection and the status bar, else the text.
+    pub fn set_colour(&mut self, part: &str, colour: Color) {
+        let style = match part {
+            "border" => &mut self.border,
+            "border_focused" => &mut self.border_focused,
+            "title" => &mut self.title,
+            "selected" => {
+                self.selected = self.selected.bg(colour);
+                return;
+            }
+            "status" => {
+                self.status = self.status.bg(colour);
+                return;
+            }
+            "counts" => &mut self.counts,
+            "preview" => &mut self.preview,
+            "retained" => &mut self.retained,
+            "changed" => &mut self.changed,
+            "dim" => &mut self.dim,
+            "label" => &mut self.label,
+            "value" => &mut self.value,
+            "ok" => &mut self.ok,
+            "warn" => &mut self.warn,
+            "error" => &mut self.error,
+            "key" => &mut self.key,
+            "json_key" => &mut self.json_key,
+            "json_string" => &mut self.json_string,
+            "json_number" => &mut self.json_number,
+            "json_literal" => &mut self.json_literal,
+            "added" => &mut self.added,
+            "removed" => &mut self.removed,
+            _ => return,
+        };
+        *style = style.fg(colour);
+    }
+
     /// No colours at all (`NO_COLOR`): structure from modifiers only.
     pub fn plain() -> Self {
         let s = Style::default();
@@ -116,4 +211,46 @@ impl Theme {
             TokenKind::Punct | TokenKind::Space => self.json_punct,
         }
     }
+}
+
+const NAMES: [&str; 17] = [
+    "black",
+    "red",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "cyan",
+    "gray",
+    "darkgray",
+    "lightred",
+    "lightgreen",
+    "lightyellow",
+    "lightblue",
+    "lightmagenta",
+    "lightcyan",
+    "white",
+    "reset",
+];
+
+/// A colour as the config file names it: `blue`, `lightmagenta`, `darkgray`, `#1e90ff`, `208`.
+pub fn parse_colour(text: &str) -> Result<Color, String> {
+    let t = text.trim().to_ascii_lowercase();
+    if let Ok(n) = t.parse::<u8>() {
+        return Ok(Color::Indexed(n));
+    }
+    if t.starts_with('#') && t.len() == 7 {
+        if let Ok(c) = t.parse::<Color>() {
+            return Ok(c);
+        }
+    }
+    if NAMES.contains(&t.as_str()) {
+        if let Ok(c) = t.parse::<Color>() {
+            return Ok(c);
+        }
+    }
+    Err(format!(
+        "{text:?} is not a colour: a name ({}), an index 0-255, or #rrggbb",
+        NAMES.join(" ")
+    ))
 }

@@ -7,6 +7,7 @@
 mod support;
 
 mod clean;
+mod config;
 mod demo;
 mod doctor;
 mod errors;
@@ -25,7 +26,13 @@ pub fn mqscope() -> Command {
         "MQSCOPE_LOG_DIR",
         std::env::temp_dir().join("mqscope-test-logs"),
     );
+    // Never the user's own config file: a path where nothing is.
+    cmd.env(
+        "MQSCOPE_CONFIG",
+        std::env::temp_dir().join("mqscope-test-no-config/config.toml"),
+    );
     for var in [
+        "MQSCOPE_PROFILE",
         "MQSCOPE_BROKER",
         "MQSCOPE_PASSWORD",
         "MQSCOPE_USERNAME",
@@ -76,7 +83,14 @@ pub fn wait(mut child: Child, secs: u64) -> Output {
         }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
-            panic!("mqscope did not finish within {secs} s");
+            let _ = child.wait();
+            let err = erx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
+            let out = rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
+            panic!(
+                "mqscope did not finish within {secs} s\nstderr: {}\nstdout (last 500 B): {}",
+                String::from_utf8_lossy(&err),
+                String::from_utf8_lossy(&out[out.len().saturating_sub(500)..])
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     };

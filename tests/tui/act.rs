@@ -404,6 +404,7 @@ async fn a_retained_subtree_of_5000_topics_is_cleared_while_keys_keep_working() 
             filters: vec!["#".into()],
             round_trip: false,
         },
+        profile: None,
     };
     let (input_tx, input_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
     let input = Box::pin(futures_util::stream::unfold(
@@ -540,6 +541,7 @@ async fn a_saved_payload_keeps_every_byte_and_the_json_copy_is_whole() {
             filters: Vec::new(),
             round_trip: false,
         },
+        profile: None,
     };
     effects.run(&commands[0]);
     let reply = tokio::time::timeout(Duration::from_secs(5), replies.recv())

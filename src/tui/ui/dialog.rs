@@ -55,6 +55,26 @@ pub fn render(model: &Model, dialog: &Dialog, frame: &mut Frame<'_>, area: Rect)
             lines.push(keys(t, &[("y", "clear them"), ("n / Esc", "cancel")]));
             ("clear retained", lines, 90)
         }
+        Dialog::SaveProfile { name } => (
+            "save as profile",
+            vec![
+                Line::from(format!(
+                    "Save {} as a profile in the config file (no password: only where it came \
+                     from).",
+                    model.target
+                )),
+                Line::from(vec![
+                    Span::styled("name: ", t.label),
+                    Span::styled(format!("{name}▏"), t.value),
+                ]),
+                Line::from(""),
+                keys(
+                    t,
+                    &[("Enter", "save"), ("Ctrl-U", "clear"), ("Esc", "cancel")],
+                ),
+            ],
+            90,
+        ),
         Dialog::Save { path, bytes: b } => (
             "save payload",
             vec![

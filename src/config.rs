@@ -1,0 +1,369 @@
+//! The configuration file: built-in defaults (`assets/config.toml`) with the user's TOML file
+//! layered over them. Saved brokers (profiles), key overrides and the theme live here.
+//! Passwords do not: a profile names where its password comes from.
+
+pub mod apply;
+mod error;
+pub mod save;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use apply::{ProfileChoice, apply};
+pub use error::ConfigError;
+
+/// The documented starter file, also the built-in defaults.
+pub const DEFAULT: &str = include_str!("../assets/config.toml");
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub theme: ThemeConfig,
+    /// Pane → action → key or keys.
+    #[serde(default)]
+    pub keys: BTreeMap<String, BTreeMap<String, Keys>>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// What applies when nothing more specific says otherwise.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    pub mqtt_version: Option<Version>,
+    pub keep_alive: Option<u16>,
+    pub connect_timeout: Option<u16>,
+    pub history: Option<u32>,
+    pub max_memory: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Version {
+    #[serde(rename = "5")]
+    V5,
+    #[serde(rename = "3.1.1")]
+    V311,
+    #[serde(rename = "auto")]
+    Auto,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeConfig {
+    pub base: Option<ThemeBase>,
+    /// Part → named colour.
+    #[serde(default)]
+    pub colors: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeBase {
+    Dark,
+    Light,
+}
+
+/// One key or several.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Keys {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Keys {
+    pub fn list(&self) -> Vec<&str> {
+        match self {
+            Keys::One(k) => vec![k.as_str()],
+            Keys::Many(ks) => ks.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// A saved broker.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub url: String,
+    pub username: Option<String>,
+    /// The environment variable holding the password.
+    pub password_env: Option<String>,
+    /// A file whose first line is the password.
+    pub password_file: Option<PathBuf>,
+    /// A command (run by `sh -c`) whose first output line is the password.
+    pub password_command: Option<String>,
+    /// The password itself: discouraged (a warning says so), never printed.
+    pub password: Option<String>,
+    pub client_id: Option<String>,
+    pub mqtt_version: Option<Version>,
+    pub ca_file: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub insecure: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
+    pub keep_alive: Option<u16>,
+    pub history: Option<u32>,
+    pub max_memory: Option<String>,
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password_env", &self.password_env)
+            .field("password_file", &self.password_file)
+            .field("password_command", &self.password_command)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("client_id", &self.client_id)
+            .field("mqtt_version", &self.mqtt_version)
+            .field("ca_file", &self.ca_file)
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .field("insecure", &self.insecure)
+            .field("filters", &self.filters)
+            .field("keep_alive", &self.keep_alive)
+            .field("history", &self.history)
+            .field("max_memory", &self.max_memory)
+            .finish()
+    }
+}
+
+/// Where the file is: `MQSCOPE_CONFIG`, else the platform's config directory.
+pub fn path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("MQSCOPE_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    directories::ProjectDirs::from("", "", "mqscope").map(|d| d.config_dir().join("config.toml"))
+}
+
+impl Config {
+    /// The built-in defaults.
+    pub fn builtin() -> Self {
+        // The file ships with the binary and is tested to parse.
+        toml::from_str(DEFAULT).unwrap_or_default()
+    }
+
+    /// Parses and checks one file's text.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(&e, text, path))?;
+        config.check(text, path)?;
+        Ok(config)
+    }
+
+    /// The built-in defaults with the user's file (when there is one) over them.
+    pub fn load() -> Result<Self, ConfigError> {
+        let Some(path) = path() else {
+            return Ok(Self::builtin());
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Self::builtin().layer(Self::parse(&text, &path)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::builtin()),
+            Err(e) => Err(ConfigError::io(&path, &e)),
+        }
+    }
+
+    /// `other` over `self`.
+    #[must_use]
+    pub fn layer(mut self, other: Config) -> Self {
+        let d = other.defaults;
+        self.defaults = Defaults {
+            mqtt_version: d.mqtt_version.or(self.defaults.mqtt_version),
+            keep_alive: d.keep_alive.or(self.defaults.keep_alive),
+            connect_timeout: d.connect_timeout.or(self.defaults.connect_timeout),
+            history: d.history.or(self.defaults.history),
+            max_memory: d.max_memory.or(self.defaults.max_memory),
+        };
+        self.theme.base = other.theme.base.or(self.theme.base);
+        self.theme.colors.extend(other.theme.colors);
+        for (pane, actions) in other.keys {
+            self.keys.entry(pane).or_default().extend(actions);
+        }
+        self.profiles.extend(other.profiles);
+        self
+    }
+
+    /// What serde cannot check: values that must parse, and combinations.
+    fn check(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let fail = |key: String, why: String| Err(ConfigError::at_key(path, text, &key, why));
+        if let Some(m) = &self.defaults.max_memory {
+            if let Err(why) = crate::cli::parse_size(m) {
+                return fail("defaults.max_memory".into(), why);
+            }
+        }
+        if self.defaults.keep_alive.is_some_and(|k| k < 5) {
+            return fail(
+                "defaults.keep_alive".into(),
+                "must be 5 to 65535 seconds".into(),
+            );
+        }
+        if self
+            .defaults
+            .connect_timeout
+            .is_some_and(|t| t == 0 || t > 600)
+        {
+            return fail(
+                "defaults.connect_timeout".into(),
+                "must be 1 to 600 seconds".into(),
+            );
+        }
+        for (name, p) in &self.profiles {
+            let key = |k: &str| format!("profiles.{name}.{k}");
+            if let Err(why) = p.url.parse::<crate::broker::Target>() {
+                return fail(key("url"), why.to_string());
+            }
+            for f in &p.filters {
+                if let Err(why) = crate::cli::parse_filter(f) {
+                    return fail(key("filters"), format!("{f}: {why}"));
+                }
+            }
+            if let Some(m) = &p.max_memory {
+                if let Err(why) = crate::cli::parse_size(m) {
+                    return fail(key("max_memory"), why);
+                }
+            }
+            if p.keep_alive.is_some_and(|k| k < 5) {
+                return fail(key("keep_alive"), "must be 5 to 65535 seconds".into());
+            }
+            let sources = [
+                p.password_env.is_some(),
+                p.password_file.is_some(),
+                p.password_command.is_some(),
+                p.password.is_some(),
+            ];
+            if sources.iter().filter(|s| **s).count() > 1 {
+                return fail(
+                    key("password_env"),
+                    "give one password source: password_env, password_file, \
+                     password_command or password"
+                        .into(),
+                );
+            }
+            if p.cert.is_some() != p.key.is_some() {
+                return fail(key("cert"), "cert and key go together".into());
+            }
+        }
+        for (pane, actions) in &self.keys {
+            let Some(pane_id) = crate::tui::keymap::Pane::from_name(pane) else {
+                return fail(
+                    format!("keys.{pane}"),
+                    "panes are global, topics, inspector, timeline, log".into(),
+                );
+            };
+            for (action, keys) in actions {
+                let key = format!("keys.{pane}.{action}");
+                if crate::tui::keymap::Action::from_name(action).is_none() {
+                    return fail(key, format!("unknown action; actions: {}", action_names()));
+                }
+                for k in keys.list() {
+                    if let Err(why) = crate::tui::keymap::Key::parse(k) {
+                        return fail(key.clone(), why);
+                    }
+                }
+                let _ = pane_id;
+            }
+        }
+        for (part, colour) in &self.theme.colors {
+            let key = format!("theme.colors.{part}");
+            if !crate::tui::theme::Theme::PARTS.contains(&part.as_str()) {
+                return fail(
+                    key,
+                    format!(
+                        "unknown part; parts: {}",
+                        crate::tui::theme::Theme::PARTS.join(", ")
+                    ),
+                );
+            }
+            if let Err(why) = crate::tui::theme::parse_colour(colour) {
+                return fail(key, why);
+            }
+        }
+        Ok(())
+    }
+
+    /// The theme this configuration asks for (`NO_COLOR` is the caller's to apply).
+    pub fn theme(&self) -> crate::tui::theme::Theme {
+        let mut theme = match self.theme.base {
+            Some(ThemeBase::Light) => crate::tui::theme::Theme::light(),
+            _ => crate::tui::theme::Theme::dark(),
+        };
+        for (part, colour) in &self.theme.colors {
+            if let Ok(c) = crate::tui::theme::parse_colour(colour) {
+                theme.set_colour(part, c);
+            }
+        }
+        theme
+    }
+
+    /// The keymap with this configuration's overrides.
+    pub fn keymap(&self) -> crate::tui::keymap::Keymap {
+        use crate::tui::keymap::{Action, Key, Keymap, Pane};
+        let mut keymap = Keymap::default();
+        for (pane, actions) in &self.keys {
+            let Some(pane) = Pane::from_name(pane) else {
+                continue;
+            };
+            for (action, keys) in actions {
+                let Some(action) = Action::from_name(action) else {
+                    continue;
+                };
+                let keys: Vec<Key> = keys
+                    .list()
+                    .iter()
+                    .filter_map(|k| Key::parse(k).ok())
+                    .collect();
+                keymap.rebind(pane, action, &keys);
+            }
+        }
+        keymap
+    }
+
+    /// The configuration as TOML, passwords replaced by `<redacted>`.
+    pub fn redacted(&self) -> String {
+        let mut shown = self.clone();
+        for p in shown.profiles.values_mut() {
+            if p.password.is_some() {
+                p.password = Some("<redacted>".into());
+            }
+        }
+        toml::to_string_pretty(&shown).unwrap_or_default()
+    }
+}
+
+fn action_names() -> String {
+    crate::tui::keymap::Action::ALL
+        .iter()
+        .map(|a| a.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_builtin_file_parses_and_checks() {
+        let c = Config::parse(DEFAULT, Path::new("builtin")).unwrap();
+        assert_eq!(c.defaults.history, Some(100));
+        assert_eq!(c.theme.base, Some(ThemeBase::Dark));
+    }
+
+    #[test]
+    fn debug_and_show_never_print_a_password() {
+        let text = "[profiles.a]\nurl = \"mqtt://h\"\nusername = \"u\"\npassword = \"hunter2\"\n";
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!c.redacted().contains("hunter2"));
+        assert!(c.redacted().contains("<redacted>"));
+    }
+}
