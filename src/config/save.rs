@@ -45,7 +45,11 @@ pub fn save_profile(path: &Path, name: &str, profile: &Profile) -> Result<(), St
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    std::fs::write(path, doc.to_string()).map_err(|e| format!("{}: {e}", path.display()))
+    let mut out = doc.to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    std::fs::write(path, out).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

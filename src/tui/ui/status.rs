@@ -55,7 +55,16 @@ pub fn render_status(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     let link = link_span(model);
     // Parts in order of importance; the least important go first when the line is too narrow.
     let mut parts: Vec<(u8, Span<'static>)> = vec![
-        (1, Span::styled(model.target.clone(), t.label)),
+        (
+            1,
+            Span::styled(
+                match &model.profile {
+                    Some(name) => format!("{name} · {}", model.target),
+                    None => model.target.clone(),
+                },
+                t.label,
+            ),
+        ),
         (9, link),
         (
             7,
