@@ -172,51 +172,49 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
             KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => (None, Vec::new()),
             _ => (Some(Dialog::ConfirmClean { under, topics }), Vec::new()),
         },
-        Dialog::SaveProfile { mut name } => match key.code {
-            KeyCode::Esc => (None, Vec::new()),
-            KeyCode::Enter if !name.trim().is_empty() => {
-                (None, vec![Command::SaveProfile(name.trim().to_string())])
-            }
-            KeyCode::Backspace => {
-                name.pop();
-                (Some(Dialog::SaveProfile { name }), Vec::new())
-            }
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                name.clear();
-                (Some(Dialog::SaveProfile { name }), Vec::new())
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                name.push(c);
-                (Some(Dialog::SaveProfile { name }), Vec::new())
-            }
-            _ => (Some(Dialog::SaveProfile { name }), Vec::new()),
+        Dialog::SaveProfile { mut name } => match line_key(&mut name, key) {
+            LineKey::Cancel => (None, Vec::new()),
+            LineKey::Done => (None, vec![Command::SaveProfile(name.trim().to_string())]),
+            LineKey::Edited => (Some(Dialog::SaveProfile { name }), Vec::new()),
         },
-        Dialog::Save { mut path, bytes } => match key.code {
-            KeyCode::Esc => (None, Vec::new()),
-            KeyCode::Enter if !path.trim().is_empty() => (
+        Dialog::Save { mut path, bytes } => match line_key(&mut path, key) {
+            LineKey::Cancel => (None, Vec::new()),
+            LineKey::Done => (
                 None,
                 vec![Command::Save {
                     path: path.trim().to_string(),
                     bytes,
                 }],
             ),
-            KeyCode::Backspace => {
-                path.pop();
-                (Some(Dialog::Save { path, bytes }), Vec::new())
-            }
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                path.clear();
-                (Some(Dialog::Save { path, bytes }), Vec::new())
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                path.push(c);
-                (Some(Dialog::Save { path, bytes }), Vec::new())
-            }
-            _ => (Some(Dialog::Save { path, bytes }), Vec::new()),
+            LineKey::Edited => (Some(Dialog::Save { path, bytes }), Vec::new()),
         },
     };
     model.dialog = keep;
     commands
+}
+
+/// What a key did to a one-line input.
+enum LineKey {
+    Cancel,
+    /// Enter on a non-blank line.
+    Done,
+    Edited,
+}
+
+/// Edits a one-line input: characters, Backspace, Ctrl-U clears; Enter and Esc end it.
+fn line_key(text: &mut String, key: KeyEvent) -> LineKey {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Esc => return LineKey::Cancel,
+        KeyCode::Enter if !text.trim().is_empty() => return LineKey::Done,
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char('u') if ctrl => text.clear(),
+        KeyCode::Char(c) if !ctrl => text.push(c),
+        _ => {}
+    }
+    LineKey::Edited
 }
 
 fn publish_key(
@@ -310,9 +308,10 @@ fn publish_key(
 
 fn subs_key(model: &mut Model, mut d: SubsDialog, key: KeyEvent) -> (Option<Dialog>, Vec<Command>) {
     if let Some(mut line) = d.adding.take() {
-        match key.code {
-            KeyCode::Esc => {}
-            KeyCode::Enter => match parse_line(&line) {
+        match line_key(&mut line, key) {
+            LineKey::Cancel => {}
+            LineKey::Edited => d.adding = Some(line),
+            LineKey::Done => match parse_line(&line) {
                 Ok((sub, text)) => {
                     model.subscriptions.pending(&sub, text);
                     model.notify(format!("subscribing to {}…", sub.filter));
@@ -328,15 +327,6 @@ fn subs_key(model: &mut Model, mut d: SubsDialog, key: KeyEvent) -> (Option<Dial
                     d.adding = Some(line);
                 }
             },
-            KeyCode::Backspace => {
-                line.pop();
-                d.adding = Some(line);
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                line.push(c);
-                d.adding = Some(line);
-            }
-            _ => d.adding = Some(line),
         }
         return (Some(Dialog::Subscriptions(d)), Vec::new());
     }

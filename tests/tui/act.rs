@@ -60,12 +60,11 @@ async fn feed_until(
     }
 }
 
-#[tokio::test]
-async fn every_publish_property_survives_the_round_trip() {
-    let broker = Mosquitto::plain();
-    let mut handle = BrokerHandle::spawn(opts(&broker.url(), &["rt/#"])).unwrap();
+/// A layer subscribed to `filters` and a model fed until the SUBACK is in.
+async fn connected(url: &str, filters: &[&str]) -> (BrokerHandle, Model) {
+    let mut handle = BrokerHandle::spawn(opts(url, filters)).unwrap();
     let mut model = Model::new(
-        broker.url(),
+        url.to_string(),
         mqscope::store::Limits::default(),
         SystemTime::now(),
     );
@@ -73,6 +72,31 @@ async fn every_publish_property_survives_the_round_trip() {
         !m.subscriptions.entries.is_empty()
     })
     .await;
+    (handle, model)
+}
+
+/// The effects as the explorer wires them, without a doctor or a config file.
+pub fn effects(
+    commands: mpsc::Sender<mqscope::broker::Command>,
+    replies: mpsc::Sender<Msg>,
+) -> mqscope::tui::effects::Effects {
+    mqscope::tui::effects::Effects {
+        commands,
+        replies,
+        ring: mqscope::logging::LogRing::new(10, tracing::Level::INFO),
+        doctor: mqscope::diagnose::Plan {
+            opts: opts("mqtt://127.0.0.1:1", &[]),
+            filters: Vec::new(),
+            round_trip: false,
+        },
+        profile: None,
+    }
+}
+
+#[tokio::test]
+async fn every_publish_property_survives_the_round_trip() {
+    let broker = Mosquitto::plain();
+    let (mut handle, mut model) = connected(&broker.url(), &["rt/#"]).await;
     let form = PublishForm {
         topic: "rt/cmd".into(),
         payload: "{\"op\":\"start\"}".into(),
@@ -262,16 +286,7 @@ async fn a_request_from_the_dialog_is_paired_with_its_reply() {
 #[tokio::test]
 async fn a_refused_subscription_is_said_in_plain_words() {
     let fake = Fake::start(Behaviour::DenySubscribeV5).await;
-    let mut handle = BrokerHandle::spawn(opts(&fake.url(), &["#"])).unwrap();
-    let mut model = Model::new(
-        fake.url(),
-        mqscope::store::Limits::default(),
-        SystemTime::now(),
-    );
-    feed_until(&mut handle, &mut model, |m| {
-        !m.subscriptions.entries.is_empty()
-    })
-    .await;
+    let (handle, mut model) = connected(&fake.url(), &["#"]).await;
     let notice = model.notice.clone().unwrap().0;
     assert!(
         notice.contains("the broker refused the subscription # (0x87 not authorized)")
@@ -297,17 +312,8 @@ async fn a_refused_subscription_is_said_in_plain_words() {
 #[tokio::test]
 async fn live_subscribe_and_unsubscribe_change_what_arrives_without_reconnecting() {
     let broker = Mosquitto::plain();
-    let mut handle = BrokerHandle::spawn(opts(&broker.url(), &["a/#"])).unwrap();
     let publisher = BrokerHandle::spawn(opts(&broker.url(), &[])).unwrap();
-    let mut model = Model::new(
-        broker.url(),
-        mqscope::store::Limits::default(),
-        SystemTime::now(),
-    );
-    feed_until(&mut handle, &mut model, |m| {
-        !m.subscriptions.entries.is_empty()
-    })
-    .await;
+    let (mut handle, mut model) = connected(&broker.url(), &["a/#"]).await;
     update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Char('s'))));
     update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Char('a'))));
     for c in "b/# 1 nl rh=2".chars() {
@@ -395,17 +401,7 @@ async fn a_retained_subtree_of_5000_topics_is_cleared_while_keys_keep_working() 
             }
         }
     });
-    let effects = mqscope::tui::effects::Effects {
-        commands: handle.commands(),
-        replies: replies_tx,
-        ring: mqscope::logging::LogRing::new(100, tracing::Level::INFO),
-        doctor: mqscope::diagnose::Plan {
-            opts: opts(&broker.url(), &[]),
-            filters: vec!["#".into()],
-            round_trip: false,
-        },
-        profile: None,
-    };
+    let effects = effects(handle.commands(), replies_tx);
     let (input_tx, input_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
     let input = Box::pin(futures_util::stream::unfold(
         input_rx,
@@ -532,17 +528,7 @@ async fn a_saved_payload_keeps_every_byte_and_the_json_copy_is_whole() {
     let commands = update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Enter)));
     let (commands_tx, _commands_rx) = mpsc::channel(1);
     let (replies_tx, mut replies) = mpsc::channel(4);
-    let effects = mqscope::tui::effects::Effects {
-        commands: commands_tx,
-        replies: replies_tx,
-        ring: mqscope::logging::LogRing::new(10, tracing::Level::INFO),
-        doctor: mqscope::diagnose::Plan {
-            opts: opts("mqtt://127.0.0.1:1", &[]),
-            filters: Vec::new(),
-            round_trip: false,
-        },
-        profile: None,
-    };
+    let effects = effects(commands_tx, replies_tx);
     effects.run(&commands[0]);
     let reply = tokio::time::timeout(Duration::from_secs(5), replies.recv())
         .await

@@ -115,17 +115,8 @@ async fn a_working_connection_is_saved_as_a_profile_without_its_password() {
         filters: vec!["plant/#".into()],
         ..Profile::default()
     };
-    let effects = mqscope::tui::effects::Effects {
-        commands: commands_tx,
-        replies: replies_tx,
-        ring: mqscope::logging::LogRing::new(10, tracing::Level::INFO),
-        doctor: mqscope::diagnose::Plan {
-            opts: mqscope::broker::BrokerOptions::new("mqtt://x".parse().unwrap(), "c"),
-            filters: Vec::new(),
-            round_trip: false,
-        },
-        profile: Some((path.clone(), draft)),
-    };
+    let mut effects = super::act::effects(commands_tx, replies_tx);
+    effects.profile = Some((path.clone(), draft));
     effects.run(&commands[0]);
     let Some(Msg::Notice(text)) = replies.recv().await else {
         panic!("a notice")
