@@ -271,6 +271,9 @@ impl Config {
                 let _ = pane_id;
             }
         }
+        if let Some((key, why)) = self.key_conflict() {
+            return fail(key, why);
+        }
         for (part, colour) in &self.theme.colors {
             let key = format!("theme.colors.{part}");
             if !crate::tui::theme::Theme::PARTS.contains(&part.as_str()) {
@@ -287,6 +290,54 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// A key override that another binding shadows: the key's dotted path and why.
+    fn key_conflict(&self) -> Option<(String, String)> {
+        use crate::tui::keymap::{Action, Key, Pane};
+        let keymap = self.keymap();
+        let panes = [
+            Pane::Global,
+            Pane::Topics,
+            Pane::Inspector,
+            Pane::Timeline,
+            Pane::Log,
+        ];
+        for (pane_name, actions) in &self.keys {
+            let pane = Pane::from_name(pane_name)?;
+            for (action_name, keys) in actions {
+                let action = Action::from_name(action_name)?;
+                for text in keys.list() {
+                    let key = Key::parse(text).ok()?;
+                    let checked: &[Pane] = if pane == Pane::Global {
+                        &panes
+                    } else {
+                        std::slice::from_ref(&pane)
+                    };
+                    for p in checked {
+                        if let Some(other) = keymap.action(*p, key).filter(|a| *a != action) {
+                            return Some((
+                                format!("keys.{pane_name}.{action_name}"),
+                                format!(
+                                    "{text:?} already does {} in {}{}; give {} another key \
+                                     under [keys.{}] or pick another key",
+                                    other.name(),
+                                    p.title(),
+                                    if pane == *p {
+                                        ""
+                                    } else {
+                                        " (pane keys win over global ones)"
+                                    },
+                                    other.name(),
+                                    p.title()
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// The theme this configuration asks for (`NO_COLOR` is the caller's to apply).

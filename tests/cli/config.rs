@@ -50,6 +50,11 @@ fn every_kind_of_mistake_names_file_line_column_key_and_what_was_expected() {
         ("unknown_action", "[keys.global]\nexplode = \"x\"\n"),
         ("bad_key", "[keys.topics]\ndown = [\"j\", \"Hyper-j\"]\n"),
         ("bad_colour", "[theme.colors]\nselected = \"blurple\"\n"),
+        ("shadowed_key", "[keys.global]\nquit = \"x\"\n"),
+        (
+            "key_taken_in_the_pane",
+            "[keys.topics]\nexpand_subtree = \"j\"\n",
+        ),
         ("bad_size", "[defaults]\nmax_memory = \"lots\"\n"),
         ("syntax", "[defaults\nhistory = 1\n"),
     ];
