@@ -298,6 +298,17 @@ async fn a_refused_subscription_is_said_in_plain_words() {
         attempt.subscribed[0].code, 0x87,
         "the timeline keeps the refusal"
     );
+    model.focus = mqscope::tui::keymap::Pane::Timeline;
+    model.zoom = true;
+    let mut view = View::default();
+    let terminal = super::draw(&mut model, &mut view, 160, 45);
+    model.zoom = false;
+    model.focus = mqscope::tui::keymap::Pane::Topics;
+    let screen = super::screen(&terminal);
+    assert!(
+        screen.contains("subscribed 0/1: # refused (not authorized)"),
+        "the timeline row says it: {screen}"
+    );
     // The subscriptions dialog shows it, and removing it asks nothing of the broker.
     update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Char('s'))));
     let mut view = View::default();

@@ -209,6 +209,21 @@ fn outcome(t: &Theme, a: &Attempt, now: SystemTime) -> Vec<Span<'static>> {
                     format!(" · subscribed {ok}/{}", a.subscribed.len()),
                     style,
                 ));
+                let refused: Vec<String> = a
+                    .subscribed
+                    .iter()
+                    .filter(|r| r.granted_qos().is_none())
+                    .map(|r| {
+                        format!(
+                            "{} refused ({})",
+                            r.filter,
+                            crate::broker::codes::reason_name(r.code)
+                        )
+                    })
+                    .collect();
+                if !refused.is_empty() {
+                    spans.push(Span::styled(format!(": {}", refused.join(", ")), t.error));
+                }
             }
         }
         None => spans.push(Span::styled("connecting…", t.warn)),
