@@ -151,23 +151,11 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         Dialog::Publish(form) => publish_key(model, form, key),
         Dialog::Subscriptions(d) => subs_key(model, d, key),
         Dialog::ConfirmClean { under, topics } => match key.code {
-            KeyCode::Char('y' | 'Y') => {
-                model.notify(format!(
-                    "clearing {} retained messages under {under}…",
-                    topics.len()
-                ));
-                let progress = crate::retained::Progress {
-                    total: topics.len(),
-                    ..crate::retained::Progress::default()
-                };
-                model.cleaning = Some((under, progress));
-                let receive_max = model
-                    .timeline
-                    .current()
-                    .and_then(|a| a.connack.as_ref())
-                    .and_then(|c| c.receive_max);
-                let window = crate::retained::window(receive_max);
-                (None, vec![Command::CleanRetained { topics, window }])
+            KeyCode::Char('y' | 'Y') => (None, start_clean(model, under, topics)),
+            // Only the selected topic's own retained message, not the levels below.
+            KeyCode::Char('t') if topics.len() > 1 && topics.contains(&under) => {
+                let only = vec![under.clone()];
+                (None, start_clean(model, under, only))
             }
             KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => (None, Vec::new()),
             _ => (Some(Dialog::ConfirmClean { under, topics }), Vec::new()),
@@ -191,6 +179,26 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
     };
     model.dialog = keep;
     commands
+}
+
+/// Starts clearing: progress in the status bar, the work as a command.
+fn start_clean(model: &mut Model, under: String, topics: Vec<String>) -> Vec<Command> {
+    model.notify(format!(
+        "clearing {} retained messages under {under}…",
+        topics.len()
+    ));
+    let progress = crate::retained::Progress {
+        total: topics.len(),
+        ..crate::retained::Progress::default()
+    };
+    model.cleaning = Some((under, progress));
+    let receive_max = model
+        .timeline
+        .current()
+        .and_then(|a| a.connack.as_ref())
+        .and_then(|c| c.receive_max);
+    let window = crate::retained::window(receive_max);
+    vec![Command::CleanRetained { topics, window }]
 }
 
 /// What a key did to a one-line input.

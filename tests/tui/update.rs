@@ -455,3 +455,23 @@ fn publish_history_is_recalled_with_up_and_down() {
     key(&mut model, KeyCode::Esc);
     assert!(model.dialog.is_none());
 }
+
+#[test]
+fn clear_retained_offers_the_topic_alone_when_levels_below_hold_retained_too() {
+    use mqscope::tui::dialog::Dialog;
+    let mut model = super::plant();
+    let mut m = message("plant/state/detail", b"x", 3000);
+    m.retain = true;
+    feed(&mut model, m);
+    select(&mut model, "plant/state");
+    key(&mut model, KeyCode::Char('x'));
+    let Some(Dialog::ConfirmClean { topics, .. }) = &model.dialog else {
+        panic!("{:?}", model.dialog)
+    };
+    assert_eq!(topics, &["plant/state", "plant/state/detail"]);
+    let commands = key(&mut model, KeyCode::Char('t'));
+    assert!(
+        matches!(&commands[..], [Command::CleanRetained { topics, .. }] if topics == &["plant/state"]),
+        "{commands:?}"
+    );
+}

@@ -52,7 +52,18 @@ pub fn render(model: &Model, dialog: &Dialog, frame: &mut Frame<'_>, area: Rect)
                 ));
             }
             lines.push(Line::from(""));
-            lines.push(keys(t, &[("y", "clear them"), ("n / Esc", "cancel")]));
+            if topics.len() > 1 && topics.contains(under) {
+                lines.push(keys(
+                    t,
+                    &[
+                        ("y", "clear them all"),
+                        ("t", "only this topic"),
+                        ("n / Esc", "cancel"),
+                    ],
+                ));
+            } else {
+                lines.push(keys(t, &[("y", "clear them"), ("n / Esc", "cancel")]));
+            }
             ("clear retained", lines, 90)
         }
         Dialog::SaveProfile { name } => (
