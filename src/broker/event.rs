@@ -214,6 +214,18 @@ impl SubscribeResult {
     pub fn granted_qos(&self) -> Option<u8> {
         (self.code <= 2).then_some(self.code)
     }
+
+    /// `FILTER (0x87 not authorized)` for a refused filter.
+    pub fn refusal(&self) -> Option<String> {
+        self.granted_qos().is_none().then(|| {
+            format!(
+                "{} ({:#04x} {})",
+                self.filter,
+                self.code,
+                super::codes::reason_name(self.code)
+            )
+        })
+    }
 }
 
 /// Direction of a packet on the wire.

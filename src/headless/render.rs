@@ -295,15 +295,7 @@ pub fn lifecycle_text(l: &Lifecycle, verbose: bool) -> Option<String> {
         LifecycleKind::Subscribed(results) => {
             let refused: Vec<String> = results
                 .iter()
-                .filter(|r| r.granted_qos().is_none())
-                .map(|r| {
-                    format!(
-                        "{} ({:#04x} {})",
-                        r.filter,
-                        r.code,
-                        crate::broker::codes::reason_name(r.code)
-                    )
-                })
+                .filter_map(crate::broker::SubscribeResult::refusal)
                 .collect();
             if !refused.is_empty() {
                 format!(

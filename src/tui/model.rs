@@ -18,7 +18,7 @@ use super::requests::{Pending, Requests};
 use super::theme::Theme;
 use crate::broker::{
     BrokerEvent, Cause, Direction, LifecycleKind, Protocol, PublishOutcome, PublishRequest,
-    Subscription, codes,
+    SubscribeResult, Subscription, codes,
 };
 use crate::logging::LogLine;
 use crate::payload::Mode;
@@ -397,15 +397,7 @@ fn on_broker(model: &mut Model, event: BrokerEvent) {
                     model.subscriptions.acked(&results);
                     let refused: Vec<String> = results
                         .iter()
-                        .filter(|r| r.granted_qos().is_none())
-                        .map(|r| {
-                            format!(
-                                "{} ({:#04x} {})",
-                                r.filter,
-                                r.code,
-                                codes::reason_name(r.code)
-                            )
-                        })
+                        .filter_map(SubscribeResult::refusal)
                         .collect();
                     if refused.is_empty() {
                         let granted: Vec<String> = results

@@ -184,7 +184,6 @@ async fn every_publish_property_survives_the_round_trip() {
 #[tokio::test]
 async fn a_request_from_the_dialog_is_paired_with_its_reply() {
     let broker = Mosquitto::plain();
-    let mut handle = BrokerHandle::spawn(opts(&broker.url(), &["svc/req/#"])).unwrap();
     // A responder: answers every request on svc/req/+ at its response topic.
     let mut responder = BrokerHandle::spawn(opts(&broker.url(), &["svc/req/+"])).unwrap();
     let answering = tokio::spawn(async move {
@@ -206,15 +205,7 @@ async fn a_request_from_the_dialog_is_paired_with_its_reply() {
             responder.publish(reply).await;
         }
     });
-    let mut model = Model::new(
-        broker.url(),
-        mqscope::store::Limits::default(),
-        SystemTime::now(),
-    );
-    feed_until(&mut handle, &mut model, |m| {
-        !m.subscriptions.entries.is_empty()
-    })
-    .await;
+    let (mut handle, mut model) = connected(&broker.url(), &["svc/req/#"]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     model.dialog = Some(Dialog::Publish(PublishForm {
         topic: "svc/req/ping".into(),
