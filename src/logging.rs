@@ -82,6 +82,11 @@ fn init(stderr: bool, ring: Option<&LogRing>) -> LogGuard {
             .with_writer(std::io::stderr)
             .with_target(false)
             .without_time()
+            // Colour only for a person at a terminal (and never with NO_COLOR).
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            )
             // Only our own warnings: rumqttc's are in the file and said better by our events.
             .with_filter(Targets::new().with_target("mqscope", LevelFilter::WARN))
     });
