@@ -95,8 +95,7 @@ impl Effects {
                     Some((path, profile)) => {
                         match crate::config::save::save_profile(path, name, profile) {
                             Ok(()) => format!(
-                                "saved profile {name} to {}{}: mqscope -P {name}",
-                                path.display(),
+                                "saved profile {name}: mqscope -P {name}{} (in {})",
                                 if profile.username.is_some()
                                     && profile.password_env.is_none()
                                     && profile.password_file.is_none()
@@ -104,7 +103,8 @@ impl Effects {
                                     " (no password kept: add password_env, _file or _command)"
                                 } else {
                                     ""
-                                }
+                                },
+                                path.display()
                             ),
                             Err(why) => format!("profile not saved: {why}"),
                         }

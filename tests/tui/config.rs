@@ -121,7 +121,10 @@ async fn a_working_connection_is_saved_as_a_profile_without_its_password() {
     let Some(Msg::Notice(text)) = replies.recv().await else {
         panic!("a notice")
     };
-    assert!(text.starts_with("saved profile plant-b to "), "{text}");
+    assert!(
+        text.starts_with("saved profile plant-b: mqscope -P plant-b (in "),
+        "{text}"
+    );
     update(&mut model, Msg::Notice(text));
     let saved = std::fs::read_to_string(&path).unwrap();
     let c = Config::parse(&saved, &path).unwrap();

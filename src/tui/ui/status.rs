@@ -104,14 +104,14 @@ pub fn render_status(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             ),
         ));
     }
-    if let Some((text, _)) = &model.notice {
-        parts.push((5, Span::styled(text.clone(), t.warn)));
-    }
     let width = usize::from(area.width);
     let total = |parts: &[(u8, Span<'static>)]| -> usize {
         1 + parts.iter().map(|(_, s)| s.width()).sum::<usize>() + 3 * parts.len().saturating_sub(1)
     };
-    while total(&parts) > width && parts.len() > 1 {
+    // The notice answers what the user just did: it keeps up to 48 columns, shortened last.
+    let notice = model.notice.as_ref().map(|(text, _)| text.as_str());
+    let reserve = notice.map_or(0, |n| n.chars().count().min(48) + 3);
+    while total(&parts) + reserve > width && parts.len() > 1 {
         let Some(weakest) = parts
             .iter()
             .enumerate()
@@ -121,6 +121,20 @@ pub fn render_status(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             break;
         };
         parts.remove(weakest);
+    }
+    if let Some(text) = notice {
+        let room = width.saturating_sub(total(&parts) + 3);
+        if room >= 8 {
+            let shown: String = if text.chars().count() > room {
+                text.chars()
+                    .take(room - 1)
+                    .chain(std::iter::once('…'))
+                    .collect()
+            } else {
+                text.to_string()
+            };
+            parts.push((0, Span::styled(shown, t.warn)));
+        }
     }
     let mut spans = vec![Span::raw(" ")];
     for (i, (_, span)) in parts.into_iter().enumerate() {
