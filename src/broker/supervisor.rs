@@ -36,6 +36,8 @@ struct Emitter {
     overflow: VecDeque<BrokerEvent>,
     stats: Arc<Stats>,
     reported: (u64, u64),
+    /// Something was emitted since the last housekeeping.
+    active: bool,
 }
 
 impl Emitter {
@@ -50,6 +52,7 @@ impl Emitter {
     }
 
     fn push(&mut self, event: BrokerEvent) {
+        self.active = true;
         self.flush();
         if !self.overflow.is_empty() {
             self.overflow.push_back(event);
@@ -61,6 +64,7 @@ impl Emitter {
     }
 
     fn message(&mut self, message: super::event::Message) {
+        self.active = true;
         if !self.overflow.is_empty() {
             self.flush();
         }
@@ -127,6 +131,10 @@ enum Next {
 
 type Reply = oneshot::Sender<PublishOutcome>;
 
+/// Housekeeping period while events flow, and on a quiet link.
+const HOUSEKEEPING_BUSY: Duration = Duration::from_secs(1);
+const HOUSEKEEPING_QUIET: Duration = Duration::from_secs(5);
+
 /// How long a clean disconnect may take before the link is simply dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -171,6 +179,7 @@ impl Supervisor {
                 overflow: VecDeque::new(),
                 stats,
                 reported: (0, 0),
+                active: false,
             },
             commands,
             shutdown,
@@ -473,8 +482,11 @@ impl Supervisor {
             };
             acks.publish(session, req, reply);
         }
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        // Housekeeping (drop counts, the overflow, a consumer that went away) every second
+        // while events flow, every few seconds on a quiet link: each wake-up of an idle
+        // process costs more than the work it does.
+        let housekeeping = tokio::time::sleep(HOUSEKEEPING_BUSY);
+        tokio::pin!(housekeeping);
         let mut closing: Option<AttemptEnd> = None;
         // A DISCONNECT may wait behind a full in-flight window; do not wait for it forever.
         let give_up_closing = tokio::time::sleep(Duration::MAX / 4);
@@ -532,13 +544,20 @@ impl Supervisor {
                         return AttemptEnd::Failed { cause, uptime: Some(started.elapsed()) };
                     }
                 },
-                _ = tick.tick() => {
+                () = &mut housekeeping => {
                     self.out.report_drops();
                     self.out.flush();
                     if self.out.consumer_gone() && closing.is_none() {
                         session.disconnect();
                         closing = Some(AttemptEnd::Shutdown);
                     }
+                    let busy = std::mem::take(&mut self.out.active) || !self.out.overflow.is_empty();
+                    let next = if busy { HOUSEKEEPING_BUSY } else { HOUSEKEEPING_QUIET };
+                    housekeeping.as_mut().reset(tokio::time::Instant::now() + next);
+                }
+                () = self.out.tx.closed(), if closing.is_none() => {
+                    session.disconnect();
+                    closing = Some(AttemptEnd::Shutdown);
                 }
             }
         }
