@@ -252,12 +252,12 @@ impl Config {
             }
         }
         for (pane, actions) in &self.keys {
-            let Some(pane_id) = crate::tui::keymap::Pane::from_name(pane) else {
+            if crate::tui::keymap::Pane::from_name(pane).is_none() {
                 return fail(
                     format!("keys.{pane}"),
                     "panes are global, topics, inspector, timeline, log".into(),
                 );
-            };
+            }
             for (action, keys) in actions {
                 let key = format!("keys.{pane}.{action}");
                 if crate::tui::keymap::Action::from_name(action).is_none() {
@@ -268,7 +268,6 @@ impl Config {
                         return fail(key.clone(), why);
                     }
                 }
-                let _ = pane_id;
             }
         }
         if let Some((key, why)) = self.key_conflict() {

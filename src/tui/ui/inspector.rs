@@ -157,18 +157,15 @@ fn message_units(
 fn request_line(model: &Model, m: &StoredMessage) -> Option<Line<'static>> {
     let t = &model.theme;
     if let Some(link) = model.requests.link_of(m.seq) {
-        let (arrow, what) = if link.is_reply {
-            ("↩ reply to the request on ", "")
+        let arrow = if link.is_reply {
+            "↩ reply to the request on "
         } else {
-            ("↪ answered on ", "")
+            "↪ answered on "
         };
         return Some(Line::from(vec![
             Span::styled(arrow, t.label),
             Span::styled(link.topic.clone(), t.value),
-            Span::styled(
-                format!("{what} after {} ms", link.latency.as_millis()),
-                t.ok,
-            ),
+            Span::styled(format!(" after {} ms", link.latency.as_millis()), t.ok),
         ]));
     }
     let p = m.properties.as_ref()?;
