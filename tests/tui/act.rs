@@ -60,6 +60,20 @@ async fn feed_until(
     }
 }
 
+/// Hands a command to the layer and feeds the model until the status bar says `notice`.
+async fn steer_until(
+    handle: &mut BrokerHandle,
+    model: &mut Model,
+    command: mqscope::broker::Command,
+    notice: &str,
+) {
+    handle.commands().send(command).await.unwrap();
+    feed_until(handle, model, |m| {
+        m.notice.as_ref().is_some_and(|(n, _)| n == notice)
+    })
+    .await;
+}
+
 /// A layer subscribed to `filters` and a model fed until the SUBACK is in.
 async fn connected(url: &str, filters: &[&str]) -> (BrokerHandle, Model) {
     let mut handle = BrokerHandle::spawn(opts(url, filters)).unwrap();
@@ -224,16 +238,12 @@ async fn a_request_from_the_dialog_is_paired_with_its_reply() {
     let mqscope::tui::model::Command::Subscribe(subs) = &commands[0] else {
         unreachable!()
     };
-    handle
-        .commands()
-        .send(mqscope::broker::Command::Subscribe(subs.clone()))
-        .await
-        .unwrap();
-    feed_until(&mut handle, &mut model, |m| {
-        m.subscriptions.entries.iter().any(|e| {
-            e.filter == "svc/reply/me" && e.state != mqscope::tui::dialog::subs::SubState::Pending
-        })
-    })
+    steer_until(
+        &mut handle,
+        &mut model,
+        mqscope::broker::Command::Subscribe(subs.clone()),
+        "subscribed to svc/reply/me (QoS 0)",
+    )
     .await;
     let Command::Publish(req) = &commands[1] else {
         panic!("{commands:?}")
@@ -326,16 +336,12 @@ async fn live_subscribe_and_unsubscribe_change_what_arrives_without_reconnecting
         panic!("{commands:?}")
     };
     assert!(subs[0].no_local && subs[0].retain_handling == 2 && subs[0].qos == 1);
-    handle
-        .commands()
-        .send(mqscope::broker::Command::Subscribe(subs.clone()))
-        .await
-        .unwrap();
-    feed_until(&mut handle, &mut model, |m| {
-        m.notice
-            .as_ref()
-            .is_some_and(|(n, _)| n == "subscribed to b/# (QoS 1)")
-    })
+    steer_until(
+        &mut handle,
+        &mut model,
+        mqscope::broker::Command::Subscribe(subs.clone()),
+        "subscribed to b/# (QoS 1)",
+    )
     .await;
     let send = |topic: &str| PublishRequest {
         topic: topic.into(),
@@ -351,16 +357,12 @@ async fn live_subscribe_and_unsubscribe_change_what_arrives_without_reconnecting
     update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Up)));
     let commands = update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Char('d'))));
     assert_eq!(commands, vec![Command::Unsubscribe(vec!["a/#".into()])]);
-    handle
-        .commands()
-        .send(mqscope::broker::Command::Unsubscribe(vec!["a/#".into()]))
-        .await
-        .unwrap();
-    feed_until(&mut handle, &mut model, |m| {
-        m.notice
-            .as_ref()
-            .is_some_and(|(n, _)| n == "unsubscribed from a/#")
-    })
+    steer_until(
+        &mut handle,
+        &mut model,
+        mqscope::broker::Command::Unsubscribe(vec!["a/#".into()]),
+        "unsubscribed from a/#",
+    )
     .await;
     publisher.publish(send("a/1")).await;
     publisher.publish(send("b/2")).await;
