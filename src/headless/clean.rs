@@ -61,8 +61,8 @@ pub async fn run(args: CleanRetainedArgs) -> anyhow::Result<ExitCode> {
         }
         let _ = out.flush();
         eprintln_line(&format!(
-            "{} retained topics under {}{excluded}; dry run: nothing cleared",
-            set.topics.len(),
+            "{} under {}{excluded}; dry run: nothing cleared",
+            topics_count(set.topics.len()),
             args.filter
         ));
         handle.shutdown().await;
@@ -165,6 +165,11 @@ async fn learn(handle: &mut BrokerHandle, args: &CleanRetainedArgs) -> Result<Re
         }
     }
     Err("the connection layer stopped".into())
+}
+
+/// `1 retained topic`, `5010 retained topics`.
+fn topics_count(n: usize) -> String {
+    format!("{n} retained topic{}", if n == 1 { "" } else { "s" })
 }
 
 fn refused_text(r: &SubscribeResult) -> String {

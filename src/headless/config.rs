@@ -46,9 +46,10 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
             let config = Config::load().map_err(|e| UsageError(e.to_string()))?;
             writeln!(
                 out,
-                "{}: valid ({} profiles{})",
+                "{}: valid ({} profile{}{})",
                 path.display(),
                 config.profiles.len(),
+                if config.profiles.len() == 1 { "" } else { "s" },
                 if config.profiles.is_empty() {
                     String::new()
                 } else {

@@ -113,7 +113,7 @@ fn init_writes_the_documented_starter_once_and_show_redacts() {
     assert!(shown.contains("password = \"<redacted>\""), "{shown}");
     assert!(shown.contains("url = \"mqtt://lab:1883\""), "{shown}");
     let out = cmd(&["config", "check"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("valid (1 profiles: lab)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid (1 profile: lab)"));
 }
 
 #[test]
