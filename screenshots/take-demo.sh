@@ -9,7 +9,7 @@ cargo build --quiet --release --bin mqscope
 tmp=$(mktemp -d)
 trap 'tmux kill-session -t demo-shots 2>/dev/null; rm -rf "$tmp"' EXIT
 tmux kill-session -t demo-shots 2>/dev/null || true
-tmux new -d -s demo-shots -x 160 -y 45 "MQSCOPE_LOG_DIR=$tmp target/release/mqscope demo"
+tmux new -d -s demo-shots -x 160 -y 45 "MQSCOPE_CONFIG=$tmp/none.toml MQSCOPE_LOG_DIR=$tmp target/release/mqscope demo"
 start=$(date +%s)
 keys() { for k in "$@"; do tmux send-keys -t demo-shots "$k"; sleep 0.3; done; }
 shot() {

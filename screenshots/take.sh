@@ -15,6 +15,8 @@ trap 'tmux kill-session -t shots 2>/dev/null; kill $broker $traffic 2>/dev/null;
 sleep 0.5
 U=mqtt://127.0.0.1:$port
 export MQSCOPE_LOG_DIR=$tmp
+# Never the user's own config file: its keys and theme would change the captures.
+export MQSCOPE_CONFIG=$tmp/none.toml
 
 # Retained metadata, a binary blob, an MQTT 5 command.
 for line in 1 2 3 10; do
