@@ -139,13 +139,14 @@ fn big_model() -> Model {
         update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
     }
     let root = model.store.find("fleet").unwrap();
-    model.tree.open(vec![root]);
+    model.topics.opened.insert(root);
     for g in 0..10 {
         let id = model.store.find(&format!("fleet/g{g}")).unwrap();
-        model.tree.open(vec![root, id]);
+        model.topics.opened.insert(id);
     }
-    model.tree.select(vec![root]);
-    model.tree_dirty = true;
+    model.topics.selected = Some(root);
+    model.topics.changed();
+    update(&mut model, Msg::Frame);
     model
 }
 
@@ -155,22 +156,22 @@ fn frame(c: &mut Criterion) {
     let mut model = big_model();
     let mut view = View::default();
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    view.refresh(&mut model);
+    view.refresh(&model);
     terminal
-        .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+        .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
         .unwrap();
     println!("visible rows: {}", view.rows);
     group.bench_function("view rebuild, 100k topics, 10k rows open", |b| {
         b.iter(|| {
             view.invalidate();
-            view.refresh(&mut model);
+            view.refresh(&model);
         });
     });
     group.bench_function("draw 200x50, 100k topics, 10k rows open", |b| {
         b.iter(|| {
             view.forget_tree_frame();
             terminal
-                .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+                .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
                 .unwrap();
         });
     });
@@ -180,9 +181,10 @@ fn frame(c: &mut Criterion) {
             i += 1;
             let m = message(format!("fleet/g{}/d{}/temp", i % 10, i % 1000), i);
             update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
-            view.refresh(&mut model);
+            update(&mut model, Msg::Frame);
+            view.refresh(&model);
             terminal
-                .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+                .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
                 .unwrap();
         });
     });
@@ -199,26 +201,27 @@ fn flat_frame(c: &mut Criterion) {
         update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
     }
     let root = model.store.find("flat").unwrap();
-    model.tree.open(vec![root]);
-    model.tree.select(vec![root]);
-    model.tree_dirty = true;
+    model.topics.opened.insert(root);
+    model.topics.selected = Some(root);
+    model.topics.changed();
+    update(&mut model, Msg::Frame);
     let mut view = View::default();
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    view.refresh(&mut model);
+    view.refresh(&model);
     terminal
-        .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+        .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
         .unwrap();
     group.bench_function("rebuild only, one level of 100k rows open", |b| {
         b.iter(|| {
             view.invalidate();
-            view.refresh(&mut model);
+            view.refresh(&model);
         });
     });
     group.bench_function("draw only, one level of 100k rows open", |b| {
         b.iter(|| {
             view.forget_tree_frame();
             terminal
-                .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+                .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
                 .unwrap();
         });
     });
@@ -227,7 +230,7 @@ fn flat_frame(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 terminal
-                    .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+                    .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
                     .unwrap();
             });
         },
@@ -238,9 +241,10 @@ fn flat_frame(c: &mut Criterion) {
             i += 1;
             let m = message(format!("flat/dev{}/value", i % 1000), i);
             update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
-            view.refresh(&mut model);
+            update(&mut model, Msg::Frame);
+            view.refresh(&model);
             terminal
-                .draw(|f| mqscope::tui::ui::render(&mut model, &view, f))
+                .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
                 .unwrap();
         });
     });

@@ -16,6 +16,7 @@ pub mod cause;
 pub mod codes;
 pub mod event;
 pub(crate) mod framer;
+pub mod json;
 mod local;
 pub mod options;
 pub(crate) mod packet;
@@ -37,6 +38,7 @@ pub use event::{
     BrokerEvent, Command, ConnackInfo, Direction, Lifecycle, LifecycleKind, Message,
     MessageProperties, PacketRecord, PublishOutcome, PublishRequest, Stage, SubscribeResult,
 };
+pub use json::message_json;
 pub use options::{BrokerOptions, MqttVersion, Protocol, Subscription, TlsSettings};
 pub use pump::unexpected_start;
 pub use target::{Scheme, Target};

@@ -57,7 +57,7 @@ pub struct Cli {
 pub struct SubscribeArgs {
     /// Topic filter to subscribe to (repeatable)
     #[arg(short = 't', long = "topic", value_name = "FILTER", default_value = "#",
-          value_parser = parse_filter)]
+          value_parser = crate::topic::parse_filter)]
     pub filters: Vec<String>,
 
     /// QoS to subscribe with
@@ -85,7 +85,7 @@ pub struct TuiArgs {
 
     /// Memory budget for topics and history, e.g. 256M or 2G (history is evicted first, then
     /// new topics are counted but not tracked)
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = crate::size::parse_size)]
     pub max_memory: usize,
 }
 
@@ -155,7 +155,7 @@ pub struct CleanRetainedArgs {
     pub connect: ConnectArgs,
 
     /// Topic filter whose retained messages to clear, e.g. plant/line1/#
-    #[arg(value_name = "FILTER", value_parser = parse_filter)]
+    #[arg(value_name = "FILTER", value_parser = crate::topic::parse_filter)]
     pub filter: String,
 
     /// Only list the retained topics; clear nothing
@@ -163,7 +163,7 @@ pub struct CleanRetainedArgs {
     pub dry_run: bool,
 
     /// Leave topics matching this filter alone (repeatable)
-    #[arg(long, value_name = "FILTER", value_parser = parse_filter)]
+    #[arg(long, value_name = "FILTER", value_parser = crate::topic::parse_filter)]
     pub exclude: Vec<String>,
 }
 
@@ -175,7 +175,7 @@ pub struct DoctorArgs {
 
     /// Filter to test subscribing to (repeatable; the round trip uses the first)
     #[arg(short = 't', long = "topic", value_name = "FILTER", default_value = "#",
-          value_parser = parse_filter)]
+          value_parser = crate::topic::parse_filter)]
     pub filters: Vec<String>,
 
     /// The report as one JSON object
@@ -344,7 +344,7 @@ pub struct PubArgs {
     pub connect: ConnectArgs,
 
     /// Topic to publish to (no wildcards)
-    #[arg(short = 't', long, value_parser = parse_topic)]
+    #[arg(short = 't', long, value_parser = crate::topic::parse_topic)]
     pub topic: String,
 
     /// The payload
@@ -380,7 +380,7 @@ pub struct PubArgs {
     pub content_type: Option<String>,
 
     /// MQTT 5 response topic
-    #[arg(long, value_name = "TOPIC", value_parser = parse_topic)]
+    #[arg(long, value_name = "TOPIC", value_parser = crate::topic::parse_topic)]
     pub response_topic: Option<String>,
 
     /// MQTT 5 correlation data (as text)
@@ -412,62 +412,8 @@ impl PubArgs {
     }
 }
 
-/// `256M`, `2G`, `512K`, or plain bytes; at least 1M.
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let s = s.trim();
-    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: usize = digits
-        .parse()
-        .map_err(|_| "expected a size like 256M, 2G or 512K".to_string())?;
-    let factor = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
-        "" => 1,
-        "K" => 1 << 10,
-        "M" => 1 << 20,
-        "G" => 1 << 30,
-        _ => return Err("expected a size like 256M, 2G or 512K (units K, M, G)".into()),
-    };
-    let bytes = n.checked_mul(factor).ok_or("that size is too large")?;
-    if bytes < 1 << 20 {
-        return Err("at least 1M".into());
-    }
-    Ok(bytes)
-}
-
 fn parse_target(s: &str) -> Result<Target, String> {
     s.parse::<Target>().map_err(|e| e.to_string())
-}
-
-fn parse_topic(s: &str) -> Result<String, String> {
-    if s.is_empty() {
-        return Err("a topic cannot be empty".into());
-    }
-    if s.contains(['+', '#']) {
-        return Err("a topic to publish to cannot contain the wildcards + or #".into());
-    }
-    if s.contains('\0') {
-        return Err("a topic cannot contain a NUL character".into());
-    }
-    if s.len() > 65_535 {
-        return Err("a topic is at most 65535 bytes".into());
-    }
-    Ok(s.to_string())
-}
-
-/// Checks the MQTT filter rules: `#` only last and alone in its level, `+` alone in its level.
-pub fn parse_filter(s: &str) -> Result<String, String> {
-    if s.is_empty() {
-        return Err("a filter cannot be empty".into());
-    }
-    let levels: Vec<&str> = s.split('/').collect();
-    for (i, level) in levels.iter().enumerate() {
-        if level.contains('#') && (*level != "#" || i != levels.len() - 1) {
-            return Err("'#' must be the whole last level, as in a/b/#".into());
-        }
-        if level.contains('+') && *level != "+" {
-            return Err("'+' must be a whole level, as in a/+/c".into());
-        }
-    }
-    Ok(s.to_string())
 }
 
 fn parse_user_property(s: &str) -> Result<(String, String), String> {
@@ -575,32 +521,6 @@ impl SubArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn filters_follow_the_mqtt_rules() {
-        assert!(parse_filter("a/+/c/#").is_ok());
-        assert!(parse_filter("#").is_ok());
-        assert!(parse_filter("a/#/c").is_err());
-        assert!(parse_filter("a/b#").is_err());
-        assert!(parse_filter("a/b+/c").is_err());
-        assert!(parse_filter("").is_err());
-    }
-
-    #[test]
-    fn sizes_parse_with_units() {
-        assert_eq!(parse_size("256M"), Ok(256 << 20));
-        assert_eq!(parse_size("2G"), Ok(2 << 30));
-        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
-        assert!(parse_size("12").is_err());
-        assert!(parse_size("5X").is_err());
-    }
-
-    #[test]
-    fn topics_reject_wildcards() {
-        assert!(parse_topic("a/b").is_ok());
-        assert!(parse_topic("a/+").is_err());
-        assert!(parse_topic("").is_err());
-    }
 
     #[test]
     fn cli_definition_is_consistent() {

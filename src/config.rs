@@ -136,6 +136,14 @@ impl std::fmt::Debug for Profile {
     }
 }
 
+/// Checks sections of the file that another layer interprets: the dotted key at fault and why.
+pub type SectionCheck = fn(&Config) -> Result<(), (String, String)>;
+
+/// Checks nothing beyond the core's own sections.
+pub fn no_sections(_: &Config) -> Result<(), (String, String)> {
+    Ok(())
+}
+
 /// Where the file is: `MQSCOPE_CONFIG`, else the platform's config directory.
 pub fn path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("MQSCOPE_CONFIG").filter(|p| !p.is_empty()) {
@@ -151,21 +159,23 @@ impl Config {
         toml::from_str(DEFAULT).unwrap_or_default()
     }
 
-    /// Parses and checks one file's text.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+    /// Parses and checks one file's text; `sections` checks what the core keeps as plain data
+    /// for the explorer (`[keys]`, `[theme]`), whose vocabulary is the explorer's.
+    pub fn parse(text: &str, path: &Path, sections: SectionCheck) -> Result<Self, ConfigError> {
         let config: Config =
             toml::from_str(text).map_err(|e| ConfigError::from_toml(&e, text, path))?;
         config.check(text, path)?;
+        sections(&config).map_err(|(key, why)| ConfigError::at_key(path, text, &key, why))?;
         Ok(config)
     }
 
     /// The built-in defaults with the user's file (when there is one) over them.
-    pub fn load() -> Result<Self, ConfigError> {
+    pub fn load(sections: SectionCheck) -> Result<Self, ConfigError> {
         let Some(path) = path() else {
             return Ok(Self::builtin());
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Self::builtin().layer(Self::parse(&text, &path)?)),
+            Ok(text) => Ok(Self::builtin().layer(Self::parse(&text, &path, sections)?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::builtin()),
             Err(e) => Err(ConfigError::io(&path, &e)),
         }
@@ -195,7 +205,7 @@ impl Config {
     fn check(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
         let fail = |key: String, why: String| Err(ConfigError::at_key(path, text, &key, why));
         if let Some(m) = &self.defaults.max_memory {
-            if let Err(why) = crate::cli::parse_size(m) {
+            if let Err(why) = crate::size::parse_size(m) {
                 return fail("defaults.max_memory".into(), why);
             }
         }
@@ -221,12 +231,12 @@ impl Config {
                 return fail(key("url"), why.to_string());
             }
             for f in &p.filters {
-                if let Err(why) = crate::cli::parse_filter(f) {
+                if let Err(why) = crate::topic::parse_filter(f) {
                     return fail(key("filters"), format!("{f}: {why}"));
                 }
             }
             if let Some(m) = &p.max_memory {
-                if let Err(why) = crate::cli::parse_size(m) {
+                if let Err(why) = crate::size::parse_size(m) {
                     return fail(key("max_memory"), why);
                 }
             }
@@ -251,129 +261,7 @@ impl Config {
                 return fail(key("cert"), "cert and key go together".into());
             }
         }
-        for (pane, actions) in &self.keys {
-            if crate::tui::keymap::Pane::from_name(pane).is_none() {
-                return fail(
-                    format!("keys.{pane}"),
-                    "panes are global, topics, inspector, timeline, log".into(),
-                );
-            }
-            for (action, keys) in actions {
-                let key = format!("keys.{pane}.{action}");
-                if crate::tui::keymap::Action::from_name(action).is_none() {
-                    return fail(key, format!("unknown action; actions: {}", action_names()));
-                }
-                for k in keys.list() {
-                    if let Err(why) = crate::tui::keymap::Key::parse(k) {
-                        return fail(key.clone(), why);
-                    }
-                }
-            }
-        }
-        if let Some((key, why)) = self.key_conflict() {
-            return fail(key, why);
-        }
-        for (part, colour) in &self.theme.colors {
-            let key = format!("theme.colors.{part}");
-            if !crate::tui::theme::Theme::PARTS.contains(&part.as_str()) {
-                return fail(
-                    key,
-                    format!(
-                        "unknown part; parts: {}",
-                        crate::tui::theme::Theme::PARTS.join(", ")
-                    ),
-                );
-            }
-            if let Err(why) = crate::tui::theme::parse_colour(colour) {
-                return fail(key, why);
-            }
-        }
         Ok(())
-    }
-
-    /// A key override that another binding shadows: the key's dotted path and why.
-    fn key_conflict(&self) -> Option<(String, String)> {
-        use crate::tui::keymap::{Action, Key, Pane};
-        let keymap = self.keymap();
-        let panes = [
-            Pane::Global,
-            Pane::Topics,
-            Pane::Inspector,
-            Pane::Timeline,
-            Pane::Log,
-        ];
-        for (pane_name, actions) in &self.keys {
-            let pane = Pane::from_name(pane_name)?;
-            for (action_name, keys) in actions {
-                let action = Action::from_name(action_name)?;
-                for text in keys.list() {
-                    let key = Key::parse(text).ok()?;
-                    let checked: &[Pane] = if pane == Pane::Global {
-                        &panes
-                    } else {
-                        std::slice::from_ref(&pane)
-                    };
-                    for p in checked {
-                        if let Some(other) = keymap.action(*p, key).filter(|a| *a != action) {
-                            return Some((
-                                format!("keys.{pane_name}.{action_name}"),
-                                format!(
-                                    "{text:?} already does {} in {}{}; give {} another key \
-                                     under [keys.{}] or pick another key",
-                                    other.name(),
-                                    p.title(),
-                                    if pane == *p {
-                                        ""
-                                    } else {
-                                        " (pane keys win over global ones)"
-                                    },
-                                    other.name(),
-                                    p.title()
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        None
-    }
-
-    /// The theme this configuration asks for (`NO_COLOR` is the caller's to apply).
-    pub fn theme(&self) -> crate::tui::theme::Theme {
-        let mut theme = match self.theme.base {
-            Some(ThemeBase::Light) => crate::tui::theme::Theme::light(),
-            _ => crate::tui::theme::Theme::dark(),
-        };
-        for (part, colour) in &self.theme.colors {
-            if let Ok(c) = crate::tui::theme::parse_colour(colour) {
-                theme.set_colour(part, c);
-            }
-        }
-        theme
-    }
-
-    /// The keymap with this configuration's overrides.
-    pub fn keymap(&self) -> crate::tui::keymap::Keymap {
-        use crate::tui::keymap::{Action, Key, Keymap, Pane};
-        let mut keymap = Keymap::default();
-        for (pane, actions) in &self.keys {
-            let Some(pane) = Pane::from_name(pane) else {
-                continue;
-            };
-            for (action, keys) in actions {
-                let Some(action) = Action::from_name(action) else {
-                    continue;
-                };
-                let keys: Vec<Key> = keys
-                    .list()
-                    .iter()
-                    .filter_map(|k| Key::parse(k).ok())
-                    .collect();
-                keymap.rebind(pane, action, &keys);
-            }
-        }
-        keymap
     }
 
     /// The configuration as TOML, passwords replaced by `<redacted>`.
@@ -388,14 +276,6 @@ impl Config {
     }
 }
 
-fn action_names() -> String {
-    crate::tui::keymap::Action::ALL
-        .iter()
-        .map(|a| a.name())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -403,7 +283,7 @@ mod tests {
 
     #[test]
     fn the_builtin_file_parses_and_checks() {
-        let c = Config::parse(DEFAULT, Path::new("builtin")).unwrap();
+        let c = Config::parse(DEFAULT, Path::new("builtin"), no_sections).unwrap();
         assert_eq!(c.defaults.history, Some(100));
         assert_eq!(c.theme.base, Some(ThemeBase::Dark));
     }
@@ -411,7 +291,7 @@ mod tests {
     #[test]
     fn debug_and_show_never_print_a_password() {
         let text = "[profiles.a]\nurl = \"mqtt://h\"\nusername = \"u\"\npassword = \"hunter2\"\n";
-        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        let c = Config::parse(text, Path::new("c.toml"), no_sections).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(!c.redacted().contains("hunter2"));
         assert!(c.redacted().contains("<redacted>"));

@@ -57,7 +57,7 @@ pub fn start(
 pub async fn run(
     args: DemoArgs,
     ring: crate::logging::LogRing,
-    settings: crate::tui::Settings,
+    settings: crate::tui::settings::Settings,
 ) -> anyhow::Result<ExitCode> {
     let running = start(
         args.port,
@@ -82,7 +82,7 @@ pub async fn run(
 pub async fn run(
     _args: DemoArgs,
     _ring: crate::logging::LogRing,
-    _settings: crate::tui::Settings,
+    _settings: crate::tui::settings::Settings,
 ) -> anyhow::Result<ExitCode> {
     Err(crate::cli::UsageError(
         "this build has no embedded broker (the `embedded-broker` feature is off): \

@@ -12,6 +12,8 @@ pub mod payload;
 pub mod random;
 pub mod retained;
 pub mod secret;
+pub mod size;
 pub mod store;
 pub mod timeline;
+pub mod topic;
 pub mod tui;

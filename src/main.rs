@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 use mqscope::cli::{Cli, Mode, UsageError};
-use mqscope::config::{Config, ProfileChoice};
+use mqscope::config::ProfileChoice;
 use mqscope::headless;
 
 fn main() -> ExitCode {
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         Some(Mode::Man) => return done(headless::config::man()),
         _ => {}
     }
-    let config = match Config::load() {
+    let config = match mqscope::tui::settings::load() {
         Ok(c) => c,
         Err(e) => return fail(&UsageError(e.to_string()).into()),
     };
@@ -56,7 +56,7 @@ fn main() -> ExitCode {
     if let Err(e) = mqscope::config::apply(&mut cli, &matches, &config) {
         return fail(&e.into());
     }
-    let settings = mqscope::tui::Settings::from_config(&config, cli.profile.clone());
+    let settings = mqscope::tui::settings::Settings::from_config(&config, cli.profile.clone());
     // One thread: the pump, rumqttc and the output hand messages to each other without
     // cross-thread wake-ups, and the other core stays free for the broker.
     let runtime = match tokio::runtime::Builder::new_current_thread()

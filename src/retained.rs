@@ -94,7 +94,7 @@ pub async fn clear(
 
 /// Whether a topic is matched by any of the filters.
 pub fn excluded(topic: &str, excludes: &[String]) -> bool {
-    excludes.iter().any(|f| rumqttc::matches(topic, f))
+    excludes.iter().any(|f| crate::topic::matches(topic, f))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! are counted but no longer tracked.
 
 mod natural;
+mod query;
 
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, RandomState};
@@ -18,6 +19,7 @@ use hashbrown::HashTable;
 
 use crate::broker::{Message, MessageProperties};
 pub use natural::natural_cmp;
+pub use query::{Query, matching_nodes};
 
 /// Index of a node in the arena. Never reused while the store lives.
 pub type NodeId = u32;
@@ -58,6 +60,22 @@ pub struct StoredMessage {
     pub properties: Option<Box<MessageProperties>>,
     /// Position in the store's global arrival order.
     pub seq: u64,
+}
+
+impl StoredMessage {
+    /// The message as it arrived on `topic` (the node's path).
+    pub fn to_message(&self, topic: &str) -> Message {
+        Message {
+            topic: topic.to_string(),
+            payload: self.payload.clone(),
+            qos: self.qos,
+            retain: self.retain,
+            dup: self.dup,
+            properties: self.properties.clone(),
+            received: self.received,
+            wire_size: self.wire_size as usize,
+        }
+    }
 }
 
 /// Accounting estimate of a stored message beyond its payload.
@@ -235,6 +253,8 @@ pub struct TopicStore {
     pub generation: u64,
     /// Changes only when nodes are added.
     pub structure_generation: u64,
+    /// Nodes whose children gained a member since they were last sorted.
+    unsorted: Vec<NodeId>,
 }
 
 impl TopicStore {
@@ -256,6 +276,7 @@ impl TopicStore {
             evicted: 0,
             generation: 0,
             structure_generation: 0,
+            unsorted: Vec::new(),
         }
     }
 
@@ -470,7 +491,10 @@ impl TopicStore {
                 .insert_unique(hash, id, |&id| hasher.hash_one(&*nodes[id as usize].path));
             let p = &mut self.nodes[parent as usize];
             p.children.push(id);
-            p.stamp.set(Stamp::UNSORTED, p.children.len() >= 2);
+            if p.children.len() >= 2 && !p.stamp.has(Stamp::UNSORTED) {
+                p.stamp.set(Stamp::UNSORTED, true);
+                self.unsorted.push(parent);
+            }
             parent = id;
             if end == topic.len() {
                 return Some(id);
@@ -484,15 +508,52 @@ impl TopicStore {
         let idx = id as usize;
         if self.nodes[idx].stamp.has(Stamp::UNSORTED) {
             let mut children = std::mem::take(&mut self.nodes[idx].children);
-            let nodes = &self.nodes;
-            children.sort_by(|a, b| {
-                natural_cmp(nodes[*a as usize].segment(), nodes[*b as usize].segment())
-            });
+            self.sort(&mut children);
             let node = &mut self.nodes[idx];
             node.children = children;
             node.stamp.set(Stamp::UNSORTED, false);
         }
         &self.nodes[idx].children
+    }
+
+    /// Sorts every node's children that changed since they were last sorted. New levels arrive
+    /// unsorted (sorting per message would cost a sort per new topic during a flood); the
+    /// explorer settles them before each frame, so drawing reads the store without changing it.
+    pub fn sort_pending(&mut self) {
+        for id in std::mem::take(&mut self.unsorted) {
+            self.sorted_children(id);
+        }
+    }
+
+    /// The children of `id` in natural order without changing the store: borrowed when sorted
+    /// (always, after [`Self::sort_pending`]), a sorted copy otherwise.
+    pub fn children_in_order(&self, id: NodeId) -> std::borrow::Cow<'_, [NodeId]> {
+        let node = &self.nodes[id as usize];
+        if !node.stamp.has(Stamp::UNSORTED) {
+            return std::borrow::Cow::Borrowed(&node.children);
+        }
+        let mut children = node.children.clone();
+        self.sort(&mut children);
+        std::borrow::Cow::Owned(children)
+    }
+
+    fn sort(&self, children: &mut [NodeId]) {
+        let nodes = &self.nodes;
+        children.sort_by(|a, b| {
+            natural_cmp(nodes[*a as usize].segment(), nodes[*b as usize].segment())
+        });
+    }
+
+    /// Where `child` sits in `siblings`, its parent's children in natural order: a binary
+    /// search, with a scan as the fallback for a list that is not sorted.
+    pub fn position_among(&self, siblings: &[NodeId], child: NodeId) -> Option<usize> {
+        let segment = self.nodes.get(child as usize)?.segment();
+        let nodes = &self.nodes;
+        siblings
+            .binary_search_by(|id| natural_cmp(nodes[*id as usize].segment(), segment))
+            .ok()
+            .filter(|i| siblings[*i] == child)
+            .or_else(|| siblings.iter().position(|id| *id == child))
     }
 
     /// The ids from the first level down to `id` (the root excluded).

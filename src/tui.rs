@@ -8,6 +8,7 @@ pub mod keymap;
 pub mod model;
 pub mod picker;
 pub mod requests;
+pub mod settings;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
@@ -50,42 +51,14 @@ fn explorer_options(
     Ok(opts)
 }
 
-/// What the config file sets for the explorer.
-pub struct Settings {
-    pub theme: theme::Theme,
-    pub keymap: keymap::Keymap,
-    /// Where "save as profile" writes.
-    pub config_path: Option<std::path::PathBuf>,
-    /// The profile the explorer was opened with.
-    pub profile: Option<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self::from_config(&crate::config::Config::builtin(), None)
-    }
-}
-
-impl Settings {
-    pub fn from_config(config: &crate::config::Config, profile: Option<String>) -> Self {
-        Self {
-            theme: config.theme(),
-            keymap: config.keymap(),
-            config_path: crate::config::path(),
-            profile,
-        }
-    }
-}
-
 /// The profile "save as profile" writes: where to connect and how, never a password (only
-/// where it came from, when that was the environment or a file).
-fn profile_draft(args: &TuiArgs) -> crate::config::Profile {
+/// where it came from, when that was the environment or a file). `password_in_env`: whether
+/// `MQSCOPE_PASSWORD` is set.
+pub fn profile_draft(args: &TuiArgs, password_in_env: bool) -> crate::config::Profile {
     use crate::config::{Profile, Version};
     let c = &args.connect;
-    let password_env = (c.password.is_none()
-        && c.password_file.is_none()
-        && std::env::var_os("MQSCOPE_PASSWORD").is_some())
-    .then(|| "MQSCOPE_PASSWORD".to_string());
+    let password_env = (c.password.is_none() && c.password_file.is_none() && password_in_env)
+        .then(|| "MQSCOPE_PASSWORD".to_string());
     Profile {
         url: c.broker.to_string(),
         username: c.username.clone(),
@@ -112,7 +85,7 @@ fn profile_draft(args: &TuiArgs) -> crate::config::Profile {
 pub async fn run(
     args: TuiArgs,
     ring: crate::logging::LogRing,
-    settings: Settings,
+    settings: settings::Settings,
 ) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal;
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
@@ -137,14 +110,15 @@ pub async fn run(
     model.log.level = Some(ring.level());
     model.log_file = crate::logging::log_dir()
         .map(|dir| dir.join("mqscope.log.YYYY-MM-DD").display().to_string());
-    model.theme = settings.theme;
     model.keymap = settings.keymap;
     model.profile.clone_from(&settings.profile);
-    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        model.theme = theme::Theme::plain();
-    }
-    let draft = profile_draft(&args);
-    let mut view = view::View::default();
+    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        theme::Theme::plain()
+    } else {
+        settings.theme
+    };
+    let draft = profile_draft(&args, std::env::var_os("MQSCOPE_PASSWORD").is_some());
+    let mut view = view::View::new(theme);
     let result = {
         let _guard = terminal::TerminalGuard::enter()?;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;

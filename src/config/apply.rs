@@ -107,7 +107,7 @@ fn apply_tui(
             .and_then(|p| p.max_memory.clone())
             .or(d.max_memory.clone())
         {
-            a.max_memory = crate::cli::parse_size(&size)
+            a.max_memory = crate::size::parse_size(&size)
                 .map_err(|e| UsageError(format!("max_memory {size}: {e}")))?;
         }
     }

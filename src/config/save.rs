@@ -77,7 +77,7 @@ mod tests {
         );
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# mqscope configuration"), "{text}");
-        let c = super::super::Config::parse(&text, &path).unwrap();
+        let c = super::super::Config::parse(&text, &path, super::super::no_sections).unwrap();
         let back = &c.profiles["plant-a"];
         assert_eq!(back.url, "mqtts://h:8883");
         assert_eq!(back.password_env.as_deref(), Some("H_PASSWORD"));

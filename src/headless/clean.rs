@@ -118,7 +118,10 @@ async fn learn(handle: &mut BrokerHandle, args: &CleanRetainedArgs) -> Result<Re
     while let Some(event) = handle.events.recv().await {
         match event {
             BrokerEvent::Message(m) => {
-                if !m.retain || m.payload.is_empty() || !rumqttc::matches(&m.topic, &args.filter) {
+                if !m.retain
+                    || m.payload.is_empty()
+                    || !crate::topic::matches(&m.topic, &args.filter)
+                {
                     continue;
                 }
                 if retained::excluded(&m.topic, &args.exclude) {

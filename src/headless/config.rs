@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, ConfigAction, ConfigArgs, UsageError};
-use crate::config::{self, Config};
+use crate::config;
 
 pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
@@ -26,7 +26,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "{}{state}", path.display())?;
         }
         ConfigAction::Show => {
-            let config = Config::load().map_err(|e| UsageError(e.to_string()))?;
+            let config = crate::tui::settings::load().map_err(|e| UsageError(e.to_string()))?;
             writeln!(
                 out,
                 "# in effect: built-in defaults with {} over them",
@@ -43,7 +43,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
                 )?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let config = Config::load().map_err(|e| UsageError(e.to_string()))?;
+            let config = crate::tui::settings::load().map_err(|e| UsageError(e.to_string()))?;
             writeln!(
                 out,
                 "{}: valid ({} profile{}{})",

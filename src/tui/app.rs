@@ -70,8 +70,8 @@ where
             frame_cost = started.elapsed();
             dirty = false;
             next_frame = Instant::now() + FRAME;
-            let offset = model.tree.get_offset();
-            if !view.covers(offset, usize::from(model.areas.topics.height)) {
+            let offset = view.tree.get_offset();
+            if !view.covers(offset, usize::from(view.areas.topics.height)) {
                 view.invalidate();
                 dirty = true;
             }
@@ -80,8 +80,13 @@ where
             biased;
             event = input.next() => match event {
                 Some(Ok(event)) => {
-                    let Some(msg) = to_msg(&event) else { continue };
                     view.forget_tree_frame();
+                    let Some(msg) = to_msg(&event, view) else {
+                        // The wheel over the tree moves only the view.
+                        dirty = true;
+                        next_frame = Instant::now();
+                        continue;
+                    };
                     for command in update(model, msg) {
                         if command == Command::Quit {
                             return Ok(());
@@ -154,17 +159,23 @@ fn idle_every(model: &Model, frame_cost: Duration) -> Duration {
     Duration::from_secs((frame_cost * IDLE_BUDGET).as_secs().clamp(2, 5))
 }
 
-fn draw<B>(terminal: &mut Terminal<B>, model: &mut Model, view: &mut View) -> io::Result<()>
+/// One frame: the model settles, the view follows it, the screen is drawn, and the model
+/// learns the geometry it was drawn with (page sizes) when that changed.
+pub fn draw<B>(terminal: &mut Terminal<B>, model: &mut Model, view: &mut View) -> io::Result<()>
 where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let t0 = std::time::Instant::now();
+    update(model, Msg::Frame);
     view.refresh(model);
     let t1 = t0.elapsed();
     terminal
         .draw(|frame| ui::render(model, view, frame))
         .map_err(io::Error::other)?;
+    if view.pages != model.pages {
+        update(model, Msg::Layout(view.pages));
+    }
     tracing::trace!(
         target: "mqscope::frame",
         refresh_us = u64::try_from(t1.as_micros()).unwrap_or(u64::MAX),
@@ -183,10 +194,10 @@ fn drain_logs(model: &mut Model, logs: Option<&LogRing>) {
     }
 }
 
-fn to_msg(event: &Event) -> Option<Msg> {
+fn to_msg(event: &Event, view: &mut View) -> Option<Msg> {
     match event {
         Event::Key(key) => Some(Msg::Key(*key)),
-        Event::Mouse(mouse) => Some(Msg::Mouse(*mouse)),
+        Event::Mouse(mouse) => view.pointer(*mouse).map(Msg::Pointer),
         Event::Resize(..) => Some(Msg::Resize),
         _ => None,
     }

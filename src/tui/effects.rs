@@ -90,27 +90,17 @@ impl Effects {
                 });
             }
             Command::SaveProfile(name) => {
-                let text = match &self.profile {
-                    None => "no config directory on this system: set MQSCOPE_CONFIG".to_string(),
-                    Some((path, profile)) => {
-                        match crate::config::save::save_profile(path, name, profile) {
-                            Ok(()) => format!(
-                                "saved profile {name}: mqscope -P {name}{} (in {})",
-                                if profile.username.is_some()
-                                    && profile.password_env.is_none()
-                                    && profile.password_file.is_none()
-                                {
-                                    " (no password kept: add password_env, _file or _command)"
-                                } else {
-                                    ""
-                                },
-                                path.display()
-                            ),
-                            Err(why) => format!("profile not saved: {why}"),
-                        }
-                    }
+                let Some((path, profile)) = self.profile.clone() else {
+                    let text = "no config directory on this system: set MQSCOPE_CONFIG";
+                    let _ = self.replies.try_send(Msg::Notice(text.into()));
+                    return;
                 };
-                let _ = self.replies.try_send(Msg::Notice(text));
+                // Reading, editing and writing the config file blocks: not on the UI task.
+                let (name, replies) = (name.clone(), self.replies.clone());
+                tokio::task::spawn_blocking(move || {
+                    let text = saved_profile_text(&path, &name, &profile);
+                    let _ = replies.blocking_send(Msg::Notice(text));
+                });
             }
             Command::Save { path, bytes } => {
                 let (path, bytes, replies) = (path.clone(), bytes.clone(), self.replies.clone());
@@ -130,5 +120,28 @@ impl Effects {
         if self.commands.try_send(command).is_err() {
             tracing::warn!("the connection layer is busy or stopped: command dropped");
         }
+    }
+}
+
+/// Saves a profile and says how it went.
+fn saved_profile_text(
+    path: &std::path::Path,
+    name: &str,
+    profile: &crate::config::Profile,
+) -> String {
+    match crate::config::save::save_profile(path, name, profile) {
+        Ok(()) => format!(
+            "saved profile {name}: mqscope -P {name}{} (in {})",
+            if profile.username.is_some()
+                && profile.password_env.is_none()
+                && profile.password_file.is_none()
+            {
+                " (no password kept: add password_env, _file or _command)"
+            } else {
+                ""
+            },
+            path.display()
+        ),
+        Err(why) => format!("profile not saved: {why}"),
     }
 }

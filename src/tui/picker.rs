@@ -159,7 +159,7 @@ pub fn pick(config: &Config) -> io::Result<Option<ProfileChoice>> {
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         Theme::plain()
     } else {
-        config.theme()
+        super::settings::theme(config)
     };
     let _guard = super::terminal::TerminalGuard::enter()?;
     let mut terminal =

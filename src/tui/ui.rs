@@ -17,9 +17,9 @@ use ratatui::style::Style;
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 use super::keymap::Pane;
-use super::model::Model;
+use super::model::{Model, Pages};
 use super::theme::Theme;
-use super::view::View;
+use super::view::{Areas, View};
 
 pub use format::{age, clock, count};
 
@@ -44,10 +44,11 @@ const FOUR_PANES_MIN: (u16, u16) = (120, 34);
 ///  ? help  q quit  ↓ move  Enter open  / filter …                (hints)
 /// ```
 /// Below 120×34 the topics share the screen with the last focused other pane; below 70
-/// columns the two stack; `z` zooms the focused pane.
-pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>) {
+/// columns the two stack; `z` zooms the focused pane. The panes' rectangles and page sizes
+/// are kept in the view, for pointer hits and for the model (`Msg::Layout`).
+pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
     let area = frame.area();
-    model.areas = super::model::Areas::default();
+    let mut areas = Areas::default();
     if area.width < 24 || area.height < 6 {
         let text = format!(
             "mqscope: terminal too small ({}x{})",
@@ -63,7 +64,7 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>) {
     ])
     .areas(area);
     if model.zoom {
-        place(model, model.focus, body);
+        place(&mut areas, model.focus, body);
     } else if body.width >= FOUR_PANES_MIN.0 && body.height >= FOUR_PANES_MIN.1 {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
@@ -72,10 +73,12 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>) {
             Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(left);
         let [inspector, log] =
             Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(right);
-        model.areas.topics = topics;
-        model.areas.timeline = timeline;
-        model.areas.inspector = inspector;
-        model.areas.log = log;
+        areas = Areas {
+            topics,
+            inspector,
+            timeline,
+            log,
+        };
     } else {
         let (a, b) = if body.width >= SIDE_BY_SIDE_MIN_WIDTH {
             let [a, b] =
@@ -89,41 +92,49 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>) {
                 .areas(body);
             (a, b)
         };
-        model.areas.topics = a;
-        place(model, model.side, b);
+        areas.topics = a;
+        place(&mut areas, model.side, b);
     }
-    let areas = model.areas;
+    view.areas = areas;
+    let mut inspector_max_scroll = 0;
     if areas.topics.area() > 0 {
         topics::render(model, view, frame, areas.topics);
     }
     if areas.inspector.area() > 0 {
-        inspector::render(model, view, frame, areas.inspector);
+        inspector_max_scroll = inspector::render(model, view, frame, areas.inspector);
     }
+    let t = &view.theme;
     if areas.timeline.area() > 0 {
-        timeline::render(model, frame, areas.timeline);
+        timeline::render(model, t, frame, areas.timeline);
     }
     if areas.log.area() > 0 {
-        log::render(model, frame, areas.log);
+        log::render(model, t, frame, areas.log);
     }
-    status::render_status(model, frame, status_row);
-    status::render_hints(model, frame, hint_row);
+    status::render_status(model, t, frame, status_row);
+    status::render_hints(model, t, frame, hint_row);
     if model.help {
-        help::render(model, frame, area);
+        help::render(model, t, frame, area);
     }
     if let Some(popup) = &model.doctor {
-        doctor::render(model, popup, frame, area);
+        doctor::render(t, popup, frame, area);
     }
     if let Some(d) = &model.dialog {
-        dialog::render(model, d, frame, area);
+        dialog::render(model, t, d, frame, area);
     }
+    view.pages = Pages {
+        topics: usize::from(areas.topics.height.saturating_sub(2)).max(1),
+        inspector: usize::from(areas.inspector.height.saturating_sub(8)).max(1),
+        log: usize::from(areas.log.height.saturating_sub(3)).max(1),
+        inspector_max_scroll,
+    };
 }
 
-fn place(model: &mut Model, pane: Pane, area: Rect) {
+fn place(areas: &mut Areas, pane: Pane, area: Rect) {
     match pane {
-        Pane::Topics | Pane::Global => model.areas.topics = area,
-        Pane::Inspector => model.areas.inspector = area,
-        Pane::Timeline => model.areas.timeline = area,
-        Pane::Log => model.areas.log = area,
+        Pane::Topics | Pane::Global => areas.topics = area,
+        Pane::Inspector => areas.inspector = area,
+        Pane::Timeline => areas.timeline = area,
+        Pane::Log => areas.log = area,
     }
 }
 

@@ -1,17 +1,19 @@
 //! Cached view-models, rebuilt outside of drawing when what they show changed: the tree items
 //! (only for opened nodes, with full text only around the viewport), the decoded payload of
-//! the shown message and its diff to the one before.
+//! the shown message and its diff to the one before; and the widget state that goes with
+//! them: the tree widget's state (offset, what it drew where), the panes' rectangles, the
+//! theme. The model says what is selected and open; the view follows it.
 
-use std::cell::RefCell;
 use std::ops::Range;
 use std::time::{Duration, SystemTime};
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
-use tui_tree_widget::TreeItem;
+use tui_tree_widget::{TreeItem, TreeState};
 
-use super::model::{Model, query_matches};
+use super::keymap::Pane;
+use super::model::{Model, Pages, Pointer};
 use super::theme::Theme;
 use crate::payload::{self, DiffLine, PayloadView};
 use crate::store::{NodeId, ROOT, TopicStore};
@@ -28,7 +30,7 @@ const PREVIEW_CHARS: usize = 48;
 struct TreeKey {
     structure_generation: u64,
     now_secs: u64,
-    query: String,
+    topics_version: u64,
     window: Range<usize>,
 }
 
@@ -69,19 +71,37 @@ pub enum Diff {
     Nothing,
 }
 
-/// Which nodes a filter shows: matches and their ancestors, by node id.
-struct FilterCache {
+/// Geometry the last frame drew, for pointer hits and page sizes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Areas {
+    pub topics: Rect,
+    pub inspector: Rect,
+    pub timeline: Rect,
+    pub log: Rect,
+}
+
+/// What the tree widget was last told, so it is told again only when the model moved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Synced {
+    topics_version: Option<u64>,
+    selected: Option<NodeId>,
     query: String,
-    structure_generation: u64,
-    visible: Vec<bool>,
 }
 
 pub struct View {
+    pub theme: Theme,
+    /// The tree widget's state: opened paths and selection mirrored from the model, plus the
+    /// scroll offset and what it drew where, which are the widget's own.
+    pub tree: TreeState<NodeId>,
+    pub areas: Areas,
+    /// Page sizes and the inspector's scroll limit as drawn, for the model (`Msg::Layout`).
+    pub pages: Pages,
+    synced: Synced,
     pub items: Vec<TreeItem<'static, NodeId>>,
     /// Bumped whenever `items` change (rebuild or refreshed rows).
     pub items_version: u64,
     /// The tree pane as last drawn, reused while nothing it shows changed (see `TreeFrame`).
-    pub tree_frame: RefCell<Option<TreeFrame>>,
+    pub tree_frame: Option<TreeFrame>,
     built: Option<TreeKey>,
     /// Store generation the row texts show.
     generation: u64,
@@ -90,7 +110,6 @@ pub struct View {
     full_built_at: SystemTime,
     /// Rows in the window that have no children shown: node and index path into `items`.
     windowed: Vec<(NodeId, Vec<usize>)>,
-    filter: Option<FilterCache>,
     /// Visible rows in the last build.
     pub rows: usize,
     pub shown: Option<Shown>,
@@ -98,30 +117,68 @@ pub struct View {
 
 impl Default for View {
     fn default() -> Self {
+        Self::new(Theme::default())
+    }
+}
+
+impl View {
+    pub fn new(theme: Theme) -> Self {
         Self {
+            theme,
+            tree: TreeState::default(),
+            areas: Areas::default(),
+            pages: Pages::default(),
+            synced: Synced::default(),
             items: Vec::new(),
             items_version: 0,
-            tree_frame: RefCell::new(None),
+            tree_frame: None,
             built: None,
             generation: 0,
             full_generation: 0,
             full_built_at: SystemTime::UNIX_EPOCH,
             windowed: Vec::new(),
-            filter: None,
             rows: 0,
             shown: None,
         }
     }
-}
 
-impl View {
-    /// Brings the caches up to date with the model. Paused views keep what they have.
-    pub fn refresh(&mut self, model: &mut Model) {
+    /// Brings the widget state and the caches up to date with the model. Paused views keep
+    /// the rows they have; the selection still follows the keys.
+    pub fn refresh(&mut self, model: &Model) {
+        self.sync_tree(model);
         if model.paused.is_some() && self.built.is_some() {
             return;
         }
         self.refresh_tree(model);
         self.refresh_shown(model);
+    }
+
+    /// Tells the tree widget what the model has open and selected, when that changed.
+    fn sync_tree(&mut self, model: &Model) {
+        let topics = &model.topics;
+        if self.synced.topics_version != Some(topics.version) {
+            self.tree.close_all();
+            for id in &topics.opened {
+                if model.store.get(*id).is_some() {
+                    self.tree.open(model.store.path_ids(*id));
+                }
+            }
+            self.synced.topics_version = Some(topics.version);
+        }
+        if self.synced.query != topics.filter.query {
+            // A new filter shows its tree from the top, the ancestors of the matches included.
+            self.tree.scroll_up(usize::MAX);
+            self.synced.query.clone_from(&topics.filter.query);
+        }
+        let selected = model.selected();
+        if self.synced.selected != selected {
+            self.tree.select(
+                selected
+                    .map(|id| model.store.path_ids(id))
+                    .unwrap_or_default(),
+            );
+            self.synced.selected = selected;
+        }
     }
 
     /// Forces a rebuild on the next refresh.
@@ -130,9 +187,48 @@ impl View {
     }
 
     /// Forgets the drawn tree pane: after input, the tree widget must run again (it keeps the
-    /// selection in view and records what a later key moves to).
-    pub fn forget_tree_frame(&self) {
-        self.tree_frame.borrow_mut().take();
+    /// selection in view).
+    pub fn forget_tree_frame(&mut self) {
+        self.tree_frame = None;
+    }
+
+    /// Resolves a pointer event against what the last frame drew. The wheel over the tree
+    /// scrolls its viewport here (the selection stays); other events go to the model.
+    pub fn pointer(&mut self, event: crossterm::event::MouseEvent) -> Option<Pointer> {
+        use crossterm::event::MouseEventKind;
+        let at = Position::new(event.column, event.row);
+        let pane = [
+            (self.areas.topics, Pane::Topics),
+            (self.areas.inspector, Pane::Inspector),
+            (self.areas.timeline, Pane::Timeline),
+            (self.areas.log, Pane::Log),
+        ]
+        .into_iter()
+        .find(|(area, _)| area.contains(at))
+        .map(|(_, pane)| pane)?;
+        match (event.kind, pane) {
+            (MouseEventKind::Down(_), Pane::Topics) => Some(Pointer::Click {
+                pane,
+                row: self
+                    .tree
+                    .rendered_at(at)
+                    .and_then(|path| path.last().copied()),
+            }),
+            (MouseEventKind::Down(_), _) => Some(Pointer::Click { pane, row: None }),
+            (MouseEventKind::ScrollDown, Pane::Topics) => {
+                self.tree.scroll_down(3);
+                self.forget_tree_frame();
+                None
+            }
+            (MouseEventKind::ScrollUp, Pane::Topics) => {
+                self.tree.scroll_up(3);
+                self.forget_tree_frame();
+                None
+            }
+            (MouseEventKind::ScrollDown, _) => Some(Pointer::Wheel { pane, down: true }),
+            (MouseEventKind::ScrollUp, _) => Some(Pointer::Wheel { pane, down: false }),
+            _ => None,
+        }
     }
 
     /// Whether the rows with full text cover the viewport the last draw used.
@@ -143,9 +239,9 @@ impl View {
         })
     }
 
-    fn refresh_tree(&mut self, model: &mut Model) {
-        let height = usize::from(model.areas.topics.height).max(10);
-        let offset = model.tree.get_offset();
+    fn refresh_tree(&mut self, model: &Model) {
+        let height = usize::from(self.areas.topics.height).max(10);
+        let offset = self.tree.get_offset();
         let window = offset.saturating_sub(height)..offset + 3 * height;
         let now_secs = model
             .now
@@ -163,40 +259,24 @@ impl View {
                 (Some(built), true) => built.now_secs,
                 _ => now_secs,
             },
-            query: model.filter.query.clone(),
+            topics_version: model.topics.version,
             window,
         };
-        if !model.tree_dirty && self.built.as_ref() == Some(&key) {
+        if self.built.as_ref() == Some(&key) {
             if self.generation != model.store.generation {
                 self.refresh_rows(model);
             }
             return;
         }
-        let visible = if model.filter.is_active() {
-            let stale = self.filter.as_ref().is_none_or(|f| {
-                f.query != model.filter.query
-                    || f.structure_generation != model.store.structure_generation
-            });
-            if stale {
-                self.filter = Some(FilterCache {
-                    query: model.filter.query.clone(),
-                    structure_generation: model.store.structure_generation,
-                    visible: filter_visible(&model.store, &model.filter.query),
-                });
-            }
-            self.filter.as_ref().map(|f| f.visible.as_slice())
-        } else {
-            None
-        };
         let mut builder = Builder {
-            store: &mut model.store,
-            opened: model.tree.opened(),
-            theme: &model.theme,
+            store: &model.store,
+            opened: &model.topics.opened,
+            theme: &self.theme,
             now: model.now,
-            visible,
+            visible: model.topics.filter.visible(),
+            limit: model.node_limit(),
             window: key.window.clone(),
             row: 0,
-            path: Vec::new(),
             index_path: Vec::new(),
             windowed: Vec::new(),
         };
@@ -208,13 +288,6 @@ impl View {
         self.generation = model.store.generation;
         self.full_generation = model.store.generation;
         self.full_built_at = model.now;
-        model.tree_dirty = false;
-        // A selection from the first row on, so the inspector has something to show.
-        if model.tree.selected().is_empty() {
-            if let Some(first) = self.items.first() {
-                model.tree.select(vec![*first.identifier()]);
-            }
-        }
     }
 
     /// New texts for the rows in the window, in place: counts and last values change with
@@ -225,7 +298,7 @@ impl View {
                 continue;
             };
             if item.identifier() == id && item.children().is_empty() {
-                let text = row_line(&model.store, *id, &model.theme, model.now, false);
+                let text = row_line(&model.store, *id, &self.theme, model.now, false);
                 *item = TreeItem::new_leaf(*id, text);
             }
         }
@@ -289,33 +362,17 @@ fn item_at<'a>(
     Some(item)
 }
 
-/// Marks every node that matches `query` and every ancestor of one.
-fn filter_visible(store: &TopicStore, query: &str) -> Vec<bool> {
-    let lowered = query.to_lowercase();
-    let mut visible = vec![false; store.len() + 1];
-    for id in store.ids() {
-        if !query_matches(store.node(id).path(), query, &lowered) {
-            continue;
-        }
-        let mut at = id;
-        while at != ROOT && !visible[at as usize] {
-            visible[at as usize] = true;
-            at = store.node(at).parent;
-        }
-    }
-    visible
-}
-
 struct Builder<'a> {
-    store: &'a mut TopicStore,
-    opened: &'a std::collections::HashSet<Vec<NodeId>>,
+    store: &'a TopicStore,
+    opened: &'a std::collections::HashSet<NodeId>,
     theme: &'a Theme,
     now: SystemTime,
     /// With a filter: which nodes show.
     visible: Option<&'a [bool]>,
+    /// While paused: the last node id that existed then.
+    limit: usize,
     window: Range<usize>,
     row: usize,
-    path: Vec<NodeId>,
     /// Index of each level's item in its parent's list, for in-place row refreshes.
     index_path: Vec<usize>,
     windowed: Vec<(NodeId, Vec<usize>)>,
@@ -323,12 +380,14 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn children(&mut self, id: NodeId) -> Vec<TreeItem<'static, NodeId>> {
-        let children = self.store.sorted_children(id).to_vec();
+        let store = self.store;
+        let children = store.children_in_order(id);
         let mut items = Vec::with_capacity(children.len());
-        for child in children {
-            if self
-                .visible
-                .is_some_and(|v| !v.get(child as usize).copied().unwrap_or(false))
+        for &child in children.iter() {
+            if child as usize > self.limit
+                || self
+                    .visible
+                    .is_some_and(|v| !v.get(child as usize).copied().unwrap_or(false))
             {
                 continue;
             }
@@ -343,11 +402,9 @@ impl Builder<'_> {
     fn item(&mut self, id: NodeId) -> TreeItem<'static, NodeId> {
         let row = self.row;
         self.row += 1;
-        self.path.push(id);
         let has_children = !self.store.node(id).children().is_empty();
-        let open = has_children && self.opened.contains(self.path.as_slice());
+        let open = has_children && self.opened.contains(&id);
         let children = open.then(|| self.children(id));
-        self.path.pop();
         let in_window = self.window.contains(&row);
         let text = if in_window {
             row_line(self.store, id, self.theme, self.now, open)

@@ -176,9 +176,7 @@ async fn every_publish_property_survives_the_round_trip() {
     assert!(matches!(p.message_expiry, Some(118..=120)), "{p:?}");
     let expiry = p.message_expiry.unwrap().to_string();
     // Republish opens the dialog with all of it.
-    model
-        .tree
-        .select(model.store.path_ids(model.store.find("rt/cmd").unwrap()));
+    super::select(&mut model, "rt/cmd");
     update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Char('R'))));
     let Some(Dialog::Publish(again)) = &model.dialog else {
         panic!("republish opens the form")
@@ -268,11 +266,7 @@ async fn a_request_from_the_dialog_is_paired_with_its_reply() {
         Some(reply_seq)
     );
     // The inspector says so.
-    model.tree.select(
-        model
-            .store
-            .path_ids(model.store.find("svc/reply/me").unwrap()),
-    );
+    super::select(&mut model, "svc/reply/me");
     let mut view = View::default();
     let terminal = super::draw(&mut model, &mut view, 160, 45);
     let screen = super::screen(&terminal);
@@ -514,9 +508,7 @@ async fn a_saved_payload_keeps_every_byte_and_the_json_copy_is_whole() {
             "dev/blob", &payload, 5,
         ))),
     );
-    model
-        .tree
-        .select(model.store.path_ids(model.store.find("dev/blob").unwrap()));
+    super::select(&mut model, "dev/blob");
     update(&mut model, Msg::Key(KeyEvent::from(KeyCode::Char('w'))));
     let Some(Dialog::Save {
         path: suggested, ..

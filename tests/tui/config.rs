@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent};
-use mqscope::config::{Config, Profile, ProfileChoice};
+use mqscope::config::{Config, ProfileChoice};
 use mqscope::tui::model::{Command, Msg, update};
 use mqscope::tui::picker::{self, Picker};
 use mqscope::tui::view::View;
@@ -15,14 +15,14 @@ use ratatui::style::Color;
 use super::{draw, key, plant, screen};
 
 fn config(text: &str) -> Config {
-    Config::builtin().layer(Config::parse(text, Path::new("test.toml")).unwrap())
+    Config::builtin().layer(mqscope::tui::settings::parse(text, Path::new("test.toml")).unwrap())
 }
 
 #[test]
 fn key_overrides_change_what_keys_do_and_what_help_says() {
     let c = config("[keys.global]\nquit = \"Q\"\n\n[keys.topics]\ndown = [\"n\", \"Down\"]\n");
     let mut model = plant();
-    model.keymap = c.keymap();
+    model.keymap = mqscope::tui::settings::keymap(&c);
     assert!(
         key(&mut model, KeyCode::Char('q')).is_empty(),
         "q no longer quits"
@@ -43,12 +43,14 @@ fn the_theme_takes_a_base_and_named_colours() {
     let c = config(
         "[theme]\nbase = \"light\"\n\n[theme.colors]\nselected = \"blue\"\nretained = \"#ff8800\"\n",
     );
-    let t = c.theme();
+    let t = mqscope::tui::settings::theme(&c);
     assert_eq!(t.selected.bg, Some(Color::Blue));
     assert_eq!(t.retained.fg, Some(Color::Rgb(0xff, 0x88, 0x00)));
     assert_eq!(t.border_focused.fg, Some(Color::Blue), "the light base");
     assert_eq!(
-        Config::builtin().theme().border_focused.fg,
+        mqscope::tui::settings::theme(&Config::builtin())
+            .border_focused
+            .fg,
         Some(Color::Cyan)
     );
 }
@@ -62,7 +64,7 @@ fn the_picker_lists_profiles_and_a_url_entry() {
     );
     let mut p = Picker::new(&c);
     let mut terminal = Terminal::new(TestBackend::new(90, 12)).unwrap();
-    let theme = c.theme();
+    let theme = mqscope::tui::settings::theme(&c);
     terminal.draw(|f| picker::render(&p, &theme, f)).unwrap();
     let shown = super::screen(&terminal);
     insta::assert_snapshot!("profile_picker", shown);
@@ -108,13 +110,20 @@ async fn a_working_connection_is_saved_as_a_profile_without_its_password() {
     assert_eq!(commands, vec![Command::SaveProfile("plant-b".into())]);
     let (commands_tx, _rx) = tokio::sync::mpsc::channel(1);
     let (replies_tx, mut replies) = tokio::sync::mpsc::channel(4);
-    let draft = Profile {
-        url: model.target.clone(),
-        username: Some("field".into()),
-        password_env: Some("MQSCOPE_PASSWORD".into()),
-        filters: vec!["plant/#".into()],
-        ..Profile::default()
-    };
+    // The draft the explorer makes from its own command line, as `mqscope` parses it.
+    let cli = <mqscope::cli::Cli as clap::Parser>::try_parse_from([
+        "mqscope",
+        "-b",
+        "mqtts://plant-b.example:8883",
+        "-u",
+        "field",
+        "-t",
+        "plant/#",
+    ])
+    .unwrap();
+    let draft = mqscope::tui::profile_draft(&cli.tui, true);
+    assert_eq!(draft.username.as_deref(), Some("field"));
+    assert_eq!(draft.filters, ["plant/#"]);
     let mut effects = super::act::effects(commands_tx, replies_tx);
     effects.profile = Some((path.clone(), draft));
     effects.run(&commands[0]);
@@ -127,10 +136,12 @@ async fn a_working_connection_is_saved_as_a_profile_without_its_password() {
     );
     update(&mut model, Msg::Notice(text));
     let saved = std::fs::read_to_string(&path).unwrap();
-    let c = Config::parse(&saved, &path).unwrap();
+    let c = mqscope::tui::settings::parse(&saved, &path).unwrap();
     let p = &c.profiles["plant-b"];
     assert_eq!(p.url, "mqtts://plant-b.example:8883");
     assert_eq!(p.password_env.as_deref(), Some("MQSCOPE_PASSWORD"));
+    assert_eq!(p.username.as_deref(), Some("field"));
+    assert_eq!(p.filters, ["plant/#"]);
     assert!(p.password.is_none());
     // Saving the same name again is refused, the file untouched.
     effects.run(&Command::SaveProfile("plant-b".into()));

@@ -102,11 +102,16 @@ pub fn draw(model: &mut Model, view: &mut View, width: u16, height: u16) -> Term
     terminal
 }
 
+/// One frame as the event loop draws it: the model settles, the view follows, the screen is
+/// drawn and the model learns the page sizes.
 pub fn redraw(terminal: &mut Terminal<TestBackend>, model: &mut Model, view: &mut View) {
-    view.refresh(model);
-    terminal
-        .draw(|f| mqscope::tui::ui::render(model, view, f))
-        .unwrap();
+    mqscope::tui::app::draw(terminal, model, view).unwrap();
+}
+
+/// Selects a topic by path, opening the levels above it.
+pub fn select(model: &mut Model, path: &str) {
+    let id = model.store.find(path).unwrap();
+    model.topics.reveal(&model.store, id);
 }
 
 /// The text of a buffer, one string per row, trailing spaces trimmed.

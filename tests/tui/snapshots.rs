@@ -5,14 +5,13 @@ use mqscope::tui::view::View;
 
 use super::{draw, key, plant, redraw, screen};
 
+/// Selects a topic and opens it and every level above it.
 fn open_path(model: &mut mqscope::tui::model::Model, path: &str) {
+    super::select(model, path);
     let id = model.store.find(path).unwrap();
-    let ids = model.store.path_ids(id);
-    for depth in 1..=ids.len() {
-        model.tree.open(ids[..depth].to_vec());
+    if !model.store.node(id).children().is_empty() {
+        model.topics.opened.insert(id);
     }
-    model.tree.select(ids);
-    model.tree_dirty = true;
 }
 
 #[test]

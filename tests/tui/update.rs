@@ -6,17 +6,7 @@ use mqscope::tui::keymap::{Action, Pane};
 use mqscope::tui::model::{Command, LinkState, Msg, act, update};
 use mqscope::tui::view::View;
 
-use super::{at, chars, draw, feed, key, message, plant, redraw};
-
-fn select(model: &mut mqscope::tui::model::Model, path: &str) {
-    let id = model.store.find(path).unwrap();
-    let ids = model.store.path_ids(id);
-    for depth in 1..ids.len() {
-        model.tree.open(ids[..depth].to_vec());
-    }
-    model.tree.select(ids);
-    model.tree_dirty = true;
-}
+use super::{at, chars, draw, feed, key, message, plant, redraw, select};
 
 #[test]
 fn quit_keys_ask_to_quit() {
@@ -55,35 +45,115 @@ fn selection_stays_on_its_topic_when_topics_arrive() {
 
 #[test]
 fn keys_move_open_and_close_the_tree() {
+    // No frame is drawn: moving in the tree is the model's own business.
     let mut model = plant();
-    let mut view = View::default();
-    let mut terminal = draw(&mut model, &mut view, 100, 30);
+    let id = |model: &mqscope::tui::model::Model, path: &str| model.store.find(path);
     let plant_id = model.store.find("plant").unwrap();
     assert_eq!(
         model.selected(),
         Some(plant_id),
         "the top row is selected from the start"
     );
-    key(&mut model, KeyCode::Enter);
-    redraw(&mut terminal, &mut model, &mut view);
     key(&mut model, KeyCode::Char('j'));
-    redraw(&mut terminal, &mut model, &mut view);
-    assert_eq!(model.selected(), model.store.find("plant/blob"));
+    assert_eq!(
+        model.selected(),
+        id(&model, "site"),
+        "closed: next top level"
+    );
+    key(&mut model, KeyCode::Char('k'));
+    key(&mut model, KeyCode::Enter);
+    assert!(model.topics.opened.contains(&plant_id));
+    key(&mut model, KeyCode::Char('j'));
+    assert_eq!(model.selected(), id(&model, "plant/blob"));
     key(&mut model, KeyCode::Char('u'));
     assert_eq!(model.selected(), Some(plant_id), "u jumps to the parent");
     act(&mut model, Action::ExpandSubtree);
-    redraw(&mut terminal, &mut model, &mut view);
-    assert!(super::screen(&terminal).contains("line10"));
+    for path in ["plant/line1", "plant/line2", "plant/line10"] {
+        assert!(model.topics.is_open(id(&model, path).unwrap()), "{path}");
+    }
+    // Rows now: plant, blob, cmd, line1, temp, line2, temp, line10, temp, state, site, info.
+    let expect = [
+        "plant/blob",
+        "plant/cmd",
+        "plant/line1",
+        "plant/line1/temp",
+        "plant/line2",
+        "plant/line2/temp",
+        "plant/line10",
+        "plant/line10/temp",
+        "plant/state",
+        "site",
+    ];
+    for path in expect {
+        key(&mut model, KeyCode::Down);
+        assert_eq!(model.selected(), id(&model, path), "down to {path}");
+    }
+    for path in expect.iter().rev().skip(1) {
+        key(&mut model, KeyCode::Up);
+        assert_eq!(model.selected(), id(&model, path), "up to {path}");
+    }
     key(&mut model, KeyCode::Char('G'));
-    redraw(&mut terminal, &mut model, &mut view);
     assert_eq!(
         model.selected(),
-        model.store.find("site"),
-        "G: the last row"
+        id(&model, "site"),
+        "G: the last row (site is closed)"
+    );
+    key(&mut model, KeyCode::Char('g'));
+    assert_eq!(model.selected(), Some(plant_id), "g: the first row");
+    model.pages.topics = 4;
+    key(&mut model, KeyCode::PageDown);
+    assert_eq!(
+        model.selected(),
+        id(&model, "plant/line1/temp"),
+        "a page down"
+    );
+    key(&mut model, KeyCode::Left);
+    assert_eq!(
+        model.selected(),
+        id(&model, "plant/line1"),
+        "left on a leaf: parent"
+    );
+    key(&mut model, KeyCode::Left);
+    assert!(
+        !model.topics.is_open(id(&model, "plant/line1").unwrap()),
+        "left closes"
+    );
+    key(&mut model, KeyCode::Down);
+    assert_eq!(
+        model.selected(),
+        id(&model, "plant/line2"),
+        "closed levels are skipped"
     );
     key(&mut model, KeyCode::Char('C'));
-    redraw(&mut terminal, &mut model, &mut view);
-    assert_eq!(model.tree.opened().len(), 0, "collapse all");
+    assert_eq!(model.topics.opened.len(), 0, "collapse all");
+    assert_eq!(
+        model.selected(),
+        Some(plant_id),
+        "the selection folds to its top level"
+    );
+}
+
+#[test]
+fn tree_keys_and_a_drawn_frame_agree() {
+    // The model moves without a frame; the tree widget, told afterwards, highlights the row.
+    let mut model = plant();
+    let mut view = View::default();
+    act(&mut model, Action::ExpandSubtree);
+    for _ in 0..4 {
+        key(&mut model, KeyCode::Down);
+    }
+    assert_eq!(model.selected(), model.store.find("plant/line1/temp"));
+    let terminal = draw(&mut model, &mut view, 100, 30);
+    let rows = super::text(&terminal);
+    let selected_row = rows.iter().position(|r| r.contains("temp (2)")).unwrap();
+    let buffer = terminal.backend().buffer();
+    let y = u16::try_from(selected_row).unwrap();
+    assert_eq!(
+        buffer[(6, y)].bg,
+        view.theme.selected.bg.unwrap(),
+        "{rows:#?}"
+    );
+    assert!(super::screen(&terminal).contains("line10"));
 }
 
 #[test]
@@ -103,7 +173,7 @@ fn filter_keeps_ancestors_and_supports_mqtt_wildcards() {
         "{screen}"
     );
     key(&mut model, KeyCode::Enter);
-    assert!(!model.filter.editing);
+    assert!(!model.topics.filter.editing);
 
     key(&mut model, KeyCode::Char('/'));
     for _ in 0..5 {
@@ -117,7 +187,7 @@ fn filter_keeps_ancestors_and_supports_mqtt_wildcards() {
         "{screen}"
     );
     key(&mut model, KeyCode::Esc);
-    assert!(!model.filter.is_active());
+    assert!(!model.topics.filter.is_active());
 }
 
 #[test]
@@ -474,4 +544,105 @@ fn clear_retained_offers_the_topic_alone_when_levels_below_hold_retained_too() {
         matches!(&commands[..], [Command::CleanRetained { topics, .. }] if topics == &["plant/state"]),
         "{commands:?}"
     );
+}
+
+#[test]
+fn pointer_events_select_toggle_focus_and_scroll() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    use mqscope::tui::model::Pointer;
+    let mut model = plant();
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 120, 40);
+    let rows = super::text(&terminal);
+    let site_row = rows.iter().position(|r| r.contains("▶ site")).unwrap();
+    let click = |row: usize| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 4,
+        row: u16::try_from(row).unwrap(),
+        modifiers: KeyModifiers::NONE,
+    };
+    // The view resolves the click to the row's topic; the model selects it.
+    let pointer = view.pointer(click(site_row)).unwrap();
+    let site = model.store.find("site").unwrap();
+    assert_eq!(
+        pointer,
+        Pointer::Click {
+            pane: Pane::Topics,
+            row: Some(site)
+        }
+    );
+    update(&mut model, Msg::Pointer(pointer));
+    assert_eq!(model.selected(), Some(site));
+    // A second click on the selected row opens it.
+    update(&mut model, Msg::Pointer(pointer));
+    assert!(model.topics.is_open(site));
+    // A click elsewhere focuses that pane; the wheel over the log scrolls it, focus stays.
+    update(
+        &mut model,
+        Msg::Pointer(Pointer::Click {
+            pane: Pane::Timeline,
+            row: None,
+        }),
+    );
+    assert_eq!((model.focus, model.side), (Pane::Timeline, Pane::Timeline));
+    update(
+        &mut model,
+        Msg::Logs(
+            (0..5)
+                .map(|i| mqscope::logging::LogLine {
+                    at: at(i),
+                    level: tracing::Level::INFO,
+                    target: "test".into(),
+                    message: format!("line {i}"),
+                })
+                .collect(),
+            0,
+        ),
+    );
+    update(
+        &mut model,
+        Msg::Pointer(Pointer::Wheel {
+            pane: Pane::Log,
+            down: false,
+        }),
+    );
+    assert_eq!(model.log.scroll, 1, "one line up");
+    assert_eq!(model.focus, Pane::Timeline);
+}
+
+#[test]
+fn the_wheel_over_the_tree_scrolls_the_view_and_keeps_the_selection() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut model = plant();
+    for i in 0..60 {
+        feed(&mut model, message(&format!("many/t{i}"), b"1", 5000 + i));
+    }
+    let many = model.store.find("many").unwrap();
+    model.topics.opened.insert(many);
+    model.topics.changed();
+    let mut view = View::default();
+    let mut terminal = draw(&mut model, &mut view, 100, 30);
+    let before = model.selected();
+    let offset = view.tree.get_offset();
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 3,
+        row: 5,
+        modifiers: KeyModifiers::NONE,
+    };
+    assert_eq!(view.pointer(wheel), None, "the view handles it alone");
+    assert_eq!(view.tree.get_offset(), offset + 3);
+    redraw(&mut terminal, &mut model, &mut view);
+    assert_eq!(
+        view.tree.get_offset(),
+        offset + 3,
+        "a redraw does not snap back"
+    );
+    let wheel_up = MouseEvent {
+        kind: MouseEventKind::ScrollUp,
+        ..wheel
+    };
+    assert_eq!(view.pointer(wheel_up), None);
+    assert_eq!(view.tree.get_offset(), offset);
+    assert_eq!(model.selected(), before);
 }

@@ -81,7 +81,7 @@ pub fn parse_line(line: &str) -> Result<(Subscription, String), String> {
     let filter = words
         .next()
         .ok_or("type a filter, e.g. plant/# 1 nl rap rh=1")?;
-    let filter = crate::cli::parse_filter(filter).map_err(|e| format!("{filter}: {e}"))?;
+    let filter = crate::topic::parse_filter(filter).map_err(|e| format!("{filter}: {e}"))?;
     let mut sub = Subscription::new(filter, 0);
     // MQTT 5: keep the publisher's retain flag, as the explorer's own filters do.
     sub.retain_as_published = true;

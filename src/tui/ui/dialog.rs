@@ -17,11 +17,10 @@ use crate::tui::theme::Theme;
 /// Payload lines shown in the form.
 const PAYLOAD_LINES: usize = 6;
 
-pub fn render(model: &Model, dialog: &Dialog, frame: &mut Frame<'_>, area: Rect) {
-    let t = &model.theme;
+pub fn render(model: &Model, t: &Theme, dialog: &Dialog, frame: &mut Frame<'_>, area: Rect) {
     let (title, lines, width) = match dialog {
-        Dialog::Publish(form) => ("publish", publish_lines(model, form), 96),
-        Dialog::Subscriptions(d) => ("subscriptions", subs_lines(model, d), 90),
+        Dialog::Publish(form) => ("publish", publish_lines(model, t, form), 96),
+        Dialog::Subscriptions(d) => ("subscriptions", subs_lines(model, t, d), 90),
         Dialog::ConfirmClean { under, topics } => {
             let mut lines = vec![
                 Line::from(vec![
@@ -138,8 +137,7 @@ fn keys(t: &Theme, pairs: &[(&str, &str)]) -> Line<'static> {
     Line::from(spans)
 }
 
-fn publish_lines(model: &Model, form: &PublishForm) -> Vec<Line<'static>> {
-    let t = &model.theme;
+fn publish_lines(model: &Model, t: &Theme, form: &PublishForm) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (i, field) in Field::ALL.iter().enumerate() {
         let focused = i == form.focus % Field::ALL.len();
@@ -233,8 +231,7 @@ fn publish_lines(model: &Model, form: &PublishForm) -> Vec<Line<'static>> {
     lines
 }
 
-fn subs_lines(model: &Model, d: &SubsDialog) -> Vec<Line<'static>> {
-    let t = &model.theme;
+fn subs_lines(model: &Model, t: &Theme, d: &SubsDialog) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if model.subscriptions.entries.is_empty() {
         lines.push(Line::styled("no subscription yet", t.dim));

@@ -6,10 +6,10 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::{centered, pane_block};
-use crate::tui::model::{DoctorPopup, Model};
+use crate::tui::model::DoctorPopup;
+use crate::tui::theme::Theme;
 
-pub fn render(model: &Model, popup: &DoctorPopup, frame: &mut Frame<'_>, area: Rect) {
-    let t = &model.theme;
+pub fn render(t: &Theme, popup: &DoctorPopup, frame: &mut Frame<'_>, area: Rect) {
     let lines: Vec<Line<'static>> = match popup {
         DoctorPopup::Running => vec![Line::styled("checking every stage…", t.dim)],
         DoctorPopup::Done(report) => report

@@ -8,9 +8,9 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::{centered, pane_block};
 use crate::tui::keymap::Pane;
 use crate::tui::model::Model;
+use crate::tui::theme::Theme;
 
-pub fn render(model: &Model, frame: &mut Frame<'_>, area: Rect) {
-    let t = &model.theme;
+pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let section = |pane: Pane| {
         let mut lines = vec![Line::styled(pane.title().to_string(), t.title)];
         for (keys, what) in model.keymap.help(pane) {

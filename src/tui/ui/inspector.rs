@@ -22,14 +22,15 @@ use crate::tui::view::{Diff, Shown, View};
 /// Characters of preview in a history row.
 const HISTORY_PREVIEW: usize = 60;
 
-pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect) {
-    let block = pane_block(&model.theme, "inspector", focused(model, Pane::Inspector));
+/// Draws the pane; returns how far its body scrolls for the shown message (0 when none).
+pub fn render(model: &Model, view: &View, frame: &mut Frame<'_>, area: Rect) -> usize {
+    let t = &view.theme;
+    let block = pane_block(t, "inspector", focused(model, Pane::Inspector));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let t = &model.theme;
     let Some(id) = model.selected() else {
         frame.render_widget(Paragraph::new(Line::styled("select a topic", t.dim)), inner);
-        return;
+        return 0;
     };
     let node = model.store.node(id);
     let mut header = vec![Line::styled(
@@ -46,7 +47,7 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
             t.dim,
         ));
         frame.render_widget(Paragraph::new(header), inner);
-        return;
+        return 0;
     };
     let message = &node.history()[index];
     let width = usize::from(inner.width);
@@ -55,7 +56,7 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
         width,
     ));
     header.extend(pack(property_units(t, message, model.now), width));
-    if let Some(line) = request_line(model, message) {
+    if let Some(line) = request_line(model, t, message) {
         header.push(line);
     }
 
@@ -72,9 +73,8 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
 
     let height = usize::from(body.height);
     let total = body_lines(shown);
-    let scroll = model.inspector.scroll.min(total.saturating_sub(height));
-    model.inspector.scroll = scroll;
-    let t = &model.theme;
+    let max_scroll = total.saturating_sub(height);
+    let scroll = model.inspector.scroll.min(max_scroll);
     frame.render_widget(
         Paragraph::new(payload_title(t, shown, scroll, height, total)),
         title,
@@ -85,6 +85,7 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
         Paragraph::new(history_lines(t, node, index, usize::from(hist.height))),
         hist,
     );
+    max_scroll
 }
 
 /// Lays out units (groups of spans that stay together) in lines no wider than `width`.
@@ -154,8 +155,7 @@ fn message_units(
 }
 
 /// The other side of a request/response pair, or that a request still waits.
-fn request_line(model: &Model, m: &StoredMessage) -> Option<Line<'static>> {
-    let t = &model.theme;
+fn request_line(model: &Model, t: &Theme, m: &StoredMessage) -> Option<Line<'static>> {
     if let Some(link) = model.requests.link_of(m.seq) {
         let arrow = if link.is_reply {
             "↩ reply to the request on "

@@ -17,8 +17,7 @@ use crate::tui::keymap::Pane;
 use crate::tui::model::{Model, PacketEntry, Tab};
 use crate::tui::theme::Theme;
 
-pub fn render(model: &Model, frame: &mut Frame<'_>, area: Rect) {
-    let t = &model.theme;
+pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let log = &model.log;
     let mut title = match log.tab {
         Tab::Log => format!(
@@ -56,8 +55,8 @@ pub fn render(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(block, area);
     let height = usize::from(inner.height);
     let lines = match log.tab {
-        Tab::Log => log_lines(model, height),
-        Tab::Packets => packet_lines(model, height),
+        Tab::Log => log_lines(model, t, height),
+        Tab::Packets => packet_lines(model, t, height),
     };
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -71,8 +70,7 @@ fn level_style(t: &Theme, level: Level) -> Style {
     }
 }
 
-fn log_lines(model: &Model, height: usize) -> Vec<Line<'static>> {
-    let t = &model.theme;
+fn log_lines(model: &Model, t: &Theme, height: usize) -> Vec<Line<'static>> {
     let log = &model.log;
     let shown: Vec<_> = log.lines.iter().filter(|l| log.shows_line(l)).collect();
     if shown.is_empty() {
@@ -102,8 +100,7 @@ fn log_lines(model: &Model, height: usize) -> Vec<Line<'static>> {
         .collect()
 }
 
-fn packet_lines(model: &Model, height: usize) -> Vec<Line<'static>> {
-    let t = &model.theme;
+fn packet_lines(model: &Model, t: &Theme, height: usize) -> Vec<Line<'static>> {
     let log = &model.log;
     let visible = log.visible_packets();
     if visible.is_empty() {

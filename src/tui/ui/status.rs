@@ -11,9 +11,9 @@ use super::count;
 use super::format::duration_short;
 use crate::tui::keymap::{Action, Pane};
 use crate::tui::model::{LinkState, Model};
+use crate::tui::theme::Theme;
 
-fn link_span(model: &Model) -> Span<'static> {
-    let t = &model.theme;
+fn link_span(model: &Model, t: &Theme) -> Span<'static> {
     let now = model.now;
     match &model.link {
         LinkState::Connecting { attempt } => {
@@ -49,10 +49,9 @@ fn link_span(model: &Model) -> Span<'static> {
     }
 }
 
-pub fn render_status(model: &Model, frame: &mut Frame<'_>, area: Rect) {
-    let t = &model.theme;
+pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let sep = || Span::styled(" │ ", t.dim);
-    let link = link_span(model);
+    let link = link_span(model, t);
     // Parts in order of importance; the least important go first when the line is too narrow.
     let mut parts: Vec<(u8, Span<'static>)> = vec![
         (
@@ -156,12 +155,11 @@ fn rate(r: f64) -> u64 {
 }
 
 /// The hints of the focused pane, from the keymap.
-pub fn render_hints(model: &Model, frame: &mut Frame<'_>, area: Rect) {
-    let t = &model.theme;
-    if model.filter.editing {
+pub fn render_hints(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    if model.topics.filter.editing {
         let line = Line::from(vec![
             Span::styled(" filter: ", t.key),
-            Span::raw(format!("{}█", model.filter.query)),
+            Span::raw(format!("{}█", model.topics.filter.query)),
             Span::styled(
                 "   Enter keep · Esc clear · text, or an MQTT filter with + #",
                 t.dim,

@@ -21,8 +21,7 @@ use crate::tui::theme::Theme;
 /// Seconds of history in the up/down strip.
 const STRIP_SECONDS: u64 = 120;
 
-pub fn render(model: &Model, frame: &mut Frame<'_>, area: Rect) {
-    let t = &model.theme;
+pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let block = pane_block(t, &title(model), focused(model, Pane::Timeline));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -44,7 +43,7 @@ pub fn render(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     } else {
         (inner, None)
     };
-    let mut lines = vec![strip(model, usize::from(list_area.width))];
+    let mut lines = vec![strip(model, t, usize::from(list_area.width))];
     let selected = model.timeline_selected.min(timeline.attempts.len() - 1);
     let rows = usize::from(list_area.height).saturating_sub(1);
     // Keep the selected attempt in view.
@@ -102,8 +101,7 @@ fn title(model: &Model) -> String {
 }
 
 /// The up/down strip over the last two minutes, then the message-rate sparkline.
-fn strip(model: &Model, width: usize) -> Line<'static> {
-    let t = &model.theme;
+fn strip(model: &Model, t: &Theme, width: usize) -> Line<'static> {
     let cells = (width.saturating_sub(12) / 2).clamp(4, 120);
     let start = model.now - Duration::from_secs(STRIP_SECONDS);
     let first_attempt = model.timeline.attempts.front().map(|a| a.started);

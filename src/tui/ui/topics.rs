@@ -14,11 +14,12 @@ use crate::tui::keymap::Pane;
 use crate::tui::model::Model;
 use crate::tui::view::{TreeFrame, TreeFrameKey, View};
 
-pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect) {
+pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>, area: Rect) {
     let store = &model.store;
+    let filter = &model.topics.filter;
     let mut title = format!("topics ({})", count(u64::from(store.topic_count())));
-    if model.filter.is_active() || model.filter.editing {
-        let _ = write!(title, " filter: {}", model.filter.query);
+    if filter.is_active() || filter.editing {
+        let _ = write!(title, " filter: {}", filter.query);
     }
     if store.untracked_topics > 0 {
         let _ = write!(
@@ -33,26 +34,24 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
         area,
         title,
         focused: is_focused,
-        selected: model.tree.selected().to_vec(),
-        offset: model.tree.get_offset(),
+        selected: view.tree.selected().to_vec(),
+        offset: view.tree.get_offset(),
     };
-    if let Some(drawn) = view.tree_frame.borrow().as_ref() {
+    if let Some(drawn) = &view.tree_frame {
         if drawn.key == key && !view.items.is_empty() {
             frame.buffer_mut().merge(&drawn.cells);
             return;
         }
     }
-    let block = pane_block(&model.theme, &key.title, is_focused);
+    let t = &view.theme;
+    let block = pane_block(t, &key.title, is_focused);
     if view.items.is_empty() {
-        let text = if model.filter.is_active() {
+        let text = if filter.is_active() {
             "no topic matches the filter"
         } else {
             "waiting for messages…"
         };
-        frame.render_widget(
-            Paragraph::new(Line::styled(text, model.theme.dim)).block(block),
-            area,
-        );
+        frame.render_widget(Paragraph::new(Line::styled(text, t.dim)).block(block), area);
         return;
     }
     let Ok(tree) = Tree::new(&view.items) else {
@@ -61,12 +60,12 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
     };
     let tree = tree
         .block(block)
-        .highlight_style(model.theme.selected)
+        .highlight_style(t.selected)
         // The markers are part of each row's text (see `view::row_line`).
         .node_closed_symbol("")
         .node_open_symbol("")
         .node_no_children_symbol("");
-    frame.render_stateful_widget(tree, area, &mut model.tree);
+    frame.render_stateful_widget(tree, area, &mut view.tree);
     let mut cells = Buffer::empty(area);
     for y in area.top()..area.bottom() {
         for x in area.left()..area.right() {
@@ -79,8 +78,8 @@ pub fn render(model: &mut Model, view: &View, frame: &mut Frame<'_>, area: Rect)
     }
     // The widget may have moved the offset to keep the selection in view.
     let key = TreeFrameKey {
-        offset: model.tree.get_offset(),
+        offset: view.tree.get_offset(),
         ..key
     };
-    *view.tree_frame.borrow_mut() = Some(TreeFrame { key, cells });
+    view.tree_frame = Some(TreeFrame { key, cells });
 }

@@ -1,14 +1,18 @@
 //! The log pane's state: the app's own log lines and the packet log, each bounded, with
 //! counts of what was dropped, a level, a search, and a scroll position that follows the tail
-//! or stays where the user left it.
+//! or stays where the user left it; the keys that move in them and the jumps between a
+//! message in the inspector and the PUBLISH that carried it.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tracing::Level;
 
+use super::{Command, Inspector, Model};
 use crate::broker::{Direction, PacketRecord};
 use crate::logging::LogLine;
+use crate::tui::keymap::{Action, Pane};
 
 /// Log lines kept by the pane.
 pub const LOG_LINES: usize = 10_000;
@@ -178,6 +182,131 @@ impl LogPane {
             None => visible.last().copied(),
         }
     }
+}
+
+pub(super) fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
+    let page = model.pages.log.max(1);
+    let packets = model.log.tab == Tab::Packets;
+    let log = &mut model.log;
+    match action {
+        Action::SwitchTab => {
+            log.tab = if packets { Tab::Log } else { Tab::Packets };
+            log.scroll = 0;
+        }
+        Action::CycleLevel => {
+            let levels = crate::logging::LEVELS;
+            let current = log.level.unwrap_or(tracing::Level::INFO);
+            let at = levels.iter().position(|l| *l == current).unwrap_or(2);
+            let next = levels[(at + 1) % levels.len()];
+            log.level = Some(next);
+            return vec![Command::SetLogLevel(next)];
+        }
+        Action::CyclePacketFilter => log.next_filter(),
+        Action::Filter => log.editing = true,
+        Action::ClearFilter => {
+            log.search.clear();
+            log.cursor = None;
+        }
+        Action::JumpToMessage => jump_to_message(model),
+        Action::Up if packets => log.move_cursor(-1),
+        Action::Down if packets => log.move_cursor(1),
+        Action::PageUp if packets => log.move_cursor(-isize::try_from(page).unwrap_or(1)),
+        Action::PageDown if packets => log.move_cursor(isize::try_from(page).unwrap_or(1)),
+        Action::First if packets => log.move_cursor(isize::MIN / 2),
+        Action::Last if packets => log.cursor = None,
+        Action::Up => log.scroll = (log.scroll + 1).min(log.lines.len()),
+        Action::Down => log.scroll = log.scroll.saturating_sub(1),
+        Action::PageUp => log.scroll = (log.scroll + page).min(log.lines.len()),
+        Action::PageDown => log.scroll = log.scroll.saturating_sub(page),
+        Action::First => log.scroll = log.lines.len(),
+        Action::Last => log.scroll = 0,
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub(super) fn edit_search(model: &mut Model, key: KeyEvent) {
+    let log = &mut model.log;
+    match key.code {
+        KeyCode::Enter => log.editing = false,
+        KeyCode::Esc => {
+            log.editing = false;
+            log.search.clear();
+        }
+        KeyCode::Backspace => {
+            log.search.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => log.search.push(c),
+        _ => {}
+    }
+    log.cursor = None;
+    log.scroll = 0;
+}
+
+/// From the message in the inspector to the PUBLISH that carried it.
+pub(super) fn jump_to_packet(model: &mut Model) {
+    let (Some(id), Some(index)) = (model.selected(), model.shown_index()) else {
+        model.notify("no message selected");
+        return;
+    };
+    let node = model.store.node(id);
+    let received = node.history()[index].received;
+    let topic = node.path().to_string();
+    let found = model
+        .log
+        .packets
+        .iter()
+        .rev()
+        .find(|e| {
+            e.record.packet_type == 3
+                && e.record.direction == Direction::In
+                && e.record.topic.as_deref() == Some(topic.as_str())
+                && e.record.at <= received
+        })
+        .map(|e| e.n);
+    match found {
+        Some(n) => {
+            model.log.tab = Tab::Packets;
+            model.log.filter = PacketFilter::All;
+            model.log.search.clear();
+            model.log.cursor = Some(n);
+            model.focus = Pane::Log;
+            model.side = Pane::Log;
+        }
+        None => model.notify("that PUBLISH is no longer in the packet log"),
+    }
+}
+
+/// From a PUBLISH in the packet log to its message in the inspector.
+fn jump_to_message(model: &mut Model) {
+    let Some(entry) = model.log.cursor_packet() else {
+        return;
+    };
+    let record = &entry.record;
+    if record.packet_type != 3 || record.direction != Direction::In {
+        model.notify("Enter on an incoming PUBLISH shows its message");
+        return;
+    }
+    let at = record.at;
+    let Some(id) = record.topic.as_deref().and_then(|t| model.store.find(t)) else {
+        model.notify("that topic is not in the tree");
+        return;
+    };
+    model.topics.reveal(&model.store, id);
+    let history = model.store.node(id).history();
+    let pinned = history.iter().find(|m| m.received >= at).map(|m| m.seq);
+    let newest = history.back().map(|m| m.seq);
+    model.inspector = Inspector {
+        mode: model.inspector.mode,
+        diff: false,
+        scroll: 0,
+        pinned: pinned.filter(|seq| Some(*seq) != newest),
+    };
+    if pinned.is_none() {
+        model.notify("that message is no longer kept; showing the newest");
+    }
+    model.focus = Pane::Inspector;
+    model.side = Pane::Inspector;
 }
 
 #[cfg(test)]

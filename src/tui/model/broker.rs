@@ -1,0 +1,186 @@
+//! Events from the connection layer: messages into the store (and request pairing), the
+//! connection's lifecycle into the timeline and the status bar, packet records into the log.
+
+use super::{LinkState, Model, topics};
+use crate::broker::{BrokerEvent, LifecycleKind, Protocol, PublishOutcome, SubscribeResult, codes};
+use crate::store::ROOT;
+use crate::tui::requests::Pending;
+
+pub(super) fn published_text(topic: &str, outcome: &PublishOutcome) -> String {
+    match outcome {
+        PublishOutcome::Sent => {
+            format!("published to {topic} (QoS 0: written, no acknowledgement)")
+        }
+        PublishOutcome::Acked { reason } if *reason < 0x80 => format!(
+            "published to {topic}: acknowledged {reason:#04x} {}",
+            codes::reason_name(*reason)
+        ),
+        PublishOutcome::Acked { reason } => format!(
+            "publish to {topic} REFUSED: {reason:#04x} {}",
+            codes::reason_name(*reason)
+        ),
+        PublishOutcome::Failed(why) => format!("publish to {topic} failed: {why}"),
+    }
+}
+
+pub(super) fn on_cleaning(model: &mut Model, progress: crate::retained::Progress) {
+    let Some((under, _)) = model.cleaning.take() else {
+        return;
+    };
+    if !progress.finished() {
+        model.cleaning = Some((under, progress));
+        return;
+    }
+    let failed = match progress.failed.first() {
+        None => String::new(),
+        Some((topic, why)) => format!("; {} failed (first: {topic}: {why})", progress.failed.len()),
+    };
+    model.notify(format!(
+        "cleared {} of {} retained messages under {under}{failed}",
+        progress.cleared, progress.total
+    ));
+}
+
+pub(super) fn on_event(model: &mut Model, event: BrokerEvent) {
+    match event {
+        BrokerEvent::Message(m) => {
+            if m.received > model.now {
+                model.now = m.received;
+            }
+            let structure = model.store.structure_generation;
+            model.store.insert(&m);
+            if model.store.structure_generation != structure {
+                topics::on_new_nodes(model);
+            }
+            if let Some(props) = &m.properties {
+                track_request(model, &m, props);
+            }
+        }
+        BrokerEvent::Lifecycle(l) => {
+            model.timeline.apply(&l);
+            model.link = match l.kind {
+                LifecycleKind::Connecting { .. } => LinkState::Connecting { attempt: l.attempt },
+                LifecycleKind::Connected(info) => LinkState::Connected {
+                    since: l.at,
+                    protocol: info.protocol.unwrap_or(Protocol::V5),
+                },
+                LifecycleKind::Disconnected { cause, .. } => {
+                    LinkState::Retrying { at: l.at, cause }
+                }
+                LifecycleKind::Stage {
+                    result: Err(cause), ..
+                } => LinkState::Retrying { at: l.at, cause },
+                LifecycleKind::Backoff { delay } => match &model.link {
+                    LinkState::Retrying { cause, .. } => LinkState::Retrying {
+                        at: l.at + delay,
+                        cause: cause.clone(),
+                    },
+                    other => other.clone(),
+                },
+                LifecycleKind::GaveUp { cause, .. } => LinkState::Failed { cause },
+                LifecycleKind::Idle => LinkState::Idle,
+                LifecycleKind::Subscribed(results) => {
+                    model.subscriptions.acked(&results);
+                    let refused: Vec<String> = results
+                        .iter()
+                        .filter_map(SubscribeResult::refusal)
+                        .collect();
+                    if refused.is_empty() {
+                        let granted: Vec<String> = results
+                            .iter()
+                            .map(|r| format!("{} (QoS {})", r.filter, r.code))
+                            .collect();
+                        model.notify(format!("subscribed to {}", granted.join(", ")));
+                    } else {
+                        let hint = narrower_filters(model);
+                        model.notify(format!(
+                            "the broker refused the subscription {}: it may deny wide filters; try a narrower \
+                             one{hint}",
+                            refused.join(", ")
+                        ));
+                    }
+                    return;
+                }
+                LifecycleKind::Unsubscribed(result) => {
+                    model.subscriptions.unacked(&result);
+                    if result.code < 0x80 {
+                        model.notify(format!("unsubscribed from {}", result.filter));
+                    } else {
+                        model.notify(format!(
+                            "the broker refused to unsubscribe {}: {:#04x} {}",
+                            result.filter,
+                            result.code,
+                            codes::reason_name(result.code)
+                        ));
+                    }
+                    return;
+                }
+                _ => return,
+            };
+        }
+        BrokerEvent::Dropped { messages, packets } => {
+            model.dropped_by_app = messages;
+            model.log.packets_dropped = packets;
+        }
+        BrokerEvent::Packet(record) => {
+            model.timeline.health.observe(&record);
+            model.log.push_packet(record);
+        }
+    }
+}
+
+/// Links MQTT 5 requests (response topic + correlation data) to their replies.
+fn track_request(
+    model: &mut Model,
+    m: &crate::broker::Message,
+    props: &crate::broker::MessageProperties,
+) {
+    let Some(corr) = &props.correlation_data else {
+        return;
+    };
+    let seq = model
+        .store
+        .find(&m.topic)
+        .and_then(|id| model.store.node(id).history().back().map(|s| s.seq));
+    if let Some(rt) = &props.response_topic {
+        model.requests.request(
+            rt,
+            corr,
+            Pending {
+                topic: m.topic.clone(),
+                seq,
+                at: m.received,
+                ours: false,
+            },
+        );
+        return;
+    }
+    let Some(seq) = seq else { return };
+    if let Some(matched) = model.requests.reply(&m.topic, corr, seq, m.received) {
+        if matched.ours {
+            model.notify(format!(
+                "reply on {} after {} ms (request to {})",
+                m.topic,
+                matched.latency.as_millis(),
+                matched.request_topic
+            ));
+        }
+    }
+}
+
+/// `: e.g. a/#, b/#` from the first levels seen so far, or nothing.
+fn narrower_filters(model: &Model) -> String {
+    let first: Vec<String> = model
+        .store
+        .node(ROOT)
+        .children()
+        .iter()
+        .take(3)
+        .map(|id| format!("{}/#", model.store.node(*id).path()))
+        .collect();
+    if first.is_empty() {
+        " (s opens the subscriptions)".into()
+    } else {
+        format!(", e.g. {} (s opens the subscriptions)", first.join(", "))
+    }
+}
