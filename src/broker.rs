@@ -26,6 +26,7 @@ pub mod stages;
 mod supervisor;
 pub mod target;
 pub mod tls;
+pub mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -42,6 +43,7 @@ pub use json::message_json;
 pub use options::{BrokerOptions, MqttVersion, Protocol, Subscription, TlsSettings};
 pub use pump::unexpected_start;
 pub use target::{Scheme, Target};
+pub use wire::PacketType;
 
 /// A running connection layer: receive events, send commands.
 pub struct BrokerHandle {

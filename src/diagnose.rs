@@ -15,7 +15,7 @@ use tokio_rustls::rustls::ClientConfig;
 use crate::broker::options::{MqttVersion, Protocol, Subscription, TlsSettings};
 use crate::broker::stages::{self, BoxStream, Upstream};
 use crate::broker::{
-    BrokerOptions, Cause, CauseKind, ConnackInfo, Scheme, codes, unexpected_start,
+    BrokerOptions, Cause, CauseKind, ConnackInfo, PacketType, Scheme, codes, unexpected_start, wire,
 };
 pub use certs::CertInfo;
 use link::{Link, ReadError};
@@ -514,7 +514,7 @@ async fn probe_plain(opts: &BrokerOptions) -> Option<Protocol> {
         let mut link = Link::new(upstream);
         link.send(&link::connect(opts, protocol)).await.ok()?;
         if let Ok(frame) = link.frame(opts.connect_timeout).await {
-            if frame.first() == Some(&0x20) {
+            if frame.first().copied().map(PacketType::of) == Some(PacketType::Connack) {
                 let _ = link.send(&link::DISCONNECT).await;
                 return Some(protocol);
             }
@@ -807,17 +807,16 @@ fn connack_lines(info: &ConnackInfo, sent: Protocol) -> Vec<String> {
     lines
 }
 
+/// The MQTT stage's detail: what was sent, the CONNACK as `sub --json --events` writes it, and
+/// the protocols the broker is known to speak.
 fn connack_json(info: &ConnackInfo, sent: Protocol, speaks: &[Protocol]) -> Value {
-    json!({
-        "sent": sent.as_str(),
-        "answered_in": info.protocol.map(Protocol::as_str),
-        "reason_code": info.code,
-        "reason": info.code_name(),
-        "reason_string": info.reason_string,
-        "session_present": info.session_present,
-        "properties": info.properties(),
-        "speaks": speaks.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-    })
+    let mut obj = crate::broker::json::fields(&info.to_json());
+    obj.insert("sent".into(), json!(sent.as_str()));
+    obj.insert(
+        "speaks".into(),
+        json!(speaks.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
+    );
+    Value::Object(obj)
 }
 
 /// The round-trip topic for a filter: wildcards filled in with our own levels. `None` for a
@@ -872,7 +871,7 @@ async fn subscribe_and_round_trip(
     // Retained messages may come before the SUBACK is seen; skip them.
     let codes = loop {
         match link.frame(timeout).await {
-            Ok(frame) if frame.first().is_some_and(|b| b >> 4 == 9) => {
+            Ok(frame) if frame.first().copied().map(PacketType::of) == Some(PacketType::Suback) => {
                 let body = &frame[header_len(&frame)..];
                 break crate::broker::packet::ack_codes(body, protocol == Protocol::V5);
             }
@@ -1008,8 +1007,8 @@ async fn round_trip(
             .frame(deadline.saturating_duration_since(Instant::now()))
             .await
         {
-            Ok(frame) => match frame.first().map(|b| b >> 4) {
-                Some(4) => {
+            Ok(frame) => match frame.first().copied().map(PacketType::of) {
+                Some(PacketType::Puback) => {
                     let body = &frame[header_len(&frame)..];
                     puback = Some(if protocol == Protocol::V5 && body.len() >= 3 {
                         body[2]
@@ -1017,7 +1016,7 @@ async fn round_trip(
                         0
                     });
                 }
-                Some(3)
+                Some(PacketType::Publish)
                     if frame
                         .windows(payload.len())
                         .any(|w| w == payload.as_bytes()) =>
@@ -1082,12 +1081,12 @@ async fn round_trip(
     }
 }
 
+/// Where the body starts in a whole frame (all of it when the header is broken).
 fn header_len(frame: &[u8]) -> usize {
-    let mut i = 1;
-    while i < frame.len() && i < 5 && frame[i] & 0x80 != 0 {
-        i += 1;
+    match wire::fixed_header(frame) {
+        Ok(Some((len, _))) => len.min(frame.len()),
+        _ => frame.len(),
     }
-    (i + 1).min(frame.len())
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::broker::{
-    Cause, ConnackInfo, Direction, Lifecycle, LifecycleKind, PacketRecord, Protocol, Stage,
-    SubscribeResult,
+    Cause, ConnackInfo, Direction, Lifecycle, LifecycleKind, PacketRecord, PacketType, Protocol,
+    Stage, SubscribeResult,
 };
 
 /// Attempts kept.
@@ -82,7 +82,7 @@ pub struct Health {
     ack_count: u32,
     ping_sent: Option<Instant>,
     /// Outgoing QoS 1/2 publishes and subscriptions waiting for their ack, by packet id.
-    pending: HashMap<(u8, u16), Instant>,
+    pending: HashMap<(PacketType, u16), Instant>,
 }
 
 impl Health {
@@ -102,8 +102,8 @@ impl Health {
     /// Learns from one packet record.
     pub fn observe(&mut self, p: &PacketRecord) {
         match (p.direction, p.packet_type) {
-            (Direction::Out, 12) => self.ping_sent = Some(p.mono),
-            (Direction::In, 13) => {
+            (Direction::Out, PacketType::Pingreq) => self.ping_sent = Some(p.mono),
+            (Direction::In, PacketType::Pingresp) => {
                 if let Some(sent) = self.ping_sent.take() {
                     let rtt = p.mono.saturating_duration_since(sent);
                     self.ping_last = Some(rtt);
@@ -111,19 +111,23 @@ impl Health {
                     self.ping_count += 1;
                 }
             }
-            (Direction::Out, 3) if p.qos > 0 => {
+            (Direction::Out, PacketType::Publish) if p.qos > 0 => {
                 if let Some(id) = p.pkid {
-                    self.pending.insert((3, id), p.mono);
+                    self.pending.insert((PacketType::Publish, id), p.mono);
                 }
             }
-            (Direction::Out, 8) => {
+            (Direction::Out, PacketType::Subscribe) => {
                 if let Some(id) = p.pkid {
-                    self.pending.insert((8, id), p.mono);
+                    self.pending.insert((PacketType::Subscribe, id), p.mono);
                 }
             }
             // PUBACK, PUBREC (first ack of QoS 2), SUBACK.
-            (Direction::In, 4 | 5 | 9) => {
-                let kind = if p.packet_type == 9 { 8 } else { 3 };
+            (Direction::In, PacketType::Puback | PacketType::Pubrec | PacketType::Suback) => {
+                let kind = if p.packet_type == PacketType::Suback {
+                    PacketType::Subscribe
+                } else {
+                    PacketType::Publish
+                };
                 if let Some(sent) = p.pkid.and_then(|id| self.pending.remove(&(kind, id))) {
                     let latency = p.mono.saturating_duration_since(sent);
                     self.ack_last = Some(latency);
@@ -131,7 +135,7 @@ impl Health {
                     self.ack_count += 1;
                 }
             }
-            (_, 1) => {
+            (_, PacketType::Connect) => {
                 // A new connection: nothing from the old one is pending any more.
                 self.pending.clear();
                 self.ping_sent = None;
@@ -354,7 +358,7 @@ mod tests {
             mono,
             at: SystemTime::UNIX_EPOCH,
             direction,
-            packet_type,
+            packet_type: PacketType::from_number(packet_type),
             size: 2,
             pkid,
             topic: None,

@@ -1,29 +1,7 @@
-//! Names for MQTT packet types and reason codes, and how refusal codes map to causes.
+//! Names for MQTT reason codes, and how refusal codes map to causes.
 
 use super::cause::CauseKind;
 use super::options::Protocol;
-
-/// The name of a control packet type (fixed header high nibble).
-pub fn packet_type_name(packet_type: u8) -> &'static str {
-    match packet_type {
-        1 => "CONNECT",
-        2 => "CONNACK",
-        3 => "PUBLISH",
-        4 => "PUBACK",
-        5 => "PUBREC",
-        6 => "PUBREL",
-        7 => "PUBCOMP",
-        8 => "SUBSCRIBE",
-        9 => "SUBACK",
-        10 => "UNSUBSCRIBE",
-        11 => "UNSUBACK",
-        12 => "PINGREQ",
-        13 => "PINGRESP",
-        14 => "DISCONNECT",
-        15 => "AUTH",
-        _ => "RESERVED",
-    }
-}
 
 /// The name of a CONNACK code in the protocol spoken.
 pub fn connack_name(protocol: Option<Protocol>, code: u8) -> &'static str {

@@ -243,8 +243,8 @@ pub struct PacketRecord {
     pub mono: Instant,
     pub at: SystemTime,
     pub direction: Direction,
-    /// Control packet type from the fixed header: 1 CONNECT .. 15 AUTH.
-    pub packet_type: u8,
+    /// Control packet type from the fixed header.
+    pub packet_type: super::wire::PacketType,
     /// Exact size on the wire: fixed header plus remaining length.
     pub size: usize,
     pub pkid: Option<u16>,
@@ -260,7 +260,7 @@ pub struct PacketRecord {
 
 impl PacketRecord {
     pub fn type_name(&self) -> &'static str {
-        super::codes::packet_type_name(self.packet_type)
+        self.packet_type.name()
     }
 }
 

@@ -4,6 +4,9 @@
 //! the first bytes of each body (all of a control packet, the head of a PUBLISH) so the packet can
 //! be described. The payload of a large PUBLISH is never copied.
 
+pub use super::wire::Malformed;
+use super::wire::{self, PacketType};
+
 /// How much of a body to keep for description.
 #[derive(Debug, Clone, Copy)]
 pub struct CaptureLimits {
@@ -26,8 +29,8 @@ pub struct Frame<'a> {
 }
 
 impl Frame<'_> {
-    pub fn packet_type(&self) -> u8 {
-        self.first >> 4
+    pub fn packet_type(&self) -> PacketType {
+        PacketType::of(self.first)
     }
 
     /// Exact size on the wire.
@@ -35,10 +38,6 @@ impl Frame<'_> {
         self.header_len + self.remaining
     }
 }
-
-/// The bytes were not MQTT: the remaining length was longer than four bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Malformed;
 
 /// Framing state carried from one chunk to the next.
 #[derive(Debug)]
@@ -112,12 +111,13 @@ impl Framer {
     }
 
     fn start_body(&mut self) {
-        let mut remaining = 0usize;
-        for (i, b) in self.header[1..self.header_len].iter().enumerate() {
-            remaining |= usize::from(b & 0x7F) << (7 * i);
-        }
+        // The header ended on a byte without the continuation bit, within four length bytes.
+        let remaining = wire::fixed_header(&self.header[..self.header_len])
+            .ok()
+            .flatten()
+            .map_or(0, |(_, remaining)| remaining);
         self.remaining = remaining;
-        let limit = if self.header[0] >> 4 == 3 {
+        let limit = if PacketType::of(self.header[0]) == PacketType::Publish {
             self.limits.publish
         } else {
             self.limits.control
@@ -129,7 +129,7 @@ impl Framer {
 
     fn emit(&mut self, on_frame: &mut dyn FnMut(Frame<'_>)) {
         let first = self.header[0];
-        let skip = first >> 4 == 3 && self.limits.publish == 0;
+        let skip = PacketType::of(first) == PacketType::Publish && self.limits.publish == 0;
         if !skip {
             on_frame(Frame {
                 first,
@@ -154,7 +154,8 @@ mod tests {
         for chunk in chunks {
             framer
                 .feed(chunk, &mut |f| {
-                    out.push((f.packet_type(), f.wire_size(), f.body.to_vec(), f.complete));
+                    let t = f.packet_type().number();
+                    out.push((t, f.wire_size(), f.body.to_vec(), f.complete));
                 })
                 .expect("well formed");
         }

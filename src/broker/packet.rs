@@ -10,6 +10,7 @@ use rumqttc::v5::mqttbytes::v5 as v5b;
 use super::event::{ConnackInfo, Direction, PacketRecord};
 use super::framer::Frame;
 use super::options::{MAX_PACKET_SIZE, Protocol};
+use super::wire::{self, PacketType};
 
 /// What one packet tells the supervisor, besides its record.
 #[derive(Debug, Default)]
@@ -31,7 +32,7 @@ pub(crate) fn connack_from_wire(bytes: &[u8], sent: Protocol) -> Option<ConnackI
     });
     let mut found = None;
     let _ = framer.feed(bytes, &mut |frame| {
-        if frame.packet_type() == 2 && found.is_none() {
+        if frame.packet_type() == PacketType::Connack && found.is_none() {
             found = Some(decode_connack(&frame, Some(sent)));
         }
     });
@@ -63,7 +64,7 @@ pub fn describe(
     let body = frame.body;
     let v5 = protocol == Some(Protocol::V5);
     match frame.packet_type() {
-        1 => {
+        PacketType::Connect => {
             let level = body.get(6).copied();
             facts.connect = match level {
                 Some(5) => Some(Protocol::V5),
@@ -74,7 +75,7 @@ pub fn describe(
                 r.detail = describe_connect(frame, facts.connect);
             }
         }
-        2 => {
+        PacketType::Connack => {
             let info = decode_connack(frame, protocol);
             if let Some(r) = rec.as_mut() {
                 r.reason = Some(info.code);
@@ -90,12 +91,12 @@ pub fn describe(
             }
             facts.connack = Some(info);
         }
-        3 => {
+        PacketType::Publish => {
             if let Some(r) = rec.as_mut() {
                 describe_publish(frame, v5, r);
             }
         }
-        4..=7 => {
+        PacketType::Puback | PacketType::Pubrec | PacketType::Pubrel | PacketType::Pubcomp => {
             if let Some(r) = rec.as_mut() {
                 r.pkid = be16(body, 0);
                 r.reason = if v5 && body.len() >= 3 {
@@ -108,13 +109,13 @@ pub fn describe(
                 }
             }
         }
-        8 | 10 => {
+        PacketType::Subscribe | PacketType::Unsubscribe => {
             if let Some(r) = rec.as_mut() {
                 r.pkid = be16(body, 0);
                 r.detail = describe_subscribe(frame, v5);
             }
         }
-        9 | 11 => {
+        PacketType::Suback | PacketType::Unsuback => {
             if let Some(r) = rec.as_mut() {
                 r.pkid = be16(body, 0);
                 let codes = ack_codes(body, v5);
@@ -125,7 +126,7 @@ pub fn describe(
                     .join(", ");
             }
         }
-        14 => {
+        PacketType::Disconnect => {
             let (code, reason) = decode_disconnect(frame, v5);
             if direction == Direction::In {
                 facts.disconnect = Some((code, reason.clone()));
@@ -151,21 +152,10 @@ fn be16(body: &[u8], at: usize) -> Option<u16> {
 
 /// Rebuilds the whole packet (fixed header + body) for rumqttc's decoders.
 fn whole(frame: &Frame<'_>) -> BytesMut {
-    let mut buf = BytesMut::with_capacity(frame.wire_size());
-    buf.extend_from_slice(&[frame.first]);
-    let mut len = frame.remaining;
-    loop {
-        #[expect(clippy::cast_possible_truncation, reason = "masked to 7 bits")]
-        let mut byte = (len & 0x7F) as u8;
-        len >>= 7;
-        if len > 0 {
-            byte |= 0x80;
-        }
-        buf.extend_from_slice(&[byte]);
-        if len == 0 {
-            break;
-        }
-    }
+    let mut header = vec![frame.first];
+    wire::encode_varint(frame.remaining, &mut header);
+    let mut buf = BytesMut::with_capacity(header.len() + frame.body.len());
+    buf.extend_from_slice(&header);
     buf.extend_from_slice(frame.body);
     buf
 }
@@ -401,23 +391,14 @@ fn describe_subscribe(frame: &Frame<'_>, v5: bool) -> String {
 pub fn ack_codes(body: &[u8], v5: bool) -> Vec<u8> {
     let mut at = 2;
     if v5 {
-        let Some((props_len, len_len)) = varint(body.get(at..).unwrap_or_default()) else {
+        let Ok(Some((props_len, len_len))) =
+            wire::decode_varint(body.get(at..).unwrap_or_default())
+        else {
             return Vec::new();
         };
         at += len_len + props_len;
     }
     body.get(at..).unwrap_or_default().to_vec()
-}
-
-fn varint(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut value = 0usize;
-    for (i, b) in bytes.iter().take(4).enumerate() {
-        value |= usize::from(b & 0x7F) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
 }
 
 fn decode_disconnect(frame: &Frame<'_>, v5: bool) -> (u8, Option<String>) {

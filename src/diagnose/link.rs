@@ -98,16 +98,12 @@ impl Link {
 
 /// Length of the packet at the start of `buf`, once its fixed header is complete.
 fn frame_len(buf: &[u8]) -> Option<usize> {
-    let mut remaining = 0usize;
-    for i in 1..5 {
-        let b = *buf.get(i)?;
-        remaining |= usize::from(b & 0x7F) << (7 * (i - 1));
-        if b & 0x80 == 0 {
-            return Some(1 + i + remaining);
-        }
+    match crate::broker::wire::fixed_header(buf) {
+        Ok(Some((header, remaining))) => Some(header + remaining),
+        Ok(None) => None,
+        // Not MQTT framing: treat what is there as one frame so the caller can look at it.
+        Err(_) => Some(buf.len().min(5)),
     }
-    // Not MQTT framing: treat what is there as one frame so the caller can look at it.
-    Some(buf.len().min(5))
 }
 
 fn max() -> Option<u32> {

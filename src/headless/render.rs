@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 pub use crate::broker::json::{message_json, timestamp};
-use crate::broker::{ConnackInfo, Lifecycle, LifecycleKind, Message, Stage};
+use crate::broker::{Lifecycle, LifecycleKind, Message, Stage};
 
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
@@ -42,38 +42,6 @@ pub fn escape_payload(bytes: &[u8]) -> String {
         }
     }
     s
-}
-
-fn connack_json(info: &ConnackInfo) -> Value {
-    let mut props = Map::new();
-    macro_rules! put {
-        ($name:literal, $field:expr) => {
-            if let Some(v) = &$field {
-                props.insert($name.into(), json!(v));
-            }
-        };
-    }
-    put!("session_expiry", info.session_expiry);
-    put!("receive_max", info.receive_max);
-    put!("max_qos", info.max_qos);
-    put!("retain_available", info.retain_available);
-    put!("max_packet_size", info.max_packet_size);
-    put!("assigned_client_id", info.assigned_client_id);
-    put!("topic_alias_max", info.topic_alias_max);
-    put!("wildcard_available", info.wildcard_available);
-    put!(
-        "subscription_ids_available",
-        info.subscription_ids_available
-    );
-    put!("shared_available", info.shared_available);
-    put!("server_keep_alive", info.server_keep_alive);
-    put!("response_information", info.response_information);
-    put!("server_reference", info.server_reference);
-    put!("reason_string", info.reason_string);
-    if !info.user_properties.is_empty() {
-        props.insert("user_properties".into(), json!(info.user_properties));
-    }
-    Value::Object(props)
 }
 
 /// The fields of a SUBACK (`subscribed`) or UNSUBACK (`unsubscribed`) line.
@@ -146,15 +114,7 @@ pub fn lifecycle_json(l: &Lifecycle, connack_elapsed: Option<Duration>) -> Optio
             if let Some(elapsed) = connack_elapsed {
                 obj.insert("ms".into(), json!(ms(elapsed)));
             }
-            obj.insert("reason_code".into(), json!(info.code));
-            obj.insert("session_present".into(), json!(info.session_present));
-            if let Some(p) = info.protocol {
-                obj.insert("protocol".into(), json!(p.as_str()));
-            }
-            let props = connack_json(info);
-            if props.as_object().is_some_and(|o| !o.is_empty()) {
-                obj.insert("properties".into(), props);
-            }
+            obj.extend(crate::broker::json::fields(&info.to_json()));
             "connack"
         }
         LifecycleKind::Subscribed(results) => subscription_json(&mut obj, results, true),

@@ -64,7 +64,9 @@ async fn happy_path_plain_checks_every_stage() {
     let mqtt = &report.to_json()["stages"][4]["detail"];
     assert_eq!(mqtt["reason_code"], 0);
     assert!(
-        mqtt["properties"].as_array().is_some_and(|p| !p.is_empty()),
+        mqtt["properties"]
+            .as_object()
+            .is_some_and(|p| !p.is_empty()),
         "{mqtt}"
     );
 }

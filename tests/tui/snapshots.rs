@@ -203,7 +203,7 @@ fn with_history() -> mqscope::tui::model::Model {
                 mono: mono + Duration::from_micros(400 * offset),
                 at: super::at(2702 + offset),
                 direction,
-                packet_type,
+                packet_type: mqscope::broker::PacketType::from_number(packet_type),
                 size,
                 pkid,
                 topic: topic.map(Into::into),

@@ -409,7 +409,7 @@ fn jump_from_message_to_its_publish_and_back() {
                 mono: std::time::Instant::now(),
                 at: at(ms),
                 direction: Direction::In,
-                packet_type: 3,
+                packet_type: mqscope::broker::PacketType::Publish,
                 size: payload + 20,
                 pkid: Some(1),
                 topic: Some("plant/line1/temp".into()),

@@ -186,7 +186,10 @@ async fn packet_log_holds_every_packet_with_its_wire_size_and_ping_round_trips()
         mqscope::broker::PublishOutcome::Acked { .. }
     ));
     run_until(&mut handle, &mut model, 15, |m| {
-        m.log.packets.iter().any(|e| e.record.packet_type == 13)
+        m.log
+            .packets
+            .iter()
+            .any(|e| e.record.packet_type == mqscope::broker::PacketType::Pingresp)
     })
     .await;
 

@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tracing::Level;
 
 use super::{Command, Inspector, Model};
-use crate::broker::{Direction, PacketRecord};
+use crate::broker::{Direction, PacketRecord, PacketType};
 use crate::logging::LogLine;
 use crate::tui::keymap::{Action, Pane};
 
@@ -104,11 +104,11 @@ impl LogPane {
 
     pub fn push_packet(&mut self, record: PacketRecord) {
         let rtt = match (record.direction, record.packet_type) {
-            (Direction::Out, 12) => {
+            (Direction::Out, PacketType::Pingreq) => {
                 self.last_ping = Some(record.mono);
                 None
             }
-            (Direction::In, 13) => self
+            (Direction::In, PacketType::Pingresp) => self
                 .last_ping
                 .take()
                 .map(|sent| record.mono.saturating_duration_since(sent)),
@@ -130,8 +130,8 @@ impl LogPane {
     pub fn shows_packet(&self, p: &PacketRecord) -> bool {
         let by_type = match self.filter {
             PacketFilter::All => true,
-            PacketFilter::Publish => p.packet_type == 3,
-            PacketFilter::Control => p.packet_type != 3,
+            PacketFilter::Publish => p.packet_type == PacketType::Publish,
+            PacketFilter::Control => p.packet_type != PacketType::Publish,
         };
         by_type
             && (self.search.is_empty()
@@ -258,7 +258,7 @@ pub(super) fn jump_to_packet(model: &mut Model) {
         .iter()
         .rev()
         .find(|e| {
-            e.record.packet_type == 3
+            e.record.packet_type == PacketType::Publish
                 && e.record.direction == Direction::In
                 && e.record.topic.as_deref() == Some(topic.as_str())
                 && e.record.at <= received
@@ -283,7 +283,7 @@ fn jump_to_message(model: &mut Model) {
         return;
     };
     let record = &entry.record;
-    if record.packet_type != 3 || record.direction != Direction::In {
+    if record.packet_type != PacketType::Publish || record.direction != Direction::In {
         model.notify("Enter on an incoming PUBLISH shows its message");
         return;
     }
@@ -324,7 +324,7 @@ mod tests {
             mono,
             at: SystemTime::UNIX_EPOCH,
             direction,
-            packet_type,
+            packet_type: PacketType::from_number(packet_type),
             size: 2,
             pkid: None,
             topic: topic.map(Into::into),

@@ -11,7 +11,7 @@ use tracing::Level;
 
 use super::format::bytes;
 use super::{clock, count, focused, pane_block};
-use crate::broker::{Direction, codes};
+use crate::broker::{Direction, PacketType, codes};
 use crate::payload;
 use crate::tui::keymap::Pane;
 use crate::tui::model::{Model, PacketEntry, Tab};
@@ -144,7 +144,7 @@ fn packet_line(t: &Theme, e: &PacketEntry, selected: bool) -> Line<'static> {
         Span::styled(format!("{:>9} ", bytes(p.size)), t.label),
     ];
     let mut fields = String::new();
-    if p.packet_type == 3 {
+    if p.packet_type == PacketType::Publish {
         let _ = write!(fields, "q{} ", p.qos);
         if p.retain {
             fields.push_str("R ");
@@ -156,7 +156,7 @@ fn packet_line(t: &Theme, e: &PacketEntry, selected: bool) -> Line<'static> {
     if let Some(id) = p.pkid {
         let _ = write!(fields, "#{id} ");
     }
-    if let Some(code) = p.reason.filter(|_| p.packet_type != 2) {
+    if let Some(code) = p.reason.filter(|_| p.packet_type != PacketType::Connack) {
         let _ = write!(fields, "{code:#04x} {} ", codes::reason_name(code));
     }
     if let Some(rtt) = e.rtt {
