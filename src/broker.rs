@@ -11,9 +11,12 @@
 //!   BrokerEvent channel (messages, lifecycle, packet records, drop counts)
 //! ```
 
+mod acks;
 pub mod backoff;
 pub mod cause;
+mod classify;
 pub mod codes;
+mod emitter;
 pub mod event;
 pub(crate) mod framer;
 pub mod json;

@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::cause::{Cause, CauseKind, classify_rustls, classify_tcp_io};
-use super::event::{BrokerEvent, ConnackInfo, Direction};
+use super::emitter::Emitter;
+use super::event::{ConnackInfo, Direction};
 use super::framer::{CaptureLimits, Framer};
 use super::options::Protocol;
 use super::packet;
@@ -58,9 +59,9 @@ pub struct Stats {
 #[derive(Clone)]
 pub struct PumpCtx {
     pub notes: mpsc::UnboundedSender<Note>,
-    /// Packet records go here when the packet log is on.
-    pub records: Option<mpsc::Sender<BrokerEvent>>,
-    pub stats: Arc<Stats>,
+    /// Packet records go here when the packet log is on: through the supervisor's emitter,
+    /// so they keep its order and its drop accounting.
+    pub records: Option<Emitter>,
 }
 
 /// Pumps until both sides are done (or one is done and the other had its grace period).
@@ -251,10 +252,8 @@ impl Watch {
             if let Some((code, reason)) = facts.disconnect {
                 let _ = ctx.notes.send(Note::ServerDisconnect { code, reason });
             }
-            if let (Some(record), Some(tx)) = (record, &ctx.records) {
-                if tx.try_send(BrokerEvent::Packet(record)).is_err() {
-                    ctx.stats.dropped_packets.fetch_add(1, Ordering::Relaxed);
-                }
+            if let (Some(record), Some(out)) = (record, &ctx.records) {
+                out.packet(record);
             }
         });
         if result.is_err() {

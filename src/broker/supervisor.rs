@@ -7,108 +7,27 @@
 //!   with `try_send` (dropped and counted when the consumer is behind), never awaited;
 //! - it forgets subscriptions on a clean-session reconnect, so we resubscribe after CONNACK.
 
-use std::collections::{HashMap, VecDeque};
-use std::fmt::Write as _;
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 use tokio_rustls::rustls::ClientConfig;
 
+use super::acks::{AckResult, Acks, Reply};
 use super::backoff::Backoff;
 use super::cause::{Cause, CauseKind};
-use super::codes;
+use super::classify::{LinkNotes, classify_connect_failure, classify_link_failure};
+use super::emitter::Emitter;
 use super::event::{
-    BrokerEvent, Command, ConnackInfo, Lifecycle, LifecycleKind, PublishOutcome, PublishRequest,
-    Stage, SubscribeResult,
+    BrokerEvent, Command, LifecycleKind, PublishOutcome, PublishRequest, Stage, SubscribeResult,
 };
 use super::local::LocalSocket;
 use super::options::{BrokerOptions, MqttVersion, Protocol, Subscription};
 use super::pump::{self, Note, PumpCtx, Stats};
-use super::session::{REQUEST_CAPACITY, Session, SessionError, SessionEvent};
+use super::session::{REQUEST_CAPACITY, Session, SessionEvent};
 use super::stages;
-
-/// Sends events in order: lifecycle events are never lost (they wait in `overflow` while the
-/// channel is full); messages are dropped and counted instead.
-struct Emitter {
-    tx: mpsc::Sender<BrokerEvent>,
-    overflow: VecDeque<BrokerEvent>,
-    stats: Arc<Stats>,
-    reported: (u64, u64),
-    /// Something was emitted since the last housekeeping.
-    active: bool,
-}
-
-impl Emitter {
-    fn lifecycle(&mut self, attempt: u32, kind: LifecycleKind) {
-        tracing::debug!(attempt, ?kind, "lifecycle");
-        self.push(BrokerEvent::Lifecycle(Lifecycle {
-            at: SystemTime::now(),
-            mono: Instant::now(),
-            attempt,
-            kind,
-        }));
-    }
-
-    fn push(&mut self, event: BrokerEvent) {
-        self.active = true;
-        self.flush();
-        if !self.overflow.is_empty() {
-            self.overflow.push_back(event);
-            return;
-        }
-        if let Err(mpsc::error::TrySendError::Full(event)) = self.tx.try_send(event) {
-            self.overflow.push_back(event);
-        }
-    }
-
-    fn message(&mut self, message: super::event::Message) {
-        self.active = true;
-        if !self.overflow.is_empty() {
-            self.flush();
-        }
-        if !self.overflow.is_empty() || self.tx.try_send(BrokerEvent::Message(message)).is_err() {
-            self.stats.dropped_messages.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn flush(&mut self) {
-        while let Some(event) = self.overflow.pop_front() {
-            match self.tx.try_send(event) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(event)) => {
-                    self.overflow.push_front(event);
-                    return;
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => {
-                    self.overflow.clear();
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Emits a `Dropped` event when the totals changed since the last report.
-    fn report_drops(&mut self) {
-        let now = (
-            self.stats.dropped_messages.load(Ordering::Relaxed),
-            self.stats.dropped_packets.load(Ordering::Relaxed),
-        );
-        if now != self.reported {
-            self.reported = now;
-            self.push(BrokerEvent::Dropped {
-                messages: now.0,
-                packets: now.1,
-            });
-        }
-    }
-
-    fn consumer_gone(&self) -> bool {
-        self.tx.is_closed()
-    }
-}
 
 /// How an attempt ended.
 enum AttemptEnd {
@@ -129,8 +48,6 @@ enum Next {
     WaitForUser,
     Stop,
 }
-
-type Reply = oneshot::Sender<PublishOutcome>;
 
 /// Housekeeping period while events flow, and on a quiet link.
 const HOUSEKEEPING_BUSY: Duration = Duration::from_secs(1);
@@ -153,6 +70,10 @@ pub struct Supervisor {
     backoff: Backoff,
     /// Publishes received while offline, sent after the next CONNACK.
     queued: VecDeque<(PublishRequest, Reply)>,
+    /// Changes to the subscriptions made while offline, for the broker to hear after the next
+    /// CONNACK even when it resumes a session (which keeps the old subscriptions).
+    offline_subscribed: Vec<Subscription>,
+    offline_unsubscribed: Vec<String>,
 }
 
 impl Supervisor {
@@ -175,19 +96,15 @@ impl Supervisor {
             opts,
             tls,
             socket: Arc::new(socket),
-            out: Emitter {
-                tx: events,
-                overflow: VecDeque::new(),
-                stats,
-                reported: (0, 0),
-                active: false,
-            },
+            out: Emitter::new(events, stats),
             commands,
             shutdown,
             protocol,
             attempt: 0,
             failures_in_row: 0,
             queued: VecDeque::new(),
+            offline_subscribed: Vec::new(),
+            offline_unsubscribed: Vec::new(),
         }
     }
 
@@ -297,10 +214,13 @@ impl Supervisor {
                         return true;
                     }
                     Some(Command::Disconnect) => {}
-                    Some(Command::Subscribe(subs)) => self.opts.subscriptions.extend(subs),
-                    Some(Command::Unsubscribe(filters)) => {
-                        self.opts.subscriptions.retain(|s| !filters.contains(&s.filter));
+                    Some(Command::Subscribe(subs)) => {
+                        self.remember_subscribed(&subs);
+                        self.offline_unsubscribed.retain(|f| !subs.iter().any(|s| &s.filter == f));
+                        self.offline_subscribed.retain(|s| !subs.iter().any(|n| n.filter == s.filter));
+                        self.offline_subscribed.extend(subs);
                     }
+                    Some(Command::Unsubscribe(filters)) => self.unsubscribe_offline(filters),
                     Some(Command::Publish(req, reply)) => {
                         if delay.is_some() {
                             self.queued.push_back((req, reply));
@@ -344,8 +264,7 @@ impl Supervisor {
         let (notes_tx, mut notes) = mpsc::unbounded_channel();
         let ctx = PumpCtx {
             notes: notes_tx,
-            records: self.opts.packet_log.then(|| self.out.tx.clone()),
-            stats: self.out.stats.clone(),
+            records: self.opts.packet_log.then(|| self.out.clone()),
         };
         let socket = self.socket.clone();
         let accept_timeout = self.opts.connect_timeout;
@@ -473,9 +392,19 @@ impl Supervisor {
     ) -> AttemptEnd {
         let started = Instant::now();
         let mut acks = Acks::default();
+        let offline_subscribed = std::mem::take(&mut self.offline_subscribed);
+        let offline_unsubscribed = std::mem::take(&mut self.offline_unsubscribed);
         if !session_present && !self.opts.subscriptions.is_empty() {
             let subs = self.opts.subscriptions.clone();
             acks.subscribe(session, subs);
+        } else if session_present {
+            // The broker kept the old session: tell it what changed while we were away.
+            if !offline_subscribed.is_empty() {
+                acks.subscribe(session, offline_subscribed);
+            }
+            for filter in offline_unsubscribed {
+                acks.unsubscribe(session, filter);
+            }
         }
         while acks.has_room() {
             let Some((req, reply)) = self.queued.pop_front() else {
@@ -552,11 +481,11 @@ impl Supervisor {
                         session.disconnect();
                         closing = Some(AttemptEnd::Shutdown);
                     }
-                    let busy = std::mem::take(&mut self.out.active) || !self.out.overflow.is_empty();
+                    let busy = self.out.take_busy();
                     let next = if busy { HOUSEKEEPING_BUSY } else { HOUSEKEEPING_QUIET };
                     housekeeping.as_mut().reset(tokio::time::Instant::now() + next);
                 }
-                () = self.out.tx.closed(), if closing.is_none() => {
+                () = self.out.closed(), if closing.is_none() => {
                     session.disconnect();
                     closing = Some(AttemptEnd::Shutdown);
                 }
@@ -578,11 +507,7 @@ impl Supervisor {
             Some(Command::Disconnect) => AttemptEnd::UserDisconnect,
             Some(Command::Reconnect) => AttemptEnd::UserReconnect,
             Some(Command::Subscribe(subs)) => {
-                // A filter subscribed again replaces its options, as the broker does.
-                self.opts
-                    .subscriptions
-                    .retain(|s| !subs.iter().any(|n| n.filter == s.filter));
-                self.opts.subscriptions.extend(subs.iter().cloned());
+                self.remember_subscribed(&subs);
                 acks.subscribe(session, subs);
                 return None;
             }
@@ -603,6 +528,38 @@ impl Supervisor {
         session.disconnect();
         Some(end)
     }
+
+    /// The subscriptions to restore after a reconnect. A filter subscribed again replaces its
+    /// options, as the broker does.
+    fn remember_subscribed(&mut self, subs: &[Subscription]) {
+        self.opts
+            .subscriptions
+            .retain(|s| !subs.iter().any(|n| n.filter == s.filter));
+        self.opts.subscriptions.extend(subs.iter().cloned());
+    }
+
+    /// Unsubscribing while offline: the filters are not restored after the next CONNACK (and a
+    /// resumed session hears an UNSUBSCRIBE then); the answer comes at once, so nobody waits
+    /// for a broker that is not there.
+    fn unsubscribe_offline(&mut self, filters: Vec<String>) {
+        self.opts
+            .subscriptions
+            .retain(|s| !filters.contains(&s.filter));
+        self.offline_subscribed
+            .retain(|s| !filters.contains(&s.filter));
+        for filter in filters {
+            self.out.lifecycle(
+                self.attempt,
+                LifecycleKind::Unsubscribed(SubscribeResult {
+                    filter: filter.clone(),
+                    code: 0,
+                }),
+            );
+            if !self.offline_unsubscribed.contains(&filter) {
+                self.offline_unsubscribed.push(filter);
+            }
+        }
+    }
 }
 
 /// Waits until the pump reports that the upstream closed (or the note channel ends).
@@ -611,247 +568,6 @@ async fn notes_wait(notes: &mut mpsc::UnboundedReceiver<Note>, link: &mut LinkNo
         match notes.recv().await {
             Some(note) => link.absorb(note),
             None => return,
-        }
-    }
-}
-
-/// What the pump reported about the current link.
-#[derive(Debug, Default)]
-struct LinkNotes {
-    connect_sent: Option<Instant>,
-    connack: Option<ConnackInfo>,
-    disconnect: Option<(u8, Option<String>)>,
-    unexpected: Option<Cause>,
-    upstream_error: Option<Cause>,
-    closed: bool,
-}
-
-impl LinkNotes {
-    fn absorb(&mut self, note: Note) {
-        match note {
-            Note::ConnectSent { at, .. } => self.connect_sent = Some(at),
-            Note::Connack(info) => self.connack = Some(info),
-            Note::ServerDisconnect { code, reason } => self.disconnect = Some((code, reason)),
-            Note::Unexpected(cause) => {
-                self.unexpected = Some(cause);
-                self.closed = true;
-            }
-            Note::UpstreamClosed(error) => {
-                self.upstream_error = error;
-                self.closed = true;
-            }
-        }
-    }
-}
-
-/// Classifies a failure between CONNECT and CONNACK, preferring what the wire showed.
-fn classify_connect_failure(
-    err: &SessionError,
-    link: &LinkNotes,
-    sent: Protocol,
-    tls: bool,
-) -> Cause {
-    if let Some(info) = &link.connack {
-        if !info.accepted() {
-            let protocol = info.protocol.unwrap_or(sent);
-            let kind = codes::connack_cause(protocol, info.code);
-            let mut detail = format!("CONNACK {:#04x} {}", info.code, info.code_name());
-            if info.protocol == Some(Protocol::V311) && sent == Protocol::V5 {
-                detail.push_str(": the broker answered an MQTT 5 CONNECT in 3.1.1");
-            }
-            if let Some(reason) = &info.reason_string {
-                let _ = write!(detail, ", reason \"{reason}\"");
-            }
-            if let Some(server) = &info.server_reference {
-                let _ = write!(detail, ", use server {server}");
-            }
-            return Cause::new(kind, detail);
-        }
-    }
-    if let Some(cause) = &link.unexpected {
-        return cause.clone();
-    }
-    if let Some(cause) = &link.upstream_error {
-        // A TLS listener resets a plain MQTT client right after CONNECT, before any answer.
-        if cause.kind == CauseKind::TcpReset && !tls {
-            return Cause::new(
-                CauseKind::TlsExpected,
-                format!(
-                    "the connection was reset right after CONNECT ({})",
-                    cause.detail
-                ),
-            );
-        }
-        return cause.clone();
-    }
-    match err {
-        SessionError::Timeout => Cause::new(
-            CauseKind::NoConnack,
-            "CONNECT was sent but no CONNACK came back in time",
-        ),
-        SessionError::Refused(code) => Cause::new(
-            codes::connack_cause(sent, *code),
-            format!("CONNACK {code:#04x}"),
-        ),
-        SessionError::Aborted if link.closed => Cause::new(
-            CauseKind::PeerClosed,
-            "the broker closed the connection before sending CONNACK",
-        ),
-        other => Cause::new(CauseKind::LocalError, format!("{other:?}")),
-    }
-}
-
-/// Classifies the end of an established link.
-fn classify_link_failure(err: &SessionError, link: &LinkNotes) -> Cause {
-    if let Some((code, reason)) = &link.disconnect {
-        let mut detail = format!("DISCONNECT {code:#04x} {}", codes::reason_name(*code));
-        if let Some(reason) = reason {
-            let _ = write!(detail, ": {reason}");
-        }
-        return Cause::new(CauseKind::ServerDisconnect, detail);
-    }
-    match err {
-        SessionError::AwaitPingResp => {
-            return Cause::new(
-                CauseKind::KeepaliveTimeout,
-                "no PINGRESP within the keep-alive interval",
-            );
-        }
-        SessionError::Other(text) => return Cause::new(CauseKind::LocalError, text.clone()),
-        _ => {}
-    }
-    if let Some(cause) = &link.upstream_error {
-        return cause.clone();
-    }
-    Cause::new(CauseKind::PeerClosed, "the broker closed the connection")
-}
-
-/// Matches rumqttc's packet ids to publish replies and subscription filters.
-#[derive(Default)]
-struct Acks {
-    /// Publishes handed to rumqttc, waiting for their `Outgoing::Publish(pkid)`, in order.
-    awaiting_pkid: VecDeque<(PublishRequest, Reply)>,
-    /// QoS 1/2 publishes waiting for PUBACK / PUBCOMP, by packet id.
-    awaiting_ack: HashMap<u16, (PublishRequest, Reply, u8)>,
-    /// Subscriptions handed to rumqttc, waiting for their packet id, in order.
-    subs_awaiting_pkid: VecDeque<Vec<Subscription>>,
-    subs_awaiting_ack: HashMap<u16, Vec<Subscription>>,
-    unsubs_awaiting_pkid: VecDeque<String>,
-    unsubs_awaiting_ack: HashMap<u16, String>,
-}
-
-/// A SUBACK or UNSUBACK matched to what was asked.
-enum AckResult {
-    Subscribed(Vec<SubscribeResult>),
-    Unsubscribed(SubscribeResult),
-}
-
-impl Acks {
-    fn has_room(&self) -> bool {
-        self.awaiting_pkid.len() + self.subs_awaiting_pkid.len() + self.unsubs_awaiting_pkid.len()
-            < REQUEST_CAPACITY / 2
-    }
-
-    fn publish(&mut self, session: &Session, req: PublishRequest, reply: Reply) {
-        match session.publish(&req) {
-            Ok(()) => self.awaiting_pkid.push_back((req, reply)),
-            Err(e) => {
-                let _ = reply.send(PublishOutcome::Failed(e));
-            }
-        }
-    }
-
-    fn subscribe(&mut self, session: &Session, subs: Vec<Subscription>) {
-        match session.subscribe(&subs) {
-            Ok(()) => self.subs_awaiting_pkid.push_back(subs),
-            Err(e) => tracing::warn!(error = %e, "subscribe request failed"),
-        }
-    }
-
-    fn unsubscribe(&mut self, session: &Session, filter: String) {
-        match session.unsubscribe(&filter) {
-            Ok(()) => self.unsubs_awaiting_pkid.push_back(filter),
-            Err(e) => tracing::warn!(error = %e, "unsubscribe request failed"),
-        }
-    }
-
-    /// Handles an ack-related event; returns the results when a SUBACK or UNSUBACK completes.
-    fn on_event(&mut self, event: SessionEvent) -> Option<AckResult> {
-        match event {
-            SessionEvent::OutgoingPublish { pkid } => {
-                if let Some((req, reply)) = self.awaiting_pkid.pop_front() {
-                    if req.qos == 0 || pkid == 0 {
-                        let _ = reply.send(PublishOutcome::Sent);
-                    } else {
-                        self.awaiting_ack.insert(pkid, (req, reply, 0));
-                    }
-                }
-            }
-            SessionEvent::PubAck { pkid, reason } => {
-                if let Some((_, reply, _)) = self.awaiting_ack.remove(&pkid) {
-                    let _ = reply.send(PublishOutcome::Acked { reason });
-                }
-            }
-            SessionEvent::PubRec { pkid, reason } => {
-                if reason >= 0x80 {
-                    if let Some((_, reply, _)) = self.awaiting_ack.remove(&pkid) {
-                        let _ = reply.send(PublishOutcome::Acked { reason });
-                    }
-                } else if let Some(entry) = self.awaiting_ack.get_mut(&pkid) {
-                    entry.2 = reason;
-                }
-            }
-            SessionEvent::PubComp { pkid } => {
-                if let Some((_, reply, reason)) = self.awaiting_ack.remove(&pkid) {
-                    let _ = reply.send(PublishOutcome::Acked { reason });
-                }
-            }
-            SessionEvent::OutgoingSubscribe { pkid } => {
-                if let Some(subs) = self.subs_awaiting_pkid.pop_front() {
-                    self.subs_awaiting_ack.insert(pkid, subs);
-                }
-            }
-            SessionEvent::SubAck { pkid, codes } => {
-                let subs = self.subs_awaiting_ack.remove(&pkid)?;
-                return Some(AckResult::Subscribed(
-                    subs.into_iter()
-                        .zip(codes.into_iter().chain(std::iter::repeat(0x80)))
-                        .map(|(s, code)| SubscribeResult {
-                            filter: s.filter,
-                            code,
-                        })
-                        .collect(),
-                ));
-            }
-            SessionEvent::OutgoingUnsubscribe { pkid } => {
-                if let Some(filter) = self.unsubs_awaiting_pkid.pop_front() {
-                    self.unsubs_awaiting_ack.insert(pkid, filter);
-                }
-            }
-            SessionEvent::UnsubAck { pkid, code } => {
-                let filter = self.unsubs_awaiting_ack.remove(&pkid)?;
-                return Some(AckResult::Unsubscribed(SubscribeResult { filter, code }));
-            }
-            _ => {}
-        }
-        None
-    }
-
-    /// After a drop: publishes not yet on the wire go back to the queue; unacked ones fail
-    /// (rumqttc drops them on a clean-session reconnect, so we cannot promise them).
-    fn requeue_or_fail(&mut self, queue: &mut VecDeque<(PublishRequest, Reply)>) {
-        for item in self.awaiting_pkid.drain(..).rev() {
-            queue.push_front(item);
-        }
-        self.fail_all("the connection dropped before acknowledgement");
-    }
-
-    fn fail_all(&mut self, why: &str) {
-        for (_, (_, reply, _)) in self.awaiting_ack.drain() {
-            let _ = reply.send(PublishOutcome::Failed(why.to_string()));
-        }
-        for (_, reply) in self.awaiting_pkid.drain(..) {
-            let _ = reply.send(PublishOutcome::Failed(why.to_string()));
         }
     }
 }

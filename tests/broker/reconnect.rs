@@ -160,3 +160,59 @@ async fn takeover_by_the_same_client_id_drops_the_first_link() {
     );
     second.shutdown().await;
 }
+
+#[tokio::test]
+async fn subscription_changes_while_offline_answer_at_once_and_apply_after_reconnect() {
+    use mqscope::broker::{Command, Subscription};
+    let mut broker = Mosquitto::plain();
+    let url = broker.url();
+    let mut opts = options(&url, MqttVersion::V5);
+    opts.subscriptions = vec![Subscription::new("été/#", 0), Subscription::new("old/#", 0)];
+    let mut sub = connected(opts).await;
+    broker.stop();
+    until(&mut sub, 10, |e| {
+        matches!(e, BrokerEvent::Lifecycle(l) if matches!(l.kind, LifecycleKind::Disconnected { .. }))
+    })
+    .await;
+    let commands = sub.commands();
+    // The same filter again, at another QoS: it replaces the entry, it does not add one.
+    commands
+        .send(Command::Subscribe(vec![Subscription::new("été/#", 1)]))
+        .await
+        .unwrap();
+    commands
+        .send(Command::Unsubscribe(vec!["old/#".into()]))
+        .await
+        .unwrap();
+    // Unsubscribing with no broker answers at once, so a dialog never waits forever.
+    let events = until(&mut sub, 5, |e| {
+        matches!(e, BrokerEvent::Lifecycle(l) if matches!(&l.kind,
+            LifecycleKind::Unsubscribed(r) if r.filter == "old/#" && r.code == 0))
+    })
+    .await;
+    assert!(
+        !lifecycle(&events)
+            .iter()
+            .any(|k| matches!(k, LifecycleKind::Connected(_))),
+        "answered while offline: {events:#?}"
+    );
+    broker.start();
+    let events = until(&mut sub, 20, is_subscribed).await;
+    let Some(LifecycleKind::Subscribed(results)) = lifecycle(&events).last().copied() else {
+        unreachable!()
+    };
+    let filters: Vec<(&str, u8)> = results
+        .iter()
+        .map(|r| (r.filter.as_str(), r.code))
+        .collect();
+    assert_eq!(
+        filters,
+        [("été/#", 1)],
+        "one entry, the new QoS, old/# gone"
+    );
+    let publisher = connected(options(&url, MqttVersion::V311)).await;
+    publisher.publish(publish("old/x", "gone")).await;
+    publisher.publish(publish("été/x", "kept")).await;
+    let got = messages(&mut sub, 1).await;
+    assert_eq!(got[0].topic, "été/x", "only the kept filter delivers");
+}
