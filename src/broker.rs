@@ -37,7 +37,7 @@ use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-pub use cause::{Cause, CauseKind};
+pub use cause::{Cause, CauseKind, Fatal};
 pub use event::{
     BrokerEvent, Command, ConnackInfo, Direction, Lifecycle, LifecycleKind, Message,
     MessageProperties, PacketRecord, PublishOutcome, PublishRequest, Stage, SubscribeResult,

@@ -9,6 +9,7 @@ pub mod faults;
 #[cfg(feature = "embedded-broker")]
 pub mod fleet;
 
+use anyhow::Context as _;
 use std::process::ExitCode;
 
 use crate::cli::DemoArgs;
@@ -31,8 +32,9 @@ pub fn start(
     schedule: faults::Schedule,
     script: fleet::Script,
 ) -> anyhow::Result<Running> {
-    let ports = broker::start(port)?;
-    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+    let ports = broker::start(port).context("cannot start the embedded broker")?;
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .context("cannot open the demo's fault proxy on 127.0.0.1")?;
     let proxy = listener.local_addr()?.port();
     tokio::spawn(async move {
         if let Err(e) = faults::run(listener, ports.v5, schedule).await {

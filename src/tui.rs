@@ -4,6 +4,7 @@
 pub mod app;
 pub mod dialog;
 pub mod effects;
+pub mod input;
 pub mod keymap;
 pub mod model;
 pub mod picker;
@@ -14,6 +15,7 @@ pub mod theme;
 pub mod ui;
 pub mod view;
 
+use anyhow::Context as _;
 use std::io;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -103,8 +105,7 @@ pub async fn run(
         topic_bytes: Limits::default().topic_bytes,
         total_bytes: args.max_memory,
     };
-    let mut handle = BrokerHandle::spawn(opts)
-        .map_err(|c| anyhow::anyhow!("{c} [{}]\nhint: {}", c.code(), c.kind.hint()))?;
+    let mut handle = BrokerHandle::spawn(opts).map_err(crate::broker::Fatal)?;
 
     let mut model = Model::new(target, limits, SystemTime::now());
     model.log.level = Some(ring.level());
@@ -120,8 +121,10 @@ pub async fn run(
     let draft = profile_draft(&args, std::env::var_os("MQSCOPE_PASSWORD").is_some());
     let mut view = view::View::new(theme);
     let result = {
-        let _guard = terminal::TerminalGuard::enter()?;
-        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        let _guard = terminal::TerminalGuard::enter()
+            .context("cannot switch the terminal to the explorer's screen")?;
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
+            .context("cannot draw on this terminal")?;
         let input = crossterm::event::EventStream::new();
         let (replies_tx, mut replies) = tokio::sync::mpsc::channel(256);
         let effects = effects::Effects {

@@ -44,7 +44,7 @@ impl Acks {
         match session.publish(&req) {
             Ok(()) => self.published(req, reply),
             Err(e) => {
-                let _ = reply.send(PublishOutcome::Failed(e));
+                let _ = reply.send(PublishOutcome::Failed(e.to_string()));
             }
         }
     }

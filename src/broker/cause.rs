@@ -7,8 +7,10 @@
 use std::fmt;
 use std::io;
 
-/// A classified failure: what kind it is and the concrete detail behind it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A classified failure: what kind it is and the concrete detail behind it. Displays as the
+/// explanation with the detail in parentheses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}", .kind.explanation(), detail_suffix(.detail))]
 pub struct Cause {
     pub kind: CauseKind,
     /// The concrete evidence: OS error text, certificate names, reason string, HTTP status...
@@ -34,15 +36,19 @@ impl Cause {
     }
 }
 
-impl fmt::Display for Cause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.detail.is_empty() {
-            write!(f, "{}", self.kind.explanation())
-        } else {
-            write!(f, "{} ({})", self.kind.explanation(), self.detail)
-        }
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({detail})")
     }
 }
+
+/// A cause as the last word of a mode that cannot go on: the cause, its code and the hint
+/// that fixes it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} [{code}]\nhint: {hint}", code = .0.code(), hint = .0.kind.hint())]
+pub struct Fatal(pub Cause);
 
 macro_rules! causes {
     ($($variant:ident => $code:literal, $permanent:literal, $explain:literal, $hint:literal;)*) => {

@@ -70,6 +70,23 @@ pub enum SessionError {
     Other(String),
 }
 
+/// rumqttc did not take a request: its request queue is full, or its event loop has ended.
+#[derive(Debug, thiserror::Error)]
+#[error("the connection did not take the request ({0})")]
+pub struct RequestError(String);
+
+impl From<rumqttc::ClientError> for RequestError {
+    fn from(e: rumqttc::ClientError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+impl From<r5::ClientError> for RequestError {
+    fn from(e: r5::ClientError) -> Self {
+        Self(e.to_string())
+    }
+}
+
 /// One rumqttc event loop with its client handle.
 pub enum Session {
     V311 {
@@ -156,7 +173,7 @@ impl Session {
         }
     }
 
-    pub fn subscribe(&self, subs: &[Subscription]) -> Result<(), String> {
+    pub fn subscribe(&self, subs: &[Subscription]) -> Result<(), RequestError> {
         if subs.is_empty() {
             return Ok(());
         }
@@ -166,7 +183,7 @@ impl Session {
                     subs.iter()
                         .map(|s| rumqttc::SubscribeFilter::new(s.filter.clone(), qos_v4(s.qos))),
                 )
-                .map_err(|e| e.to_string()),
+                .map_err(RequestError::from),
             Session::V5 { client, .. } => client
                 .try_subscribe_many(subs.iter().map(|s| {
                     let mut f = b5::Filter::new(s.filter.clone(), qos_v5(s.qos));
@@ -179,11 +196,11 @@ impl Session {
                     };
                     f
                 }))
-                .map_err(|e| e.to_string()),
+                .map_err(RequestError::from),
         }
     }
 
-    pub fn publish(&self, req: &PublishRequest) -> Result<(), String> {
+    pub fn publish(&self, req: &PublishRequest) -> Result<(), RequestError> {
         match self {
             Session::V311 { client, .. } => client
                 .try_publish(
@@ -192,7 +209,7 @@ impl Session {
                     req.retain,
                     req.payload.to_vec(),
                 )
-                .map_err(|e| e.to_string()),
+                .map_err(RequestError::from),
             Session::V5 { client, .. } => {
                 let props = req.properties.as_ref().map(to_publish_properties);
                 let topic = req.topic.clone();
@@ -204,20 +221,20 @@ impl Session {
                     }
                     None => client.try_publish(topic, qos, req.retain, payload),
                 }
-                .map_err(|e| e.to_string())
+                .map_err(RequestError::from)
             }
         }
     }
 
     /// Asks for one UNSUBSCRIBE (rumqttc sends one filter per packet).
-    pub fn unsubscribe(&self, filter: &str) -> Result<(), String> {
+    pub fn unsubscribe(&self, filter: &str) -> Result<(), RequestError> {
         match self {
             Session::V311 { client, .. } => client
                 .try_unsubscribe(filter.to_string())
-                .map_err(|e| e.to_string()),
+                .map_err(RequestError::from),
             Session::V5 { client, .. } => client
                 .try_unsubscribe(filter.to_string())
-                .map_err(|e| e.to_string()),
+                .map_err(RequestError::from),
         }
     }
 

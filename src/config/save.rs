@@ -1,29 +1,58 @@
 //! Adds a profile to the configuration file, keeping the file's comments and layout.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Profile;
 
+/// Why a profile was not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("{0:?}: a profile name is letters, digits, '-', '_' or '.'")]
+    BadName(String),
+    #[error("a profile named {name} exists already in {}", .path.display())]
+    Exists { name: String, path: PathBuf },
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not valid TOML: {source}", .path.display())]
+    NotToml {
+        path: PathBuf,
+        source: toml_edit::TomlError,
+    },
+    #[error("{}: `profiles` is not a table", .path.display())]
+    ProfilesNotATable { path: PathBuf },
+    #[error("the profile cannot be written as TOML: {0}")]
+    Encode(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SaveError + '_ {
+    move |source| SaveError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Writes `[profiles.NAME]` into the file at `path` (created from the documented starter when
 /// missing). An existing profile of that name is left alone: the call fails instead.
-pub fn save_profile(path: &Path, name: &str, profile: &Profile) -> Result<(), String> {
+pub fn save_profile(path: &Path, name: &str, profile: &Profile) -> Result<(), SaveError> {
     if name.is_empty()
         || !name
             .chars()
             .all(|c| c.is_alphanumeric() || "-_.".contains(c))
     {
-        return Err(format!(
-            "{name:?}: a profile name is letters, digits, '-', '_' or '.'"
-        ));
+        return Err(SaveError::BadName(name.to_string()));
     }
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => super::DEFAULT.to_string(),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(io(path)(e)),
     };
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e| format!("{}: not valid TOML: {e}", path.display()))?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|source| SaveError::NotToml {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let profiles = doc
         .entry("profiles")
         .or_insert_with(|| {
@@ -32,24 +61,28 @@ pub fn save_profile(path: &Path, name: &str, profile: &Profile) -> Result<(), St
             toml_edit::Item::Table(t)
         })
         .as_table_mut()
-        .ok_or("profiles is not a table in the file")?;
+        .ok_or_else(|| SaveError::ProfilesNotATable {
+            path: path.to_path_buf(),
+        })?;
     if profiles.contains_key(name) {
-        return Err(format!(
-            "a profile named {name} exists already in {}",
-            path.display()
-        ));
+        return Err(SaveError::Exists {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+        });
     }
-    let body = toml::to_string(profile).map_err(|e| e.to_string())?;
-    let table: toml_edit::DocumentMut = body.parse().map_err(|e| format!("{e}"))?;
+    let body = toml::to_string(profile).map_err(|e| SaveError::Encode(e.to_string()))?;
+    let table: toml_edit::DocumentMut = body
+        .parse()
+        .map_err(|e: toml_edit::TomlError| SaveError::Encode(e.to_string()))?;
     profiles.insert(name, toml_edit::Item::Table(table.as_table().clone()));
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
     let mut out = doc.to_string();
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    std::fs::write(path, out).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(path, out).map_err(io(path))
 }
 
 #[cfg(test)]
@@ -70,11 +103,13 @@ mod tests {
             ..Profile::default()
         };
         save_profile(&path, "plant-a", &p).unwrap();
-        assert!(
-            save_profile(&path, "plant-a", &p)
-                .unwrap_err()
-                .contains("exists")
-        );
+        let again = save_profile(&path, "plant-a", &p).unwrap_err();
+        assert!(matches!(again, SaveError::Exists { .. }), "{again}");
+        assert!(again.to_string().contains("exists already"), "{again}");
+        assert!(matches!(
+            save_profile(&path, "no spaces", &p),
+            Err(SaveError::BadName(_))
+        ));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# mqscope configuration"), "{text}");
         let c = super::super::Config::parse(&text, &path, super::super::no_sections).unwrap();

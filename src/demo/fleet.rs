@@ -9,6 +9,7 @@
     reason = "simulated sensor values"
 )]
 
+use anyhow::Context as _;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -99,7 +100,7 @@ pub async fn run(url: &str, script: Script) -> anyhow::Result<()> {
     let mut opts = BrokerOptions::new(url.parse()?, "demo-fleet");
     opts.version = MqttVersion::V5;
     opts.subscriptions = vec![Subscription::new("rpc/req/#", 0)];
-    let mut handle = BrokerHandle::spawn(opts).map_err(|c| anyhow::anyhow!("{c}"))?;
+    let mut handle = BrokerHandle::spawn(opts).context("the demo fleet cannot connect")?;
     let commands = handle.commands();
 
     // Retained metadata and configuration, once.

@@ -30,8 +30,7 @@ pub async fn run(args: CleanRetainedArgs) -> anyhow::Result<ExitCode> {
     opts.max_attempts.get_or_insert(1);
     opts.subscriptions = vec![Subscription::new(args.filter.clone(), 0)];
     let wait = opts.connect_timeout * 2 + Duration::from_secs(10);
-    let mut handle = BrokerHandle::spawn(opts)
-        .map_err(|c| anyhow::anyhow!("{c} [{}]\nhint: {}", c.code(), c.kind.hint()))?;
+    let mut handle = BrokerHandle::spawn(opts).map_err(crate::broker::Fatal)?;
     let set = match tokio::time::timeout(wait, learn(&mut handle, &args)).await {
         Ok(Ok(set)) => set,
         Ok(Err(why)) => {

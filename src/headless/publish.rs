@@ -31,8 +31,7 @@ pub async fn run(args: PubArgs) -> anyhow::Result<ExitCode> {
     opts.max_attempts.get_or_insert(1);
     let single = single_payload(&args)?;
 
-    let mut handle = BrokerHandle::spawn(opts)
-        .map_err(|c| anyhow::anyhow!("{c} [{}]\nhint: {}", c.code(), c.kind.hint()))?;
+    let mut handle = BrokerHandle::spawn(opts).map_err(crate::broker::Fatal)?;
     let Some(protocol) = wait_connected(&mut handle).await else {
         handle.shutdown().await;
         return Ok(ExitCode::FAILURE);

@@ -82,7 +82,7 @@ pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn cause_error(cause: &Cause) -> anyhow::Error {
-    anyhow::anyhow!("{cause} [{}]\nhint: {}", cause.code(), cause.kind.hint())
+    crate::broker::Fatal(cause.clone()).into()
 }
 
 /// A closed stdout (`| head`) ends quietly; other write errors are real errors.

@@ -6,7 +6,9 @@ pub mod publish;
 pub mod subs;
 
 use bytes::Bytes;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
+
+use super::input::Edit;
 
 use publish::PublishForm;
 use subs::SubsDialog;
@@ -41,16 +43,9 @@ pub enum LineKey {
 
 /// Edits a one-line input: characters, Backspace, Ctrl-U clears; Enter and Esc end it.
 pub fn line_key(text: &mut String, key: KeyEvent) -> LineKey {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    match key.code {
-        KeyCode::Esc => return LineKey::Cancel,
-        KeyCode::Enter if !text.trim().is_empty() => return LineKey::Done,
-        KeyCode::Backspace => {
-            text.pop();
-        }
-        KeyCode::Char('u') if ctrl => text.clear(),
-        KeyCode::Char(c) if !ctrl => text.push(c),
-        _ => {}
+    match super::input::edit_line(text, &key) {
+        Edit::Cancel => LineKey::Cancel,
+        Edit::Submit if !text.trim().is_empty() => LineKey::Done,
+        _ => LineKey::Edited,
     }
-    LineKey::Edited
 }

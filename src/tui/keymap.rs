@@ -37,205 +37,87 @@ impl Pane {
     }
 }
 
-/// What the user meant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    Quit,
-    FocusNext,
-    FocusPrev,
-    Pause,
-    Help,
-    CopyPayload,
-    Up,
-    Down,
-    Left,
-    Right,
-    Toggle,
-    ExpandSubtree,
-    CollapseAll,
-    Parent,
-    First,
-    Last,
-    PageUp,
-    PageDown,
-    Filter,
-    ClearFilter,
-    CycleView,
-    ToggleDiff,
-    OlderMessage,
-    NewerMessage,
-    Zoom,
-    Reconnect,
-    ToggleConnection,
-    Details,
-    SwitchTab,
-    CycleLevel,
-    CyclePacketFilter,
-    JumpToPacket,
-    JumpToMessage,
-    Doctor,
-    Publish,
-    Republish,
-    Subscriptions,
-    ClearRetained,
-    CopyTopic,
-    CopyMessage,
-    SavePayload,
-    SaveProfile,
-}
-
-/// Every action with its name in the config file's `[keys.PANE]` tables.
-const NAMES: &[(Action, &str)] = &[
-    (Action::Quit, "quit"),
-    (Action::FocusNext, "focus_next"),
-    (Action::FocusPrev, "focus_prev"),
-    (Action::Pause, "pause"),
-    (Action::Help, "help"),
-    (Action::CopyPayload, "copy_payload"),
-    (Action::Up, "up"),
-    (Action::Down, "down"),
-    (Action::Left, "left"),
-    (Action::Right, "right"),
-    (Action::Toggle, "toggle"),
-    (Action::ExpandSubtree, "expand_subtree"),
-    (Action::CollapseAll, "collapse_all"),
-    (Action::Parent, "parent"),
-    (Action::First, "first"),
-    (Action::Last, "last"),
-    (Action::PageUp, "page_up"),
-    (Action::PageDown, "page_down"),
-    (Action::Filter, "filter"),
-    (Action::ClearFilter, "clear_filter"),
-    (Action::CycleView, "cycle_view"),
-    (Action::ToggleDiff, "toggle_diff"),
-    (Action::OlderMessage, "older_message"),
-    (Action::NewerMessage, "newer_message"),
-    (Action::Zoom, "zoom"),
-    (Action::Reconnect, "reconnect"),
-    (Action::ToggleConnection, "toggle_connection"),
-    (Action::Details, "details"),
-    (Action::SwitchTab, "switch_tab"),
-    (Action::CycleLevel, "cycle_level"),
-    (Action::CyclePacketFilter, "cycle_packet_filter"),
-    (Action::JumpToPacket, "jump_to_packet"),
-    (Action::JumpToMessage, "jump_to_message"),
-    (Action::Doctor, "doctor"),
-    (Action::Publish, "publish"),
-    (Action::Republish, "republish"),
-    (Action::Subscriptions, "subscriptions"),
-    (Action::ClearRetained, "clear_retained"),
-    (Action::CopyTopic, "copy_topic"),
-    (Action::CopyMessage, "copy_message"),
-    (Action::SavePayload, "save_payload"),
-    (Action::SaveProfile, "save_profile"),
-];
-
-impl Action {
-    pub const ALL: [Action; 42] = [
-        Action::Quit,
-        Action::FocusNext,
-        Action::FocusPrev,
-        Action::Pause,
-        Action::Help,
-        Action::CopyPayload,
-        Action::Up,
-        Action::Down,
-        Action::Left,
-        Action::Right,
-        Action::Toggle,
-        Action::ExpandSubtree,
-        Action::CollapseAll,
-        Action::Parent,
-        Action::First,
-        Action::Last,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Filter,
-        Action::ClearFilter,
-        Action::CycleView,
-        Action::ToggleDiff,
-        Action::OlderMessage,
-        Action::NewerMessage,
-        Action::Zoom,
-        Action::Reconnect,
-        Action::ToggleConnection,
-        Action::Details,
-        Action::SwitchTab,
-        Action::CycleLevel,
-        Action::CyclePacketFilter,
-        Action::JumpToPacket,
-        Action::JumpToMessage,
-        Action::Doctor,
-        Action::Publish,
-        Action::Republish,
-        Action::Subscriptions,
-        Action::ClearRetained,
-        Action::CopyTopic,
-        Action::CopyMessage,
-        Action::SavePayload,
-        Action::SaveProfile,
-    ];
-
-    /// The action's name in the config file.
-    pub fn name(self) -> &'static str {
-        NAMES
-            .iter()
-            .find(|(a, _)| *a == self)
-            .map_or("?", |(_, n)| n)
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        NAMES.iter().find(|(_, n)| *n == name).map(|(a, _)| *a)
-    }
-}
-
-impl Action {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Action::Quit => "quit",
-            Action::FocusNext => "next pane",
-            Action::FocusPrev => "previous pane",
-            Action::Pause => "pause view (ingestion goes on)",
-            Action::Help => "help",
-            Action::CopyPayload => "copy payload (OSC 52)",
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::Left => "close / go to parent",
-            Action::Right => "open",
-            Action::Toggle => "open or close",
-            Action::ExpandSubtree => "expand subtree",
-            Action::CollapseAll => "collapse all",
-            Action::Parent => "jump to parent",
-            Action::First => "first",
-            Action::Last => "last",
-            Action::PageUp => "page up",
-            Action::PageDown => "page down",
-            Action::Filter => "filter topics (text or +/# filter)",
-            Action::ClearFilter => "clear filter",
-            Action::CycleView => "view: auto/text/json/hex",
-            Action::ToggleDiff => "diff to previous message",
-            Action::OlderMessage => "older message",
-            Action::NewerMessage => "newer message",
-            Action::Zoom => "zoom the focused pane",
-            Action::Reconnect => "reconnect now (skip the backoff)",
-            Action::ToggleConnection => "disconnect / connect",
-            Action::Details => "details of the selected attempt",
-            Action::SwitchTab => "log lines / packet log",
-            Action::CycleLevel => "log level: error … trace",
-            Action::CyclePacketFilter => "packets: all / PUBLISH / control",
-            Action::JumpToPacket => "open its PUBLISH in the packet log",
-            Action::JumpToMessage => "show this PUBLISH's message in the inspector",
-            Action::Doctor => "run the doctor on this broker",
-            Action::Publish => "publish (topic from selection)",
-            Action::Republish => "republish the shown message",
-            Action::Subscriptions => "subscriptions: list/add/remove",
-            Action::ClearRetained => "clear retained at and below",
-            Action::CopyTopic => "copy topic (OSC 52)",
-            Action::CopyMessage => "copy message as JSON",
-            Action::SavePayload => "save payload to a file",
-            Action::SaveProfile => "save this broker as a profile",
+/// Declares every action once: its variant, its name in the config file's `[keys.PANE]`
+/// tables, and what help says it does.
+macro_rules! actions {
+    ($($variant:ident => $name:literal, $describe:literal;)*) => {
+        /// What the user meant.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $($variant,)*
         }
-    }
+
+        impl Action {
+            /// Every action, in help order.
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The action's name in the config file.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some(Action::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// What help says the action does.
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $describe,)*
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit => "quit", "quit";
+    FocusNext => "focus_next", "next pane";
+    FocusPrev => "focus_prev", "previous pane";
+    Pause => "pause", "pause view (ingestion goes on)";
+    Help => "help", "help";
+    CopyPayload => "copy_payload", "copy payload (OSC 52)";
+    Up => "up", "up";
+    Down => "down", "down";
+    Left => "left", "close / go to parent";
+    Right => "right", "open";
+    Toggle => "toggle", "open or close";
+    ExpandSubtree => "expand_subtree", "expand subtree";
+    CollapseAll => "collapse_all", "collapse all";
+    Parent => "parent", "jump to parent";
+    First => "first", "first";
+    Last => "last", "last";
+    PageUp => "page_up", "page up";
+    PageDown => "page_down", "page down";
+    Filter => "filter", "filter topics (text or +/# filter)";
+    ClearFilter => "clear_filter", "clear filter";
+    CycleView => "cycle_view", "view: auto/text/json/hex";
+    ToggleDiff => "toggle_diff", "diff to previous message";
+    OlderMessage => "older_message", "older message";
+    NewerMessage => "newer_message", "newer message";
+    Zoom => "zoom", "zoom the focused pane";
+    Reconnect => "reconnect", "reconnect now (skip the backoff)";
+    ToggleConnection => "toggle_connection", "disconnect / connect";
+    Details => "details", "details of the selected attempt";
+    SwitchTab => "switch_tab", "log lines / packet log";
+    CycleLevel => "cycle_level", "log level: error … trace";
+    CyclePacketFilter => "cycle_packet_filter", "packets: all / PUBLISH / control";
+    JumpToPacket => "jump_to_packet", "open its PUBLISH in the packet log";
+    JumpToMessage => "jump_to_message", "show this PUBLISH's message in the inspector";
+    Doctor => "doctor", "run the doctor on this broker";
+    Publish => "publish", "publish (topic from selection)";
+    Republish => "republish", "republish the shown message";
+    Subscriptions => "subscriptions", "subscriptions: list/add/remove";
+    ClearRetained => "clear_retained", "clear retained at and below";
+    CopyTopic => "copy_topic", "copy topic (OSC 52)";
+    CopyMessage => "copy_message", "copy message as JSON";
+    SavePayload => "save_payload", "save payload to a file";
+    SaveProfile => "save_profile", "save this broker as a profile";
 }
 
 /// A key as written in help: `q`, `Ctrl-c`, `Tab`, `PgDn`.
@@ -539,7 +421,7 @@ mod tests {
         assert_eq!(Key::parse("x"), Ok(Key::ch('x')));
         assert!(Key::parse("Ctrl-Up").is_err());
         assert!(Key::parse("Hyper").unwrap_err().contains("not a key"));
-        for a in Action::ALL {
+        for &a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a), "{a:?}");
         }
         assert_eq!(

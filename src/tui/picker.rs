@@ -9,6 +9,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
+use super::input::Edit;
 use super::theme::Theme;
 use crate::config::{Config, ProfileChoice};
 
@@ -49,16 +50,14 @@ impl Picker {
     pub fn on_key(&mut self, key: KeyEvent) -> Option<Option<ProfileChoice>> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if let Some(url) = &mut self.url {
-            match key.code {
-                KeyCode::Esc => self.url = None,
-                KeyCode::Enter if !url.trim().is_empty() => {
+            if key.code == KeyCode::Char('c') && ctrl {
+                return Some(None);
+            }
+            match super::input::edit_line(url, &key) {
+                Edit::Cancel => self.url = None,
+                Edit::Submit if !url.trim().is_empty() => {
                     return Some(Some(ProfileChoice::Url(url.trim().to_string())));
                 }
-                KeyCode::Backspace => {
-                    url.pop();
-                }
-                KeyCode::Char('c') if ctrl => return Some(None),
-                KeyCode::Char(c) if !ctrl => url.push(c),
                 _ => {}
             }
             return None;

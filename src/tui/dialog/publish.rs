@@ -166,11 +166,6 @@ impl PublishForm {
         match key.code {
             KeyCode::Esc => return FormKey::Cancel,
             KeyCode::Char('s') if ctrl => return FormKey::Send,
-            KeyCode::Char('u') if ctrl => {
-                if let Some(t) = self.text_mut() {
-                    t.clear();
-                }
-            }
             KeyCode::Tab => self.focus = (self.focus + 1) % n,
             KeyCode::BackTab => self.focus = (self.focus + n - 1) % n,
             KeyCode::Enter if self.field() == Field::Payload => self.payload.push('\n'),
@@ -196,17 +191,11 @@ impl PublishForm {
             KeyCode::Char(c @ '0'..='2') if self.field() == Field::Qos => {
                 self.qos = c as u8 - b'0';
             }
-            KeyCode::Backspace => {
+            _ => {
                 if let Some(t) = self.text_mut() {
-                    t.pop();
+                    crate::tui::input::edit_line(t, &key);
                 }
             }
-            KeyCode::Char(c) if !ctrl => {
-                if let Some(t) = self.text_mut() {
-                    t.push(c);
-                }
-            }
-            _ => {}
         }
         FormKey::Stay
     }

@@ -6,12 +6,13 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use tracing::Level;
 
 use super::{Command, Inspector, Model};
 use crate::broker::{Direction, PacketRecord, PacketType};
 use crate::logging::LogLine;
+use crate::tui::input::{Edit, edit_line};
 use crate::tui::keymap::{Action, Pane};
 
 /// Log lines kept by the pane.
@@ -227,17 +228,13 @@ pub(super) fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
 
 pub(super) fn edit_search(model: &mut Model, key: KeyEvent) {
     let log = &mut model.log;
-    match key.code {
-        KeyCode::Enter => log.editing = false,
-        KeyCode::Esc => {
+    match edit_line(&mut log.search, &key) {
+        Edit::Submit => log.editing = false,
+        Edit::Cancel => {
             log.editing = false;
             log.search.clear();
         }
-        KeyCode::Backspace => {
-            log.search.pop();
-        }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => log.search.push(c),
-        _ => {}
+        Edit::Changed | Edit::Other => {}
     }
     log.cursor = None;
     log.scroll = 0;

@@ -8,10 +8,11 @@
 
 use std::collections::HashSet;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::{Inspector, Model};
 use crate::store::{NodeId, Query, ROOT, TopicStore, matching_nodes};
+use crate::tui::input::{Edit, edit_line};
 use crate::tui::keymap::Action;
 
 /// Most nodes one expand opens, so a huge subtree cannot stall the UI.
@@ -364,22 +365,12 @@ fn expand_subtree(model: &mut Model) {
 
 pub(super) fn edit_filter(model: &mut Model, key: KeyEvent) {
     let mut query = model.topics.filter.query.clone();
-    match key.code {
-        KeyCode::Enter => {
-            model.topics.filter.editing = false;
-            return;
-        }
-        KeyCode::Esc => {
-            clear_filter(model);
-            return;
-        }
-        KeyCode::Backspace => {
-            query.pop();
-        }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => query.push(c),
-        _ => return,
+    match edit_line(&mut query, &key) {
+        Edit::Submit => model.topics.filter.editing = false,
+        Edit::Cancel => clear_filter(model),
+        Edit::Changed => apply_filter(model, query),
+        Edit::Other => {}
     }
-    apply_filter(model, query);
 }
 
 fn clear_filter(model: &mut Model) {
