@@ -33,6 +33,7 @@ pub struct Plan {
 
 /// Runs every check; never fails: problems are the report.
 pub async fn run(plan: Plan) -> Report {
+    // Long by design: the stages in their order, each deciding whether the next can run: read top to bottom.
     let mut doc = Doctor {
         plan,
         checks: Vec::new(),

@@ -168,6 +168,7 @@ impl Timeline {
 
     /// Applies one lifecycle event.
     pub fn apply(&mut self, l: &Lifecycle) {
+        // Long by design: one arm per lifecycle event.
         self.generation += 1;
         if let LifecycleKind::Connecting { target, protocol } = &l.kind {
             self.attempts.push_back(Attempt {

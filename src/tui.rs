@@ -89,6 +89,7 @@ pub async fn run(
     ring: crate::logging::LogRing,
     settings: settings::Settings,
 ) -> anyhow::Result<ExitCode> {
+    // Long by design: set-up, the loop and the orderly shutdown, in the order they must happen.
     use std::io::IsTerminal;
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(crate::cli::UsageError(

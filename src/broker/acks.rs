@@ -174,6 +174,7 @@ mod tests {
 
     #[test]
     fn publishes_end_with_the_right_outcome() {
+        // Long by design: a table.
         use PublishOutcome::{Acked, Sent};
         // (what, QoS, events after the request, outcome)
         let table: Vec<(&str, u8, Vec<SessionEvent>, Option<PublishOutcome>)> = vec![

@@ -150,6 +150,7 @@ mod tests {
 
     #[test]
     fn connect_failures() {
+        // Long by design: a table.
         let unexpected = LinkNotes {
             unexpected: Some(Cause::new(CauseKind::NotMqtt, "HTTP/1.1 400")),
             closed: true,

@@ -46,6 +46,7 @@ pub fn describe(
     protocol: Option<Protocol>,
     want_record: bool,
 ) -> (Option<PacketRecord>, Facts) {
+    // Long by design: one arm per packet type.
     let mut facts = Facts::default();
     let mut rec = want_record.then(|| PacketRecord {
         mono: Instant::now(),

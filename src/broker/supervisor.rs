@@ -246,6 +246,7 @@ impl Supervisor {
     }
 
     async fn attempt_once(&mut self) -> AttemptEnd {
+        // Long by design: one attempt from CONNECT to its end; the steps share the session, the pump and the notes.
         self.attempt += 1;
         let attempt = self.attempt;
         self.out.lifecycle(
@@ -390,6 +391,7 @@ impl Supervisor {
         mut link: LinkNotes,
         session_present: bool,
     ) -> AttemptEnd {
+        // Long by design: one `select!` loop whose arms share the session, the acks and the closing state.
         let started = Instant::now();
         let mut acks = Acks::default();
         let offline_subscribed = std::mem::take(&mut self.offline_subscribed);

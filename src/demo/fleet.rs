@@ -170,6 +170,7 @@ async fn every_second(
     elapsed: Duration,
     script: Script,
 ) {
+    // Long by design: the fleet's script, one block per family of devices.
     // Once a second: the building.
     for floor in 1..=3u64 {
         for room in 1..=4u64 {

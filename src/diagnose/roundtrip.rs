@@ -38,6 +38,7 @@ pub(super) async fn subscribe_and_round_trip(
     link: &mut Link,
     protocol: Protocol,
 ) -> Option<Cause> {
+    // Long by design: the check's steps in order, each with its failure path.
     let timeout = doc.plan.opts.connect_timeout;
     let filters = if doc.plan.filters.is_empty() {
         vec!["#".to_string()]
@@ -162,6 +163,7 @@ pub(super) async fn round_trip(
     protocol: Protocol,
     filter: &str,
 ) -> Option<Cause> {
+    // Long by design: the check's steps in order, each with its failure path.
     let timeout = doc.plan.opts.connect_timeout;
     let id = crate::broker::options::random_client_id();
     let Some(topic) = test_topic(filter, &id) else {

@@ -26,6 +26,7 @@ pub struct RetainedSet {
 }
 
 pub async fn run(args: CleanRetainedArgs) -> anyhow::Result<ExitCode> {
+    // Long by design: the mode from its options to its exit code, in order.
     let mut opts = args.connect.to_options()?;
     opts.max_attempts.get_or_insert(1);
     opts.subscriptions = vec![Subscription::new(args.filter.clone(), 0)];

@@ -72,6 +72,7 @@ fn subscription_json(
 
 /// A lifecycle event as a JSON line; `None` for events folded into others.
 pub fn lifecycle_json(l: &Lifecycle, connack_elapsed: Option<Duration>) -> Option<Value> {
+    // Long by design: one arm per lifecycle event.
     let mut obj = Map::new();
     obj.insert("type".into(), json!("connection"));
     obj.insert("ts".into(), json!(timestamp(l.at)));
@@ -155,6 +156,7 @@ pub fn lifecycle_json(l: &Lifecycle, connack_elapsed: Option<Duration>) -> Optio
 
 /// A lifecycle event as a line for people. `verbose` includes the routine stage successes.
 pub fn lifecycle_text(l: &Lifecycle, verbose: bool) -> Option<String> {
+    // Long by design: one arm per lifecycle event.
     let n = l.attempt;
     let line = match &l.kind {
         LifecycleKind::Connecting { target, protocol } if verbose => {

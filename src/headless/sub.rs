@@ -151,6 +151,7 @@ impl Printer<'_> {
         event: &BrokerEvent,
         deadline: &mut Option<Instant>,
     ) -> anyhow::Result<Step> {
+        // Long by design: one arm per event, the text and JSON forms side by side.
         match event {
             BrokerEvent::Message(m) => {
                 if self.args.no_retained && m.retain {

@@ -48,6 +48,7 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
     I: Stream<Item = io::Result<Event>> + Unpin,
 {
+    // Long by design: one `select!` loop whose arms share the frame, tick and dirty state.
     // The clock: every second while anything happens, every few seconds on an idle screen
     // (see `idle_every`), so an idle explorer wakes up rarely.
     let mut next_tick = Instant::now() + TICK;

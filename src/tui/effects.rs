@@ -24,6 +24,7 @@ pub struct Effects {
 
 impl Effects {
     pub fn run(&self, command: &Command) {
+        // Long by design: one arm per command.
         match command {
             Command::Quit => {}
             Command::Copy(text) => {

@@ -239,6 +239,7 @@ pub struct Keymap {
 
 impl Default for Keymap {
     fn default() -> Self {
+        // Long by design: the table of default bindings.
         use Action as A;
         use KeyCode as K;
         use Pane::{Global as G, Inspector as I, Log as L, Timeline as TL, Topics as T};

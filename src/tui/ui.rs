@@ -47,6 +47,7 @@ const FOUR_PANES_MIN: (u16, u16) = (120, 34);
 /// columns the two stack; `z` zooms the focused pane. The panes' rectangles and page sizes
 /// are kept in the view, for pointer hits and for the model (`Msg::Layout`).
 pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
+    // Long by design: the layout sketched above, then one call per pane.
     let area = frame.area();
     let mut areas = Areas::default();
     if area.width < 24 || area.height < 6 {

@@ -2,7 +2,10 @@
 //! connection's lifecycle into the timeline and the status bar, packet records into the log.
 
 use super::{LinkState, Model, topics};
-use crate::broker::{BrokerEvent, LifecycleKind, Protocol, PublishOutcome, SubscribeResult, codes};
+use crate::broker::{
+    BrokerEvent, Lifecycle, LifecycleKind, Message, Protocol, PublishOutcome, SubscribeResult,
+    codes,
+};
 use crate::store::ROOT;
 use crate::tui::requests::Pending;
 
@@ -43,81 +46,8 @@ pub(super) fn on_cleaning(model: &mut Model, progress: crate::retained::Progress
 
 pub(super) fn on_event(model: &mut Model, event: BrokerEvent) {
     match event {
-        BrokerEvent::Message(m) => {
-            if m.received > model.now {
-                model.now = m.received;
-            }
-            let structure = model.store.structure_generation;
-            model.store.insert(&m);
-            if model.store.structure_generation != structure {
-                topics::on_new_nodes(model);
-            }
-            if let Some(props) = &m.properties {
-                track_request(model, &m, props);
-            }
-        }
-        BrokerEvent::Lifecycle(l) => {
-            model.timeline.apply(&l);
-            model.link = match l.kind {
-                LifecycleKind::Connecting { .. } => LinkState::Connecting { attempt: l.attempt },
-                LifecycleKind::Connected(info) => LinkState::Connected {
-                    since: l.at,
-                    protocol: info.protocol.unwrap_or(Protocol::V5),
-                },
-                LifecycleKind::Disconnected { cause, .. } => {
-                    LinkState::Retrying { at: l.at, cause }
-                }
-                LifecycleKind::Stage {
-                    result: Err(cause), ..
-                } => LinkState::Retrying { at: l.at, cause },
-                LifecycleKind::Backoff { delay } => match &model.link {
-                    LinkState::Retrying { cause, .. } => LinkState::Retrying {
-                        at: l.at + delay,
-                        cause: cause.clone(),
-                    },
-                    other => other.clone(),
-                },
-                LifecycleKind::GaveUp { cause, .. } => LinkState::Failed { cause },
-                LifecycleKind::Idle => LinkState::Idle,
-                LifecycleKind::Subscribed(results) => {
-                    model.subscriptions.acked(&results);
-                    let refused: Vec<String> = results
-                        .iter()
-                        .filter_map(SubscribeResult::refusal)
-                        .collect();
-                    if refused.is_empty() {
-                        let granted: Vec<String> = results
-                            .iter()
-                            .map(|r| format!("{} (QoS {})", r.filter, r.code))
-                            .collect();
-                        model.notify(format!("subscribed to {}", granted.join(", ")));
-                    } else {
-                        let hint = narrower_filters(model);
-                        model.notify(format!(
-                            "the broker refused the subscription {}: it may deny wide filters; try a narrower \
-                             one{hint}",
-                            refused.join(", ")
-                        ));
-                    }
-                    return;
-                }
-                LifecycleKind::Unsubscribed(result) => {
-                    model.subscriptions.unacked(&result);
-                    if result.code < 0x80 {
-                        model.notify(format!("unsubscribed from {}", result.filter));
-                    } else {
-                        model.notify(format!(
-                            "the broker refused to unsubscribe {}: {:#04x} {}",
-                            result.filter,
-                            result.code,
-                            codes::reason_name(result.code)
-                        ));
-                    }
-                    return;
-                }
-                _ => return,
-            };
-        }
+        BrokerEvent::Message(m) => on_message(model, &m),
+        BrokerEvent::Lifecycle(l) => on_lifecycle(model, l),
         BrokerEvent::Dropped { messages, packets } => {
             model.dropped_by_app = messages;
             model.log.packets_dropped = packets;
@@ -126,6 +56,83 @@ pub(super) fn on_event(model: &mut Model, event: BrokerEvent) {
             model.timeline.health.observe(&record);
             model.log.push_packet(record);
         }
+    }
+}
+
+fn on_message(model: &mut Model, m: &Message) {
+    if m.received > model.now {
+        model.now = m.received;
+    }
+    let structure = model.store.structure_generation;
+    model.store.insert(m);
+    if model.store.structure_generation != structure {
+        topics::on_new_nodes(model);
+    }
+    if let Some(props) = &m.properties {
+        track_request(model, m, props);
+    }
+}
+
+fn on_lifecycle(model: &mut Model, l: Lifecycle) {
+    model.timeline.apply(&l);
+    model.link = match l.kind {
+        LifecycleKind::Connecting { .. } => LinkState::Connecting { attempt: l.attempt },
+        LifecycleKind::Connected(info) => LinkState::Connected {
+            since: l.at,
+            protocol: info.protocol.unwrap_or(Protocol::V5),
+        },
+        LifecycleKind::Disconnected { cause, .. } => LinkState::Retrying { at: l.at, cause },
+        LifecycleKind::Stage {
+            result: Err(cause), ..
+        } => LinkState::Retrying { at: l.at, cause },
+        LifecycleKind::Backoff { delay } => match &model.link {
+            LinkState::Retrying { cause, .. } => LinkState::Retrying {
+                at: l.at + delay,
+                cause: cause.clone(),
+            },
+            other => other.clone(),
+        },
+        LifecycleKind::GaveUp { cause, .. } => LinkState::Failed { cause },
+        LifecycleKind::Idle => LinkState::Idle,
+        LifecycleKind::Subscribed(results) => return on_subscribed(model, &results),
+        LifecycleKind::Unsubscribed(result) => return on_unsubscribed(model, &result),
+        _ => return,
+    };
+}
+
+fn on_subscribed(model: &mut Model, results: &[SubscribeResult]) {
+    model.subscriptions.acked(results);
+    let refused: Vec<String> = results
+        .iter()
+        .filter_map(SubscribeResult::refusal)
+        .collect();
+    if refused.is_empty() {
+        let granted: Vec<String> = results
+            .iter()
+            .map(|r| format!("{} (QoS {})", r.filter, r.code))
+            .collect();
+        model.notify(format!("subscribed to {}", granted.join(", ")));
+    } else {
+        let hint = narrower_filters(model);
+        model.notify(format!(
+            "the broker refused the subscription {}: it may deny wide filters; try a narrower \
+             one{hint}",
+            refused.join(", ")
+        ));
+    }
+}
+
+fn on_unsubscribed(model: &mut Model, result: &SubscribeResult) {
+    model.subscriptions.unacked(result);
+    if result.code < 0x80 {
+        model.notify(format!("unsubscribed from {}", result.filter));
+    } else {
+        model.notify(format!(
+            "the broker refused to unsubscribe {}: {:#04x} {}",
+            result.filter,
+            result.code,
+            codes::reason_name(result.code)
+        ));
     }
 }
 

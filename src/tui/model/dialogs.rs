@@ -209,68 +209,69 @@ fn publish_key(
             recalled.focus = form.focus;
             (Some(Dialog::Publish(recalled)), Vec::new())
         }
-        FormKey::Send => {
-            let (protocol, max) = link_limits(model);
-            match form.build(protocol, max) {
-                Err(why) => {
-                    form.error = Some(why);
-                    (Some(Dialog::Publish(form)), Vec::new())
-                }
-                Ok(req) => {
-                    let mut commands = Vec::new();
-                    let props = req.properties.as_ref();
-                    if let (Some(rt), Some(corr)) = (
-                        props.and_then(|p| p.response_topic.clone()),
-                        props.and_then(|p| p.correlation_data.clone()),
-                    ) {
-                        // Await the reply: subscribe to its topic unless a filter covers it.
-                        let covered = model.subscriptions.entries.iter().any(|e| {
-                            matches!(e.state, SubState::Granted(_))
-                                && crate::topic::matches(&rt, &e.filter)
-                        });
-                        if !covered {
-                            let (sub, text) = parse_line(&rt).unwrap_or_else(|_| {
-                                (
-                                    crate::broker::Subscription::new(rt.clone(), 0),
-                                    String::new(),
-                                )
-                            });
-                            model.subscriptions.pending(&sub, text);
-                            commands.push(Command::Subscribe(vec![sub]));
-                        }
-                        model.requests.request(
-                            &rt,
-                            &corr,
-                            Pending {
-                                topic: req.topic.clone(),
-                                seq: None,
-                                at: model.now,
-                                ours: true,
-                            },
-                        );
-                    }
-                    model.notify(format!(
-                        "publishing to {} ({} bytes, QoS {}{})…",
-                        req.topic,
-                        req.payload.len(),
-                        req.qos,
-                        if req.retain { ", retained" } else { "" }
-                    ));
-                    form.error = None;
-                    form.recalled = None;
-                    model.publish_history.retain(|f| {
-                        (&f.topic, &f.payload, &f.file) != (&form.topic, &form.payload, &form.file)
-                    });
-                    model.publish_history.push(form);
-                    if model.publish_history.len() > HISTORY {
-                        model.publish_history.remove(0);
-                    }
-                    commands.push(Command::Publish(req));
-                    (None, commands)
-                }
-            }
-        }
+        FormKey::Send => send_publish(model, form),
     }
+}
+
+/// Sends what the form describes, or keeps it open with the reason it cannot be sent.
+fn send_publish(model: &mut Model, mut form: PublishForm) -> (Option<Dialog>, Vec<Command>) {
+    let (protocol, max) = link_limits(model);
+    let req = match form.build(protocol, max) {
+        Err(why) => {
+            form.error = Some(why);
+            return (Some(Dialog::Publish(form)), Vec::new());
+        }
+        Ok(req) => req,
+    };
+    let mut commands = Vec::new();
+    let props = req.properties.as_ref();
+    if let (Some(rt), Some(corr)) = (
+        props.and_then(|p| p.response_topic.clone()),
+        props.and_then(|p| p.correlation_data.clone()),
+    ) {
+        // Await the reply: subscribe to its topic unless a filter covers it.
+        let covered = model.subscriptions.entries.iter().any(|e| {
+            matches!(e.state, SubState::Granted(_)) && crate::topic::matches(&rt, &e.filter)
+        });
+        if !covered {
+            let (sub, text) = parse_line(&rt).unwrap_or_else(|_| {
+                (
+                    crate::broker::Subscription::new(rt.clone(), 0),
+                    String::new(),
+                )
+            });
+            model.subscriptions.pending(&sub, text);
+            commands.push(Command::Subscribe(vec![sub]));
+        }
+        model.requests.request(
+            &rt,
+            &corr,
+            Pending {
+                topic: req.topic.clone(),
+                seq: None,
+                at: model.now,
+                ours: true,
+            },
+        );
+    }
+    model.notify(format!(
+        "publishing to {} ({} bytes, QoS {}{})…",
+        req.topic,
+        req.payload.len(),
+        req.qos,
+        if req.retain { ", retained" } else { "" }
+    ));
+    form.error = None;
+    form.recalled = None;
+    model
+        .publish_history
+        .retain(|f| (&f.topic, &f.payload, &f.file) != (&form.topic, &form.payload, &form.file));
+    model.publish_history.push(form);
+    if model.publish_history.len() > HISTORY {
+        model.publish_history.remove(0);
+    }
+    commands.push(Command::Publish(req));
+    (None, commands)
 }
 
 fn subs_key(model: &mut Model, mut d: SubsDialog, key: KeyEvent) -> (Option<Dialog>, Vec<Command>) {

@@ -18,6 +18,7 @@ use crate::tui::theme::Theme;
 const PAYLOAD_LINES: usize = 6;
 
 pub fn render(model: &Model, t: &Theme, dialog: &Dialog, frame: &mut Frame<'_>, area: Rect) {
+    // Long by design: one arm per dialog.
     let (title, lines, width) = match dialog {
         Dialog::Publish(form) => ("publish", publish_lines(model, t, form), 96),
         Dialog::Subscriptions(d) => ("subscriptions", subs_lines(model, t, d), 90),
@@ -138,6 +139,7 @@ fn keys(t: &Theme, pairs: &[(&str, &str)]) -> Line<'static> {
 }
 
 fn publish_lines(model: &Model, t: &Theme, form: &PublishForm) -> Vec<Line<'static>> {
+    // Long by design: one line per field of the form.
     let mut lines = Vec::new();
     for (i, field) in Field::ALL.iter().enumerate() {
         let focused = i == form.focus % Field::ALL.len();

@@ -50,6 +50,7 @@ fn link_span(model: &Model, t: &Theme) -> Span<'static> {
 }
 
 pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    // Long by design: the status bar's segments, left to right.
     let sep = || Span::styled(" │ ", t.dim);
     let link = link_span(model, t);
     // Parts in order of importance; the least important go first when the line is too narrow.

@@ -176,6 +176,7 @@ fn attempt_line(t: &Theme, a: &Attempt, now: SystemTime, style: Style) -> Line<'
 }
 
 fn outcome(t: &Theme, a: &Attempt, now: SystemTime) -> Vec<Span<'static>> {
+    // Long by design: one arm per lifecycle event.
     let mut spans = Vec::new();
     match &a.ended {
         None if a.connected_at.is_some() => {
@@ -268,6 +269,7 @@ fn outcome(t: &Theme, a: &Attempt, now: SystemTime) -> Vec<Span<'static>> {
 }
 
 fn details(t: &Theme, a: &Attempt, now: SystemTime) -> Vec<Line<'static>> {
+    // Long by design: one block per part of an attempt, in the order shown.
     let mut lines = vec![Line::styled(
         format!(
             "attempt {} · {} · MQTT {} · started {} UTC",
