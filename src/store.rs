@@ -516,13 +516,22 @@ impl TopicStore {
         &self.nodes[idx].children
     }
 
-    /// Sorts every node's children that changed since they were last sorted. New levels arrive
-    /// unsorted (sorting per message would cost a sort per new topic during a flood); the
-    /// explorer settles them before each frame, so drawing reads the store without changing it.
-    pub fn sort_pending(&mut self) {
-        for id in std::mem::take(&mut self.unsorted) {
-            self.sorted_children(id);
-        }
+    /// Sorts the children that changed since they were last sorted, of the nodes `wanted`
+    /// says are looked at; the others wait for their turn. New levels arrive unsorted (a sort
+    /// per new topic would cost too much during a flood); the explorer settles the levels it
+    /// shows before each frame, so drawing reads the store without changing it, and a closed
+    /// level with 100k children filling up costs nothing until it is opened.
+    pub fn sort_pending(&mut self, wanted: impl Fn(NodeId) -> bool) {
+        let mut waiting = std::mem::take(&mut self.unsorted);
+        waiting.retain(|id| {
+            if wanted(*id) {
+                self.sorted_children(*id);
+                false
+            } else {
+                true
+            }
+        });
+        self.unsorted = waiting;
     }
 
     /// The children of `id` in natural order without changing the store: borrowed when sorted
@@ -671,6 +680,42 @@ mod tests {
         let ids = store.path_ids(store.find("/a//b").expect("topic"));
         let segments: Vec<&str> = ids.iter().map(|id| store.node(*id).segment()).collect();
         assert_eq!(segments, ["", "a", "", "b"]);
+    }
+
+    #[test]
+    fn pending_sorts_wait_for_the_levels_that_are_looked_at() {
+        let mut store = TopicStore::new(Limits::default());
+        for t in ["a/dev10", "a/dev2", "b/z", "b/y", "a/dev1"] {
+            store.insert(&msg(t, "x", 1));
+        }
+        let (a, b) = (store.find("a").expect("a"), store.find("b").expect("b"));
+        let segments = |store: &TopicStore, id| -> Vec<String> {
+            store
+                .children_in_order(id)
+                .iter()
+                .map(|c| store.node(*c).segment().to_string())
+                .collect()
+        };
+        // Read-only views are in order whether or not the level was sorted.
+        assert_eq!(segments(&store, a), ["dev1", "dev2", "dev10"]);
+        store.sort_pending(|id| id == a);
+        assert!(matches!(
+            store.children_in_order(a),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert!(
+            matches!(store.children_in_order(b), std::borrow::Cow::Owned(_)),
+            "b was not looked at: still waiting"
+        );
+        assert_eq!(segments(&store, b), ["y", "z"]);
+        store.sort_pending(|_| true);
+        assert!(matches!(
+            store.children_in_order(b),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let siblings = store.children_in_order(a).to_vec();
+        let dev10 = store.find("a/dev10").expect("dev10");
+        assert_eq!(store.position_among(&siblings, dev10), Some(2));
     }
 
     #[test]

@@ -326,7 +326,10 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
 
 /// Brings deferred work up to date: new levels sorted, a selection once there are topics.
 fn settle(model: &mut Model) {
-    model.store.sort_pending();
+    let opened = &model.topics.opened;
+    model
+        .store
+        .sort_pending(|id| id == ROOT || opened.contains(&id));
     topics::ensure_selection(model);
 }
 
