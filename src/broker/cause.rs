@@ -134,6 +134,9 @@ causes! {
     NotTls => "not_tls", false,
         "the server did not answer the TLS handshake: the port looks like plain MQTT",
         "use mqtt:// instead of mqtts://, or the broker's TLS port (usually 8883)";
+    TlsClosed => "tls_closed", false,
+        "the server closed the connection during the TLS handshake, and it does not answer plain MQTT either",
+        "check that this is the broker's TLS port and that it accepts this client (an address allow-list, a proxy in between); the broker's log says why";
     TlsExpected => "tls_expected", false,
         "the server closed on plain MQTT: the port looks like it expects TLS",
         "use mqtts:// for this port";

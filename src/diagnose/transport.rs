@@ -106,6 +106,13 @@ pub(super) async fn tls_check(
             Ok(Box::new(stream))
         }
         Err(cause) => {
+            // A server that closes on our ClientHello may speak plain MQTT, or may just refuse
+            // us: only an answer to a plain CONNECT says which.
+            let cause = if cause.kind == CauseKind::NotTls {
+                confirm_not_tls(doc, cause).await
+            } else {
+                cause
+            };
             // Fetch the chain without verifying, to say what exactly was rejected.
             let chain = insecure_chain(&opts).await;
             let mut lines = vec![cause.to_string()];
@@ -117,7 +124,7 @@ pub(super) async fn tls_check(
                 json!({ "error": cause.detail, "chain": chain.iter().map(CertInfo::to_json).collect::<Vec<_>>() }),
                 lines,
             );
-            tls_hints(doc, &cause, &chain).await;
+            tls_hints(doc, &cause, &chain);
             Err(cause)
         }
     }
@@ -158,7 +165,7 @@ pub(super) async fn insecure_chain(opts: &BrokerOptions) -> Vec<CertInfo> {
     }
 }
 
-pub(super) async fn tls_hints(doc: &mut Doctor, cause: &Cause, chain: &[CertInfo]) {
+pub(super) fn tls_hints(doc: &mut Doctor, cause: &Cause, chain: &[CertInfo]) {
     let host = doc.plan.opts.target.host.clone();
     let leaf = chain.first();
     match cause.kind {
@@ -186,28 +193,51 @@ pub(super) async fn tls_hints(doc: &mut Doctor, cause: &Cause, chain: &[CertInfo
                 ));
             }
         }
-        CauseKind::NotTls => {
-            // Maybe the port speaks plain MQTT.
-            let mut plain = doc.plan.opts.clone();
-            plain.target.scheme = if plain.target.scheme == Scheme::Wss {
-                Scheme::Ws
-            } else {
-                Scheme::Mqtt
-            };
-            if let Some(protocol) = probe_plain(&plain).await {
-                doc.hints.push(format!(
-                    "this port answers plain MQTT {}: use {}",
-                    protocol.as_str(),
-                    plain.target
-                ));
-            }
-        }
         _ => {}
     }
 }
 
-/// Whether a plain CONNECT gets a CONNACK on this target (adaptive probe).
+/// The TLS handshake ended without a TLS answer. If the port answers a plain CONNECT, it
+/// speaks plain MQTT (`not_tls`, with the URL to use); if not, say what was seen.
+async fn confirm_not_tls(doc: &mut Doctor, cause: Cause) -> Cause {
+    let mut plain = doc.plan.opts.clone();
+    plain.target.scheme = if plain.target.scheme == Scheme::Wss {
+        Scheme::Ws
+    } else {
+        Scheme::Mqtt
+    };
+    if let Some(protocol) = probe_plain(&plain).await {
+        doc.hints.push(format!(
+            "this port answers plain MQTT {}: use {}",
+            protocol.as_str(),
+            plain.target
+        ));
+        return cause;
+    }
+    Cause::new(
+        CauseKind::TlsClosed,
+        format!(
+            "{}; a plain MQTT CONNECT got no CONNACK either",
+            cause.detail
+        ),
+    )
+}
+
+/// The options of a probe: the target and timeouts of `opts`, but no user name or password,
+/// and a client id of its own. Any CONNACK, even a refusal, proves the port speaks MQTT,
+/// so a probe never needs credentials, and must not send them where the user did not ask.
+pub(super) fn anonymous(opts: &BrokerOptions) -> BrokerOptions {
+    let mut probe = opts.clone();
+    probe.username = None;
+    probe.password = None;
+    probe.client_id = crate::broker::options::random_client_id();
+    probe
+}
+
+/// Whether a plain CONNECT (without credentials) gets a CONNACK on this target (adaptive
+/// probe).
 pub(super) async fn probe_plain(opts: &BrokerOptions) -> Option<Protocol> {
+    let opts = &anonymous(opts);
     for protocol in [Protocol::V5, Protocol::V311] {
         let upstream = stages::establish(opts, None, &mut |_| {}).await.ok()?;
         let mut link = Link::new(upstream);

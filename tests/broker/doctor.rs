@@ -312,3 +312,44 @@ async fn a_refused_subscription_is_named() {
         report.lines().join("\n")
     );
 }
+
+/// Whether the test's user name or password appears anywhere in the bytes.
+fn carries_credentials(bytes: &[u8]) -> bool {
+    bytes.windows(6).any(|w| w == b"hunter") || bytes.windows(5).any(|w| w == b"carol")
+}
+
+#[tokio::test]
+async fn a_port_that_closes_the_tls_handshake_gets_no_credentials_and_no_not_tls() {
+    for mqtt in [false, true] {
+        let fake = Fake::start(Behaviour::TlsClose { mqtt }).await;
+        let mut o = opts(&format!("mqtts://127.0.0.1:{}", fake.port), MqttVersion::V5);
+        o.username = Some("carol".into());
+        o.password = Some(Secret::new("hunter2"));
+        let report = doctor(o).await;
+        let received = fake.received_bytes();
+        assert!(
+            received.windows(2).any(|w| w == [0x16, 0x03]),
+            "the TLS handshake was tried"
+        );
+        assert!(
+            !carries_credentials(&received),
+            "a probe sent the user name or password: {received:02x?}"
+        );
+        if mqtt {
+            // The plain probe got a CONNACK: the port speaks plain MQTT, and says how to use it.
+            assert_verdict(
+                &report,
+                "not_tls",
+                "answers plain MQTT 5: use mqtt://127.0.0.1",
+            );
+        } else {
+            // Nothing there ever answered MQTT: the verdict says what was seen.
+            assert_verdict(&report, "tls_closed", "TLS port");
+            assert!(
+                report.summary.contains("plain MQTT CONNECT got no CONNACK"),
+                "{}",
+                report.summary
+            );
+        }
+    }
+}

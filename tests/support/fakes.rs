@@ -25,10 +25,15 @@ pub enum Behaviour {
     /// Accepts MQTT 5 and refuses every SUBSCRIBE with 0x87 (not authorized), as a public
     /// broker does for `#`.
     DenySubscribeV5,
+    /// Closes on a TLS ClientHello; answers a plain CONNECT with CONNACK 0 when `mqtt`, or
+    /// closes on it too. Everything received is recorded.
+    TlsClose { mqtt: bool },
 }
 
 pub struct Fake {
     pub port: u16,
+    /// Every chunk received, on every connection, in order.
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -36,15 +41,26 @@ impl Fake {
     pub async fn start(behaviour: Behaviour) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
+        let received = std::sync::Arc::<std::sync::Mutex<Vec<Vec<u8>>>>::default();
+        let record = received.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                tokio::spawn(serve(stream, behaviour));
+                tokio::spawn(serve(stream, behaviour, record.clone()));
             }
         });
-        Self { port, task }
+        Self {
+            port,
+            received,
+            task,
+        }
+    }
+
+    /// Everything received so far, concatenated.
+    pub fn received_bytes(&self) -> Vec<u8> {
+        self.received.lock().unwrap().concat()
     }
 
     pub fn url(&self) -> String {
@@ -76,8 +92,27 @@ fn connect_level(bytes: &[u8]) -> Option<u8> {
     bytes.get(i + 1 + 6).copied()
 }
 
-async fn serve(mut stream: TcpStream, behaviour: Behaviour) {
+async fn serve(
+    mut stream: TcpStream,
+    behaviour: Behaviour,
+    record: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+) {
     match behaviour {
+        Behaviour::TlsClose { mqtt } => {
+            let first = read_some(&mut stream).await;
+            record.lock().unwrap().push(first.clone());
+            let is_tls = first.first() == Some(&0x16);
+            if mqtt && !is_tls && first.first() == Some(&0x10) {
+                let ack: &[u8] = if connect_level(&first) == Some(5) {
+                    &[0x20, 0x03, 0x00, 0x00, 0x00]
+                } else {
+                    &[0x20, 0x02, 0x00, 0x00]
+                };
+                let _ = stream.write_all(ack).await;
+                let rest = read_some(&mut stream).await;
+                record.lock().unwrap().push(rest);
+            }
+        }
         Behaviour::Silent => {
             let mut buf = [0u8; 1024];
             while let Ok(n) = stream.read(&mut buf).await {
