@@ -29,6 +29,7 @@ pub mod stages;
 mod supervisor;
 pub mod target;
 pub mod tls;
+mod violation;
 pub mod wire;
 
 use std::sync::Arc;

@@ -249,6 +249,12 @@ pub struct ConnectArgs {
           value_parser = clap::value_parser!(u16).range(1..=600))]
     pub connect_timeout: u16,
 
+    /// Largest packet accepted from the broker, e.g. 16M or 256M (announced in an MQTT 5
+    /// CONNECT; a larger packet ends the link as a protocol error)
+    #[arg(long, env = "MQSCOPE_MAX_PACKET_SIZE", value_name = "SIZE", default_value = "16M",
+          value_parser = crate::size::parse_packet_size)]
+    pub max_packet_size: usize,
+
     /// Trust this CA bundle (PEM) instead of the system's roots
     #[arg(long, env = "MQSCOPE_CA_FILE", value_name = "PATH")]
     pub ca_file: Option<PathBuf>,
@@ -450,6 +456,7 @@ impl ConnectArgs {
         };
         opts.keep_alive = Duration::from_secs(u64::from(self.keep_alive));
         opts.connect_timeout = Duration::from_secs(u64::from(self.connect_timeout));
+        opts.max_packet_size = self.max_packet_size;
         opts.tls = TlsSettings {
             ca_file: self.ca_file.clone(),
             cert: self.cert.clone(),

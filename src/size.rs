@@ -21,6 +21,16 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     Ok(bytes)
 }
 
+/// A packet size limit: a size (at least 1M) no larger than MQTT's own limit (256 MiB).
+pub fn parse_packet_size(s: &str) -> Result<usize, String> {
+    let n = parse_size(s)?;
+    // The remaining length holds at most 268,435,455; with the fixed header, 5 bytes more.
+    if n > 268_435_455 + 5 {
+        return Err("at most 256M (MQTT's own limit)".into());
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,5 +42,17 @@ mod tests {
         assert_eq!(parse_size("2GiB"), Ok(2 << 30));
         assert!(parse_size("12").is_err());
         assert!(parse_size("5X").is_err());
+    }
+
+    #[test]
+    fn packet_sizes_stay_within_mqtt() {
+        assert_eq!(parse_packet_size("16M"), Ok(16 << 20));
+        assert!(parse_packet_size("256M").is_ok());
+        assert!(
+            parse_packet_size("257M")
+                .expect_err("too large")
+                .contains("256M")
+        );
+        assert!(parse_packet_size("2G").is_err());
     }
 }

@@ -134,6 +134,9 @@ causes! {
     NotTls => "not_tls", false,
         "the server did not answer the TLS handshake: the port looks like plain MQTT",
         "use mqtt:// instead of mqtts://, or the broker's TLS port (usually 8883)";
+    ProtocolError => "protocol_error", false,
+        "the broker sent a packet that breaks the MQTT protocol",
+        "the broker, or a bridge or proxy in between, sent it: the detail and the packet log show the packet's first bytes; mqscope reconnects, report it to the broker's maintainers";
     TlsClosed => "tls_closed", false,
         "the server closed the connection during the TLS handshake, and it does not answer plain MQTT either",
         "check that this is the broker's TLS port and that it accepts this client (an address allow-list, a proxy in between); the broker's log says why";

@@ -19,6 +19,8 @@ pub(super) struct LinkNotes {
     pub connack: Option<ConnackInfo>,
     pub disconnect: Option<(u8, Option<String>)>,
     pub unexpected: Option<Cause>,
+    /// Something MQTT forbids, seen on the wire by the pump.
+    pub protocol_error: Option<Cause>,
     pub upstream_error: Option<Cause>,
     pub closed: bool,
 }
@@ -31,6 +33,10 @@ impl LinkNotes {
             Note::ServerDisconnect { code, reason } => self.disconnect = Some((code, reason)),
             Note::Unexpected(cause) => {
                 self.unexpected = Some(cause);
+                self.closed = true;
+            }
+            Note::ProtocolError(cause) => {
+                self.protocol_error = Some(cause);
                 self.closed = true;
             }
             Note::UpstreamClosed(error) => {
@@ -65,7 +71,7 @@ pub(super) fn classify_connect_failure(
             return Cause::new(kind, detail);
         }
     }
-    if let Some(cause) = &link.unexpected {
+    if let Some(cause) = link.protocol_error.as_ref().or(link.unexpected.as_ref()) {
         return cause.clone();
     }
     if let Some(cause) = &link.upstream_error {
@@ -94,12 +100,16 @@ pub(super) fn classify_connect_failure(
             CauseKind::PeerClosed,
             "the broker closed the connection before sending CONNACK",
         ),
+        SessionError::Protocol(detail) => Cause::new(CauseKind::ProtocolError, detail.clone()),
         other => Cause::new(CauseKind::LocalError, format!("{other:?}")),
     }
 }
 
 /// Classifies the end of an established link.
 pub(super) fn classify_link_failure(err: &SessionError, link: &LinkNotes) -> Cause {
+    if let Some(cause) = &link.protocol_error {
+        return cause.clone();
+    }
     if let Some((code, reason)) = &link.disconnect {
         let mut detail = format!("DISCONNECT {code:#04x} {}", codes::reason_name(*code));
         if let Some(reason) = reason {
@@ -115,6 +125,9 @@ pub(super) fn classify_link_failure(err: &SessionError, link: &LinkNotes) -> Cau
             );
         }
         SessionError::Other(text) => return Cause::new(CauseKind::LocalError, text.clone()),
+        SessionError::Protocol(detail) => {
+            return Cause::new(CauseKind::ProtocolError, detail.clone());
+        }
         _ => {}
     }
     if let Some(cause) = &link.upstream_error {

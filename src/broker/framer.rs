@@ -4,7 +4,6 @@
 //! the first bytes of each body (all of a control packet, the head of a PUBLISH) so the packet can
 //! be described. The payload of a large PUBLISH is never copied.
 
-pub use super::wire::Malformed;
 use super::wire::{self, PacketType};
 
 /// How much of a body to keep for description.
@@ -14,6 +13,34 @@ pub struct CaptureLimits {
     pub publish: usize,
     /// Bytes kept of any other packet (CONNECT, CONNACK, SUBACK...).
     pub control: usize,
+    /// The largest packet accepted (fixed header included); a larger one stops the framer as
+    /// soon as its header is read, before its body arrives.
+    pub max_packet: usize,
+}
+
+/// Why the framer stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// The remaining length ran past four bytes: the bytes are not MQTT.
+    #[error("remaining length malformed (more than four bytes)")]
+    Malformed { head: String },
+    /// A packet larger than `max_packet`.
+    #[error("a {kind} of {size} bytes, larger than the maximum of {max} bytes we announced")]
+    TooLarge {
+        kind: PacketType,
+        size: usize,
+        max: usize,
+        head: String,
+    },
+}
+
+impl FrameError {
+    /// The frame's first bytes in hex.
+    pub fn head(&self) -> &str {
+        match self {
+            FrameError::Malformed { head } | FrameError::TooLarge { head, .. } => head,
+        }
+    }
 }
 
 /// One complete packet: its fixed header and the captured start of its body.
@@ -50,7 +77,7 @@ pub struct Framer {
     remaining: usize,
     capture: Vec<u8>,
     capture_limit: usize,
-    broken: bool,
+    broken: Option<FrameError>,
 }
 
 impl Framer {
@@ -63,7 +90,7 @@ impl Framer {
             remaining: 0,
             capture: Vec::new(),
             capture_limit: 0,
-            broken: false,
+            broken: None,
         }
     }
 
@@ -72,9 +99,9 @@ impl Framer {
         &mut self,
         mut data: &[u8],
         on_frame: &mut dyn FnMut(Frame<'_>),
-    ) -> Result<(), Malformed> {
-        if self.broken {
-            return Err(Malformed);
+    ) -> Result<(), FrameError> {
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
         }
         while !data.is_empty() {
             match self.body_left {
@@ -85,12 +112,26 @@ impl Framer {
                     self.header_len += 1;
                     if self.header_len >= 2 && byte & 0x80 == 0 {
                         self.start_body();
+                        let size = self.header_len + self.remaining;
+                        if size > self.limits.max_packet {
+                            let e = FrameError::TooLarge {
+                                kind: PacketType::of(self.header[0]),
+                                size,
+                                max: self.limits.max_packet,
+                                head: self.header_hex(),
+                            };
+                            self.broken = Some(e.clone());
+                            return Err(e);
+                        }
                         if self.body_left == Some(0) {
                             self.emit(on_frame);
                         }
                     } else if self.header_len == 5 {
-                        self.broken = true;
-                        return Err(Malformed);
+                        let e = FrameError::Malformed {
+                            head: self.header_hex(),
+                        };
+                        self.broken = Some(e.clone());
+                        return Err(e);
                     }
                 }
                 Some(left) => {
@@ -108,6 +149,14 @@ impl Framer {
             }
         }
         Ok(())
+    }
+
+    fn header_hex(&self) -> String {
+        self.header[..self.header_len]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn start_body(&mut self) {
@@ -165,6 +214,7 @@ mod tests {
     const ALL: CaptureLimits = CaptureLimits {
         publish: 4,
         control: 64,
+        max_packet: 1 << 20,
     };
 
     #[test]
@@ -203,6 +253,7 @@ mod tests {
         let limits = CaptureLimits {
             publish: 0,
             control: 64,
+            max_packet: 1 << 20,
         };
         let got = frames(limits, &[&[0x30, 0x03, 0, 1, b'x', 0xD0, 0x00]]);
         assert_eq!(got, vec![(13, 2, vec![], true)]);
@@ -212,6 +263,36 @@ mod tests {
     fn overlong_length_is_malformed() {
         let mut framer = Framer::new(ALL);
         let bad = [0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01];
-        assert_eq!(framer.feed(&bad, &mut |_| {}), Err(Malformed));
+        let e = framer.feed(&bad, &mut |_| {}).expect_err("malformed");
+        assert_eq!(e.head(), "30 ff ff ff ff");
+        assert!(matches!(e, FrameError::Malformed { .. }));
+        assert_eq!(
+            framer.feed(&[0xD0, 0x00], &mut |_| {}),
+            Err(e),
+            "broken for good"
+        );
+    }
+
+    #[test]
+    fn a_packet_over_the_maximum_stops_at_its_header() {
+        let mut framer = Framer::new(CaptureLimits {
+            max_packet: 100,
+            ..ALL
+        });
+        let mut seen = 0;
+        // 2 bytes of header, 98 of body: exactly the maximum.
+        let mut ok = vec![0x30, 98];
+        ok.extend(std::iter::repeat_n(0u8, 98));
+        framer
+            .feed(&ok, &mut |_| seen += 1)
+            .expect("at the maximum");
+        let e = framer
+            .feed(&[0x30, 0x63], &mut |_| seen += 1)
+            .expect_err("too large");
+        assert_eq!(seen, 1);
+        assert_eq!(
+            e.to_string(),
+            "a PUBLISH of 101 bytes, larger than the maximum of 100 bytes we announced"
+        );
     }
 }

@@ -98,10 +98,19 @@ pub struct BrokerOptions {
     pub packet_log: bool,
     /// Capacity of the event channel; messages beyond it are dropped and counted.
     pub event_capacity: usize,
+    /// The largest packet accepted from the broker (announced in an MQTT 5 CONNECT); a larger
+    /// one is a `protocol_error`.
+    pub max_packet_size: usize,
 }
 
-/// The largest packet we accept or send: rumqttc's 10 KiB default kills real connections.
+/// The largest packet we send, and the ceiling of what we decode: rumqttc's 10 KiB default
+/// kills real connections.
 pub const MAX_PACKET_SIZE: usize = 256 * 1024 * 1024;
+
+/// The largest packet accepted from a broker unless `--max-packet-size` says otherwise: big
+/// enough for camera snapshots and firmware chunks, small enough that a hostile broker cannot
+/// make us buffer hundreds of megabytes.
+pub const DEFAULT_MAX_INCOMING: usize = 16 * 1024 * 1024;
 
 impl BrokerOptions {
     pub fn new(target: Target, client_id: impl Into<String>) -> Self {
@@ -121,6 +130,7 @@ impl BrokerOptions {
             backoff: BackoffPolicy::default(),
             packet_log: false,
             event_capacity: 65_536,
+            max_packet_size: DEFAULT_MAX_INCOMING,
         }
     }
 }

@@ -29,6 +29,7 @@ pub(crate) fn connack_from_wire(bytes: &[u8], sent: Protocol) -> Option<ConnackI
     let mut framer = Framer::new(CaptureLimits {
         publish: 0,
         control: 1 << 16,
+        max_packet: usize::MAX,
     });
     let mut found = None;
     let _ = framer.feed(bytes, &mut |frame| {
@@ -430,6 +431,7 @@ mod tests {
         let mut framer = Framer::new(CaptureLimits {
             publish: 4096,
             control: 65536,
+            max_packet: usize::MAX,
         });
         let mut out = Vec::new();
         framer

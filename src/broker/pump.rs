@@ -9,7 +9,7 @@
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -20,15 +20,20 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::cause::{Cause, CauseKind, classify_rustls, classify_tcp_io};
 use super::emitter::Emitter;
-use super::event::{ConnackInfo, Direction};
-use super::framer::{CaptureLimits, Framer};
+use super::event::{ConnackInfo, Direction, PacketRecord};
+use super::framer::{CaptureLimits, FrameError, Framer};
 use super::options::Protocol;
 use super::packet;
 use super::stages::Upstream;
+use super::violation;
+use super::wire::PacketType;
 
 /// After one direction ends, how long the other may take to drain.
 const GRACE: Duration = Duration::from_secs(2);
 const READ_CHUNK: usize = 128 * 1024;
+/// Bytes of an incoming PUBLISH kept for its checks when the packet log is off: the topic
+/// and properties of nearly every real message (a longer topic is left to rumqttc).
+const PUBLISH_CHECKED: usize = 512;
 
 /// What the pump tells the supervisor.
 #[derive(Debug)]
@@ -44,6 +49,8 @@ pub enum Note {
     },
     /// The first bytes from the broker were not a CONNACK.
     Unexpected(Cause),
+    /// The broker sent something MQTT forbids; the link is cut before rumqttc reads it.
+    ProtocolError(Cause),
     /// The upstream ended: `None` for a clean close, else the classified error.
     UpstreamClosed(Option<Cause>),
 }
@@ -62,6 +69,8 @@ pub struct PumpCtx {
     /// Packet records go here when the packet log is on: through the supervisor's emitter,
     /// so they keep its order and its drop accounting.
     pub records: Option<Emitter>,
+    /// The largest packet we announced we accept.
+    pub max_incoming: usize,
 }
 
 /// Pumps until both sides are done (or one is done and the other had its grace period).
@@ -204,12 +213,22 @@ struct Watch {
 
 impl Watch {
     fn new(direction: Direction, protocol: Arc<AtomicU8>, ctx: PumpCtx) -> Self {
-        let publish = if ctx.records.is_some() { 4096 } else { 0 };
+        // Incoming PUBLISH heads are always kept: their topic and properties are checked.
+        let publish = match (ctx.records.is_some(), direction) {
+            (true, _) => 4096,
+            (false, Direction::In) => PUBLISH_CHECKED,
+            (false, Direction::Out) => 0,
+        };
+        let max_packet = match direction {
+            Direction::In => ctx.max_incoming,
+            Direction::Out => usize::MAX,
+        };
         Self {
             direction,
             framer: Framer::new(CaptureLimits {
                 publish,
                 control: 1 << 20,
+                max_packet,
             }),
             protocol,
             ctx,
@@ -218,7 +237,8 @@ impl Watch {
         }
     }
 
-    /// Looks at a chunk; returns false when the link should stop (not MQTT at all).
+    /// Looks at a chunk; returns false when the link should stop (not MQTT, or a protocol
+    /// error from the broker).
     fn observe(&mut self, chunk: &[u8]) -> bool {
         if !self.checked_start {
             self.checked_start = true;
@@ -237,8 +257,25 @@ impl Watch {
         };
         let want_record = self.ctx.records.is_some();
         let (direction, ctx, proto_cell) = (self.direction, &self.ctx, &self.protocol);
+        let mut violated = None;
         let result = self.framer.feed(chunk, &mut |frame| {
-            let (record, facts) = packet::describe(&frame, direction, protocol, want_record);
+            if violated.is_some() {
+                return;
+            }
+            let (mut record, facts) = packet::describe(&frame, direction, protocol, want_record);
+            if direction == Direction::In {
+                if let Some(what) = violation::inbound(&frame, protocol) {
+                    let head = violation::hex_head(frame.first, frame.remaining, frame.body);
+                    if let Some(r) = record.as_mut() {
+                        r.detail = format!("MALFORMED: {what} · {head}");
+                    }
+                    if let (Some(record), Some(out)) = (record, &ctx.records) {
+                        out.packet(record);
+                    }
+                    violated = Some(format!("{what}; first bytes {head}"));
+                    return;
+                }
+            }
             if let Some(p) = facts.connect {
                 proto_cell.store(if p == Protocol::V5 { 5 } else { 4 }, Ordering::Relaxed);
                 let _ = ctx.notes.send(Note::ConnectSent {
@@ -256,9 +293,22 @@ impl Watch {
                 out.packet(record);
             }
         });
-        if result.is_err() {
-            self.broken = true;
-            tracing::warn!(direction = ?self.direction, "malformed MQTT framing; packet log stops for this link");
+        if let Err(e) = &result {
+            if self.direction == Direction::In {
+                violated = Some(format!("{e}; first bytes {}", e.head()));
+                if let Some(out) = &self.ctx.records {
+                    out.packet(malformed_record(e));
+                }
+            } else {
+                self.broken = true;
+                tracing::warn!(direction = ?self.direction, "malformed MQTT framing from rumqttc; packet log stops for this link");
+            }
+        }
+        if let Some(detail) = violated {
+            tracing::warn!(target: "mqscope::wire", "protocol error from the broker: {detail}");
+            let cause = Cause::new(CauseKind::ProtocolError, detail);
+            let _ = self.ctx.notes.send(Note::ProtocolError(cause));
+            return false;
         }
         true
     }
@@ -270,6 +320,31 @@ impl Watch {
                 .notes
                 .send(Note::UpstreamClosed(error.map(classify_link_io)));
         }
+    }
+}
+
+/// The packet-log record of an incoming frame the framer could not take.
+fn malformed_record(e: &FrameError) -> PacketRecord {
+    let (packet_type, size) = match e {
+        FrameError::TooLarge { kind, size, .. } => (*kind, *size),
+        FrameError::Malformed { head } => {
+            let first = u8::from_str_radix(head.get(..2).unwrap_or("00"), 16).unwrap_or(0);
+            (PacketType::of(first), head.len().div_ceil(3))
+        }
+    };
+    PacketRecord {
+        mono: Instant::now(),
+        at: SystemTime::now(),
+        direction: Direction::In,
+        packet_type,
+        size,
+        pkid: None,
+        topic: None,
+        qos: 0,
+        retain: false,
+        dup: false,
+        reason: None,
+        detail: format!("MALFORMED: {e} · {}", e.head()),
     }
 }
 

@@ -67,6 +67,9 @@ pub enum SessionError {
     AwaitPingResp,
     /// The local link closed.
     Aborted,
+    /// rumqttc could not decode what the broker sent, or the broker broke the protocol's
+    /// order (an acknowledgement for a packet never sent).
+    Protocol(String),
     Other(String),
 }
 
@@ -115,7 +118,7 @@ impl Session {
                 let mut o = rumqttc::MqttOptions::new(opts.client_id.clone(), path, 0);
                 o.set_transport(rumqttc::Transport::Unix)
                     .set_keep_alive(opts.keep_alive)
-                    .set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE)
+                    .set_max_packet_size(opts.max_packet_size, MAX_PACKET_SIZE)
                     .set_clean_session(opts.clean_start)
                     .set_inflight(100);
                 if let Some(user) = &opts.username {
@@ -137,7 +140,7 @@ impl Session {
                     .set_keep_alive(opts.keep_alive)
                     .set_clean_start(opts.clean_start)
                     .set_connection_timeout(timeout_secs(opts.connect_timeout))
-                    .set_max_packet_size(u32::try_from(MAX_PACKET_SIZE).ok())
+                    .set_max_packet_size(u32::try_from(opts.max_packet_size).ok())
                     // No topic aliases from the server: rumqttd 0.20 sends wrong ones.
                     .set_topic_alias_max(None)
                     // rumqttc sizes its in-flight table by this (u16::MAX by default: 13 MB).
@@ -466,7 +469,40 @@ fn error_v4(e: rumqttc::ConnectionError) -> SessionError {
         E::MqttState(S::AwaitPingResp) => SessionError::AwaitPingResp,
         E::MqttState(S::ConnectionAborted) => SessionError::Aborted,
         E::MqttState(S::Io(_)) | E::Io(_) => SessionError::Aborted,
+        E::MqttState(S::Deserialization(e)) => SessionError::Protocol(decode_error_v4(&e)),
+        E::MqttState(S::Unsolicited(pkid)) => SessionError::Protocol(format!(
+            "an acknowledgement for packet id {pkid}, which was never sent or was acknowledged already"
+        )),
+        E::MqttState(S::WrongPacket) => {
+            SessionError::Protocol("a packet the protocol does not allow at this point".into())
+        }
         other => SessionError::Other(other.to_string()),
+    }
+}
+
+/// What rumqttc's 3.1.1 decoder found malformed, in the words of the packet log.
+fn decode_error_v4(e: &rumqttc::mqttbytes::Error) -> String {
+    use rumqttc::mqttbytes::Error as D;
+    match e {
+        D::TopicNotUtf8 => "PUBLISH topic is not valid UTF-8".into(),
+        D::MalformedRemainingLength => "remaining length malformed".into(),
+        D::PayloadSizeLimitExceeded(n) => {
+            format!("a packet of {n} bytes, larger than the maximum we announced")
+        }
+        other => format!("malformed packet: {other}"),
+    }
+}
+
+/// What rumqttc's MQTT 5 decoder found malformed.
+fn decode_error_v5(e: &r5::mqttbytes::Error) -> String {
+    use r5::mqttbytes::Error as D;
+    match e {
+        D::TopicNotUtf8 => "PUBLISH topic is not valid UTF-8".into(),
+        D::MalformedRemainingLength => "remaining length malformed".into(),
+        D::PayloadSizeLimitExceeded { pkt_size, max } => {
+            format!("a packet of {pkt_size} bytes, larger than the maximum of {max} we announced")
+        }
+        other => format!("malformed packet: {other}"),
     }
 }
 
@@ -478,6 +514,13 @@ fn error_v5(e: r5::ConnectionError) -> SessionError {
         E::MqttState(S::AwaitPingResp) => SessionError::AwaitPingResp,
         E::MqttState(S::ConnectionAborted) => SessionError::Aborted,
         E::MqttState(S::Io(_)) | E::Io(_) => SessionError::Aborted,
+        E::MqttState(S::Deserialization(e)) => SessionError::Protocol(decode_error_v5(&e)),
+        E::MqttState(S::Unsolicited(pkid)) => SessionError::Protocol(format!(
+            "an acknowledgement for packet id {pkid}, which was never sent or was acknowledged already"
+        )),
+        E::MqttState(S::WrongPacket) => {
+            SessionError::Protocol("a packet the protocol does not allow at this point".into())
+        }
         other => SessionError::Other(other.to_string()),
     }
 }

@@ -266,6 +266,7 @@ impl Supervisor {
         let ctx = PumpCtx {
             notes: notes_tx,
             records: self.opts.packet_log.then(|| self.out.clone()),
+            max_incoming: self.opts.max_packet_size,
         };
         let socket = self.socket.clone();
         let accept_timeout = self.opts.connect_timeout;

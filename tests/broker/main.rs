@@ -7,6 +7,7 @@ mod support;
 
 mod causes;
 mod doctor;
+mod hostile;
 mod reconnect;
 mod roundtrip;
 mod secrets;

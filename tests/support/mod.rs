@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod fakes;
+pub mod hostile;
 pub mod pki;
 pub mod proxy;
 pub mod wsbridge;
