@@ -11,6 +11,7 @@ pub mod logging;
 pub mod payload;
 pub mod random;
 pub mod retained;
+pub mod sanitize;
 pub mod secret;
 pub mod size;
 pub mod store;

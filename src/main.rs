@@ -1,6 +1,7 @@
 //! The `mqscope` binary: parse the command line, start logging, run the mode, map errors to
 //! exit codes (2 for usage and configuration, 1 for connection failures).
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -89,9 +90,10 @@ fn done(result: anyhow::Result<ExitCode>) -> ExitCode {
     }
 }
 
-#[expect(clippy::print_stderr, reason = "the binary's last word on an error")]
 fn fail(e: &anyhow::Error) -> ExitCode {
-    eprintln!("mqscope: error: {e:#}");
+    // The error may carry a reason string or a topic from the broker.
+    let text = mqscope::sanitize::lines(&format!("{e:#}")).into_owned();
+    let _ = writeln!(std::io::stderr().lock(), "mqscope: error: {text}");
     if e.downcast_ref::<UsageError>().is_some() {
         ExitCode::from(2)
     } else {

@@ -137,7 +137,7 @@ impl PayloadView {
                 .ok()
                 .and_then(|v| serde_json::to_string_pretty(&v).ok())
                 .unwrap_or_default(),
-            Shown::Text => escape_controls(&bytes),
+            Shown::Text => crate::sanitize::block(&bytes).into_owned(),
             Shown::Hex => String::new(),
         };
         let line_starts = if shown == Shown::Hex {
@@ -220,36 +220,26 @@ pub fn hex_line(bytes: &[u8], line: usize) -> String {
     s
 }
 
-/// Text with control characters (other than newline and tab) and invalid UTF-8 escaped, so
-/// nothing in a payload can move the cursor or change the terminal.
-pub fn escape_controls(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\n' => s.push('\n'),
-                '\t' => s.push_str("    "),
-                '\r' => {}
-                c if c.is_control() => {
-                    let _ = write!(s, "\\x{:02x}", u32::from(c));
-                }
-                c => s.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(s, "\\x{b:02x}");
-        }
-    }
-    s
-}
+/// Bytes of a payload a preview looks at: a tree row shows a few dozen characters, so a 200 MB
+/// payload costs no more than a small one.
+const PREVIEW_SCAN: usize = 4096;
 
-/// A one-line preview: JSON compacted, text with newlines shown as ⏎, binary as a hex prefix.
+/// A one-line preview: text with newlines shown as ⏎ and anything a terminal would obey as ·,
+/// binary as a hex prefix. Only the first few KB are looked at.
 pub fn preview(bytes: &[u8], max_chars: usize) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    match std::str::from_utf8(bytes) {
-        Ok(text) if classify(bytes) != Kind::Binary => {
+    let head = &bytes[..bytes.len().min(PREVIEW_SCAN)];
+    // A prefix may end inside a character: the valid part is still text.
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => Some(text),
+        Err(e) if e.error_len().is_none() && head.len() < bytes.len() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).ok()
+        }
+        Err(_) => None,
+    };
+    match text {
+        Some(text) if classify(head) != Kind::Binary => {
             for c in text.chars() {
                 if out.chars().count() >= max_chars {
                     out.push('…');
@@ -258,7 +248,7 @@ pub fn preview(bytes: &[u8], max_chars: usize) -> String {
                 match c {
                     '\n' => out.push('⏎'),
                     '\r' | '\t' => out.push(' '),
-                    c if c.is_control() => out.push('·'),
+                    c if crate::sanitize::unsafe_char(c) => out.push('·'),
                     c => out.push(c),
                 }
             }
@@ -342,10 +332,12 @@ mod tests {
     }
 
     #[test]
-    fn escapes_terminal_controls() {
+    fn previews_are_one_safe_line() {
+        assert_eq!(preview("a\u{202e}b\tc".as_bytes(), 20), "a·b c");
         assert_eq!(
-            escape_controls(b"a\x1b[2Jb\tc\r\n\xff"),
-            "a\\x1b[2Jb    c\n\\xff"
+            preview(b"a\x1b[2J", 20),
+            "0x611b5b324a",
+            "controls make it binary"
         );
         assert_eq!(preview(b"line1\nline2", 20), "line1⏎line2");
         assert_eq!(preview(&[0xff, 0x10], 20), "0xff10");

@@ -54,10 +54,20 @@ pub async fn run(args: CleanRetainedArgs) -> anyhow::Result<ExitCode> {
     } else {
         String::new()
     };
-    let mut out = std::io::stdout().lock();
+    let stdout = std::io::stdout();
+    // Topic lines as `sub` writes them: raw into a pipe, through the sanitizer on a terminal.
+    let escape = std::io::IsTerminal::is_terminal(&stdout);
+    let shown = |topic: &str| -> String {
+        if escape {
+            crate::sanitize::line(topic.as_bytes()).into_owned()
+        } else {
+            topic.to_string()
+        }
+    };
+    let mut out = stdout.lock();
     if args.dry_run {
         for topic in &set.topics {
-            let _ = writeln!(out, "{topic}");
+            let _ = writeln!(out, "{}", shown(topic));
         }
         let _ = out.flush();
         eprintln_line(&format!(
@@ -79,7 +89,7 @@ pub async fn run(args: CleanRetainedArgs) -> anyhow::Result<ExitCode> {
                 let why = &progress.failed[progress.failed.len() - 1].1;
                 eprintln_line(&format!("failed {topic}: {why}"));
             } else {
-                let _ = writeln!(out, "cleared {topic}");
+                let _ = writeln!(out, "cleared {}", shown(topic));
             }
         },
     );

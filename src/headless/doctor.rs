@@ -21,8 +21,9 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         format!("{}\n", serde_json::to_string_pretty(&report.to_json())?)
     } else {
         let mut s = String::new();
+        // Certificate names, reason strings and status lines come from the server.
         for line in report.lines() {
-            s.push_str(&paint(&line, colour));
+            s.push_str(&paint(&crate::sanitize::line(line.as_bytes()), colour));
             s.push('\n');
         }
         s

@@ -1,6 +1,5 @@
 //! How headless modes write messages and connection events: JSON lines and plain text.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -8,40 +7,26 @@ use serde_json::{Map, Value, json};
 
 pub use crate::broker::json::{message_json, timestamp};
 use crate::broker::{Lifecycle, LifecycleKind, Message, Stage};
+use crate::sanitize;
 
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
 }
 
-/// Writes `topic payload`. On a terminal, control bytes and invalid UTF-8 are escaped; into a
-/// pipe the payload goes out raw, as mosquitto_sub does.
+/// Writes `topic payload`. On a terminal, topic and payload pass through the sanitizer
+/// (control characters and invalid UTF-8 escaped); into a pipe they go out raw, as
+/// mosquitto_sub writes them.
 pub fn write_text(out: &mut impl Write, m: &Message, escape: bool) -> io::Result<()> {
-    out.write_all(m.topic.as_bytes())?;
-    out.write_all(b" ")?;
     if escape {
-        out.write_all(escape_payload(&m.payload).as_bytes())?;
+        out.write_all(sanitize::line(m.topic.as_bytes()).as_bytes())?;
+        out.write_all(b" ")?;
+        out.write_all(sanitize::line(&m.payload).as_bytes())?;
     } else {
+        out.write_all(m.topic.as_bytes())?;
+        out.write_all(b" ")?;
         out.write_all(&m.payload)?;
     }
     out.write_all(b"\n")
-}
-
-/// Escapes control characters and invalid UTF-8 as `\xNN`, keeping printable text.
-pub fn escape_payload(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() && c != '\t' {
-                let _ = write!(s, "\\x{:02x}", u32::from(c));
-            } else {
-                s.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(s, "\\x{b:02x}");
-        }
-    }
-    s
 }
 
 /// The fields of a SUBACK (`subscribed`) or UNSUBACK (`unsubscribed`) line.
@@ -272,10 +257,14 @@ mod tests {
     }
 
     #[test]
-    fn escaping_keeps_text_and_marks_bytes() {
-        assert_eq!(
-            escape_payload(b"caf\xc3\xa9\x1b[2J\xff"),
-            "café\\x1b[2J\\xff"
-        );
+    fn on_a_terminal_topic_and_payload_are_escaped_and_into_a_pipe_raw() {
+        let mut m = message(b"caf\xc3\xa9\x1b[2J\xff");
+        m.topic = "t/\u{1b}]0;x\u{7}".into();
+        let mut out = Vec::new();
+        write_text(&mut out, &m, true).expect("into memory");
+        assert_eq!(out, "t/\\x1b]0;x\\x07 café\\x1b[2J\\xff\n".as_bytes());
+        let mut raw = Vec::new();
+        write_text(&mut raw, &m, false).expect("into memory");
+        assert_eq!(raw, b"t/\x1b]0;x\x07 caf\xc3\xa9\x1b[2J\xff\n");
     }
 }

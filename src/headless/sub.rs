@@ -234,8 +234,14 @@ impl Printer<'_> {
     }
 }
 
-/// Headless modes own stderr: connection events go there as plain lines.
-#[expect(clippy::print_stderr, reason = "headless output")]
+/// Headless modes own stderr: connection events go there as plain lines, through the
+/// sanitizer (they carry reason strings, server references and topics from the broker). A
+/// closed stderr ends nothing: the line is lost, the mode goes on.
 pub fn eprintln_line(line: &str) {
-    eprintln!("mqscope: {line}");
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "mqscope: {}",
+        crate::sanitize::lines(line)
+    );
 }

@@ -444,7 +444,7 @@ pub fn row_line(
     let segment = if node.segment().is_empty() {
         "∅".to_string()
     } else {
-        crate::payload::escape_controls(node.segment().as_bytes())
+        crate::sanitize::block(node.segment().as_bytes()).into_owned()
     };
     let mut spans = vec![
         Span::styled(marker, theme.dim),

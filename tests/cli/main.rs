@@ -11,6 +11,7 @@ mod config;
 mod demo;
 mod doctor;
 mod errors;
+mod hostile;
 mod publish;
 mod subscribe;
 

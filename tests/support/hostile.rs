@@ -23,9 +23,11 @@ pub enum Hostile {
     UnsolicitedAck,
     /// A PUBLISH with an empty topic and no alias.
     EmptyTopic,
-    /// A PUBLISH whose topic carries terminal escape sequences and control characters, and
-    /// (on v5) a DISCONNECT whose reason string does too.
+    /// A retained PUBLISH whose topic and payload carry terminal escape sequences and control
+    /// characters, and (on v5) a DISCONNECT whose reason string does too, a second later.
     ControlCharacters,
+    /// An MQTT 5 CONNACK refusing with 0x87 and a reason string full of escape sequences.
+    EvilRefusal,
     /// Any bytes, sent as they are.
     Raw(Vec<u8>),
 }
@@ -137,19 +139,73 @@ async fn serve(mut stream: TcpStream, what: Hostile) {
     };
     // CONNECT body: protocol name (2 + 4 bytes), then the level.
     let v5 = connect.get(6) == Some(&5);
+    if what == Hostile::EvilRefusal {
+        let reason = EVIL_REASON.as_bytes();
+        let mut body = vec![0x00, 0x87, u8::try_from(reason.len() + 3).unwrap(), 0x1F];
+        body.extend_from_slice(&u16::try_from(reason.len()).unwrap().to_be_bytes());
+        body.extend_from_slice(reason);
+        let _ = stream.write_all(&packet(0x20, &body)).await;
+        return;
+    }
     let connack: &[u8] = if v5 {
         &[0x20, 0x03, 0x00, 0x00, 0x00]
     } else {
         &[0x20, 0x02, 0x00, 0x00]
     };
     let _ = stream.write_all(connack).await;
+    let (bytes, later) = misbehaviour(&what, v5);
+    // A session: SUBACK for every SUBSCRIBE, PINGRESP for every PINGREQ. The misbehaviour
+    // comes right after the first SUBACK (or after 300 ms when nothing subscribes), the
+    // `later` part a second after that.
+    let mut sent = false;
+    let mut later_at = None;
+    loop {
+        let wait = if sent { 1000 } else { 300 };
+        match tokio::time::timeout(Duration::from_millis(wait), read_packet(&mut stream)).await {
+            Ok(None) => return,
+            Ok(Some((first, body))) => match first >> 4 {
+                8 => {
+                    let mut ack = vec![body[0], body[1]];
+                    if v5 {
+                        ack.push(0);
+                    }
+                    // One granted QoS 0 per filter is enough for every client here.
+                    ack.push(0);
+                    let _ = stream.write_all(&packet(0x90, &ack)).await;
+                }
+                12 => {
+                    let _ = stream.write_all(&[0xD0, 0x00]).await;
+                }
+                14 => return,
+                _ => {}
+            },
+            Err(_) => {}
+        }
+        if !sent {
+            sent = true;
+            let _ = stream.write_all(&bytes).await;
+            later_at = Some(tokio::time::Instant::now() + Duration::from_secs(1));
+        } else if later_at.is_some_and(|at| tokio::time::Instant::now() >= at) && !later.is_empty()
+        {
+            let _ = stream.write_all(&later).await;
+            later_at = None;
+        }
+    }
+}
+
+/// What the broker sends after the first SUBACK, and what it sends a second later.
+fn misbehaviour(what: &Hostile, v5: bool) -> (Vec<u8>, Vec<u8>) {
     let props: Option<&[u8]> = if v5 { Some(&[]) } else { None };
-    let bytes = match &what {
-        Hostile::InvalidUtf8Topic => publish(&[b'b', b'a', b'd', 0xff, b'/', b'x'], props, b"1"),
-        Hostile::MalformedLength => vec![0x30, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0],
-        Hostile::UnknownAlias => publish(b"", Some(&[0x23, 0x00, 0x07]), b"1"),
+    match what {
+        Hostile::InvalidUtf8Topic => (
+            publish(&[b'b', b'a', b'd', 0xff, b'/', b'x'], props, b"1"),
+            Vec::new(),
+        ),
+        Hostile::MalformedLength => (vec![0x30, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0], Vec::new()),
+        Hostile::UnknownAlias => (publish(b"", Some(&[0x23, 0x00, 0x07]), b"1"), Vec::new()),
         Hostile::Oversize(n) => {
-            let mut p = vec![0x30];
+            let mut p = packet(0x30, &[]);
+            p.truncate(1);
             let mut len = *n;
             loop {
                 let mut byte = u8::try_from(len & 0x7F).unwrap();
@@ -164,50 +220,32 @@ async fn serve(mut stream: TcpStream, what: Hostile) {
             }
             p.extend_from_slice(&[0, 1, b't']);
             p.extend(std::iter::repeat_n(b'x', 4096));
-            p
+            (p, Vec::new())
         }
         Hostile::UnsolicitedAck => {
-            if v5 {
-                packet(0x40, &[0x00, 99, 0x00, 0x00])
+            let body: &[u8] = if v5 {
+                &[0x00, 99, 0x00, 0x00]
             } else {
-                packet(0x40, &[0x00, 99])
-            }
+                &[0x00, 99]
+            };
+            (packet(0x40, body), Vec::new())
         }
-        Hostile::EmptyTopic => publish(b"", props, b"1"),
+        Hostile::EmptyTopic => (publish(b"", props, b"1"), Vec::new()),
         Hostile::ControlCharacters => {
-            let mut out = publish(EVIL_TOPIC.as_bytes(), props, b"hi\x1b[2Jthere");
+            let mut retained = publish(EVIL_TOPIC.as_bytes(), props, b"hi\x1b[2Jthere\x07");
+            retained[0] |= 1;
+            let mut later = Vec::new();
             if v5 {
                 // DISCONNECT 0x80 with a reason string (property 0x1F).
                 let reason = EVIL_REASON.as_bytes();
                 let mut body = vec![0x80, u8::try_from(reason.len() + 3).unwrap(), 0x1F];
                 body.extend_from_slice(&u16::try_from(reason.len()).unwrap().to_be_bytes());
                 body.extend_from_slice(reason);
-                out.extend(packet(0xE0, &body));
+                later = packet(0xE0, &body);
             }
-            out
+            (retained, later)
         }
-        Hostile::Raw(bytes) => bytes.clone(),
-    };
-    // Answer the first SUBSCRIBE (if it comes) before misbehaving, so the client is in its
-    // steady state; then send, and keep the socket open until the client leaves.
-    if let Ok(Some((first, sub))) =
-        tokio::time::timeout(Duration::from_millis(300), read_packet(&mut stream)).await
-    {
-        if first >> 4 == 8 {
-            let mut ack = vec![sub[0], sub[1]];
-            if v5 {
-                ack.push(0);
-            }
-            ack.push(0);
-            let _ = stream.write_all(&packet(0x90, &ack)).await;
-        }
-    }
-    let _ = stream.write_all(&bytes).await;
-    let mut buf = [0u8; 1024];
-    while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf)).await
-    {
-        if n == 0 {
-            return;
-        }
+        Hostile::EvilRefusal => unreachable!(),
+        Hostile::Raw(bytes) => (bytes.clone(), Vec::new()),
     }
 }

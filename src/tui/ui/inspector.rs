@@ -34,7 +34,7 @@ pub fn render(model: &Model, view: &View, frame: &mut Frame<'_>, area: Rect) -> 
     };
     let node = model.store.node(id);
     let mut header = vec![Line::styled(
-        payload::escape_controls(node.path().as_bytes()),
+        crate::sanitize::block(node.path().as_bytes()).into_owned(),
         t.title,
     )];
     let (Some(index), Some(shown)) = (model.shown_index(), view.shown.as_ref()) else {
@@ -218,7 +218,7 @@ fn property_units(t: &Theme, m: &StoredMessage, now: SystemTime) -> Vec<Vec<Span
     for (k, v) in parts {
         units.push(vec![
             Span::styled(format!(" · {k}: "), t.label),
-            Span::styled(payload::escape_controls(v.as_bytes()), t.value),
+            Span::styled(crate::sanitize::block(v.as_bytes()).into_owned(), t.value),
         ]);
     }
     units

@@ -12,7 +12,6 @@ use tracing::Level;
 use super::format::bytes;
 use super::{clock, count, focused, pane_block};
 use crate::broker::{Direction, PacketType, codes};
-use crate::payload;
 use crate::tui::keymap::Pane;
 use crate::tui::model::{Model, PacketEntry, Tab};
 use crate::tui::theme::Theme;
@@ -94,7 +93,7 @@ fn log_lines(model: &Model, t: &Theme, height: usize) -> Vec<Line<'static>> {
                 Span::styled(format!("{} ", clock(l.at)), t.dim),
                 Span::styled(format!("{:<5} ", l.level.as_str()), level_style(t, l.level)),
                 Span::styled(format!("{}: ", l.target), t.label),
-                Span::raw(payload::escape_controls(l.message.as_bytes())),
+                Span::raw(crate::sanitize::block(l.message.as_bytes()).into_owned()),
             ])
         })
         .collect()
@@ -165,12 +164,12 @@ fn packet_line(t: &Theme, e: &PacketEntry, selected: bool) -> Line<'static> {
     spans.push(Span::styled(fields, t.label));
     if let Some(topic) = &p.topic {
         spans.push(Span::styled(
-            format!("{} ", payload::escape_controls(topic.as_bytes())),
+            format!("{} ", crate::sanitize::block(topic.as_bytes()).into_owned()),
             t.value,
         ));
     }
     spans.push(Span::styled(
-        payload::escape_controls(p.detail.as_bytes()),
+        crate::sanitize::block(p.detail.as_bytes()).into_owned(),
         t.dim,
     ));
     Line::from(spans)
