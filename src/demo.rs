@@ -72,8 +72,8 @@ pub async fn run(
             running.v5, running.v311, running.faulty
         ));
         crate::headless::sub::eprintln_line("Ctrl-C stops it");
-        tokio::signal::ctrl_c().await?;
-        return Ok(ExitCode::SUCCESS);
+        let signal = crate::signals::Signals::new()?.recv().await;
+        return Ok(crate::signals::exit_code(signal));
     }
     let cli =
         <crate::cli::Cli as clap::Parser>::try_parse_from(["mqscope", "-b", &running.faulty])?;

@@ -13,6 +13,7 @@ pub mod random;
 pub mod retained;
 pub mod sanitize;
 pub mod secret;
+pub mod signals;
 pub mod size;
 pub mod store;
 pub mod timeline;

@@ -70,9 +70,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.mode {
             Some(Mode::Sub(args)) => headless::sub::run(args).await,
-            Some(Mode::Pub(args)) => headless::publish::run(args).await,
-            Some(Mode::Doctor(args)) => headless::doctor::run(args).await,
-            Some(Mode::CleanRetained(args)) => headless::clean::run(args).await,
+            Some(Mode::Pub(args)) => until_signal(headless::publish::run(args)).await,
+            Some(Mode::Doctor(args)) => until_signal(headless::doctor::run(args)).await,
+            Some(Mode::CleanRetained(args)) => until_signal(headless::clean::run(args)).await,
             Some(Mode::Demo(args)) => mqscope::demo::run(args, ring, settings).await,
             Some(Mode::Config(_) | Mode::Completions { .. } | Mode::Man) => Ok(ExitCode::SUCCESS),
             None => mqscope::tui::run(cli.tui, ring, settings).await,
@@ -81,6 +81,19 @@ fn main() -> ExitCode {
     // Do not wait for tasks still blocked on stdin or the network.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     done(result)
+}
+
+/// Runs a short mode, or ends it on SIGINT, SIGTERM or SIGHUP with 128 + the signal: the
+/// mode is dropped, which drops its connection (the private socket directory goes with it).
+/// `sub` and the explorer listen themselves, to flush and to restore the terminal.
+async fn until_signal(
+    mode: impl Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    let mut signals = mqscope::signals::Signals::new()?;
+    tokio::select! {
+        result = mode => result,
+        signal = signals.recv() => Ok(mqscope::signals::exit_code(signal)),
+    }
 }
 
 fn done(result: anyhow::Result<ExitCode>) -> ExitCode {

@@ -121,6 +121,7 @@ pub async fn run(
     };
     let draft = profile_draft(&args, std::env::var_os("MQSCOPE_PASSWORD").is_some());
     let mut view = view::View::new(theme);
+    let mut signals = crate::signals::Signals::new().context("cannot listen for signals")?;
     let result = {
         let _guard = terminal::TerminalGuard::enter()
             .context("cannot switch the terminal to the explorer's screen")?;
@@ -143,6 +144,7 @@ pub async fn run(
             events: &mut handle.events,
             logs: Some(&ring),
             replies: Some(&mut replies),
+            signals: Some(&mut signals),
         };
         app::run(
             &mut terminal,
@@ -154,20 +156,35 @@ pub async fn run(
         )
         .await
     };
-    // Disconnect cleanly, then (the guard has restored the terminal) report.
+    // Disconnect cleanly (which also removes the private socket directory), then (the guard
+    // has restored the terminal) report.
     handle.shutdown().await;
-    result?;
+    let ending = result?;
+    let log = crate::logging::log_dir().map(|dir| dir.join("mqscope.log.*"));
+    if ending == app::Ending::Panicked {
+        let log = log.map_or_else(String::new, |l| format!("; the log: {}", l.display()));
+        super::headless::sub::eprintln_line(&format!(
+            "mqscope stopped after an internal error (above){log}"
+        ));
+        return Ok(ExitCode::from(101));
+    }
     let store = &model.store;
     super::headless::sub::eprintln_line(&format!(
         "{} messages on {} topics this session",
         ui::count(store.total_messages),
         ui::count(u64::from(store.topic_count()))
     ));
-    if let Some(dir) = crate::logging::log_dir() {
-        super::headless::sub::eprintln_line(&format!(
-            "log: {}",
-            dir.join("mqscope.log.*").display()
-        ));
+    if let Some(log) = log {
+        super::headless::sub::eprintln_line(&format!("log: {}", log.display()));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(match ending {
+        app::Ending::Signal(signal) => {
+            super::headless::sub::eprintln_line(&format!(
+                "ended by {}",
+                crate::signals::name(signal)
+            ));
+            crate::signals::exit_code(signal)
+        }
+        _ => ExitCode::SUCCESS,
+    })
 }

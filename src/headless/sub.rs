@@ -31,15 +31,14 @@ pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
         connack_elapsed: None,
     };
     let mut deadline: Option<Instant> = None;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut signals = crate::signals::Signals::new()?;
     let closed = stdout_closed();
     tokio::pin!(closed);
 
     let outcome = loop {
         let first = tokio::select! {
             biased;
-            _ = &mut ctrl_c => break Outcome::Done,
+            signal = signals.recv() => break Outcome::Signal(signal),
             () = &mut closed => break Outcome::Done,
             () = sleep_until(deadline) => break Outcome::TimedOut,
             event = handle.events.recv() => event,
@@ -78,6 +77,7 @@ pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
         Outcome::Done => ExitCode::SUCCESS,
         Outcome::TimedOut => ExitCode::from(EXIT_TIMEOUT),
         Outcome::GaveUp => ExitCode::FAILURE,
+        Outcome::Signal(signal) => crate::signals::exit_code(signal),
     })
 }
 
@@ -130,6 +130,8 @@ enum Outcome {
     Done,
     TimedOut,
     GaveUp,
+    /// SIGINT, SIGTERM or SIGHUP: what was printed is flushed, the link closed.
+    Signal(i32),
 }
 
 enum Step {

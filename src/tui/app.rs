@@ -25,6 +25,19 @@ const DRAIN_COUNT: usize = 50_000;
 /// Most time spent applying one batch of broker events.
 const DRAIN_TIME: Duration = Duration::from_millis(15);
 
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The user quit.
+    Quit,
+    /// The input stream ended.
+    InputEnded,
+    /// SIGINT, SIGTERM or SIGHUP, by number.
+    Signal(i32),
+    /// Something panicked: the terminal is already restored, nothing more may be drawn.
+    Panicked,
+}
+
 /// What feeds the loop besides the terminal.
 pub struct Sources<'a> {
     pub events: &'a mut mpsc::Receiver<BrokerEvent>,
@@ -32,6 +45,8 @@ pub struct Sources<'a> {
     pub logs: Option<&'a LogRing>,
     /// What side effects report back: doctor reports, publish outcomes, clearing progress.
     pub replies: Option<&'a mut mpsc::Receiver<Msg>>,
+    /// Signals that end the explorer like `q` does.
+    pub signals: Option<&'a mut crate::signals::Signals>,
 }
 
 /// Runs until the user quits or the input ends. `effects` carries out commands other than quit.
@@ -42,7 +57,7 @@ pub async fn run<B, I>(
     mut input: I,
     sources: Sources<'_>,
     mut effects: impl FnMut(&Command),
-) -> io::Result<()>
+) -> io::Result<Ending>
 where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -62,8 +77,12 @@ where
         events,
         logs,
         mut replies,
+        mut signals,
     } = sources;
     loop {
+        if super::terminal::panicked() {
+            return Ok(Ending::Panicked);
+        }
         if dirty && Instant::now() >= next_frame {
             drain_logs(model, logs);
             let started = std::time::Instant::now();
@@ -79,6 +98,10 @@ where
         }
         tokio::select! {
             biased;
+            () = super::terminal::panic_notified() => return Ok(Ending::Panicked),
+            Some(signal) = async { Some(signals.as_mut()?.recv().await) }, if signals.is_some() => {
+                return Ok(Ending::Signal(signal));
+            }
             event = input.next() => match event {
                 Some(Ok(event)) => {
                     view.forget_tree_frame();
@@ -90,7 +113,7 @@ where
                     };
                     for command in update(model, msg) {
                         if command == Command::Quit {
-                            return Ok(());
+                            return Ok(Ending::Quit);
                         }
                         effects(&command);
                     }
@@ -101,7 +124,7 @@ where
                     next_tick = next_tick.min(Instant::now() + TICK);
                 }
                 Some(Err(e)) => return Err(e),
-                None => return Ok(()),
+                None => return Ok(Ending::InputEnded),
             },
             event = events.recv(), if broker_open => match event {
                 Some(event) => {

@@ -1,6 +1,7 @@
 //! Entering and leaving the terminal UI. A guard restores the terminal on drop, and a chained
 //! panic hook restores it before the original hook prints, so a panic never leaves the
-//! terminal raw. Restoring twice is harmless.
+//! terminal raw; the hook also tells the event loop, which ends the explorer instead of going
+//! on drawing on a terminal that is no longer in raw mode. Restoring twice is harmless.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +13,25 @@ use crossterm::terminal::{
 };
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// A panic happened somewhere (any thread, any task) since the hook was installed.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+static PANIC: std::sync::LazyLock<tokio::sync::Notify> =
+    std::sync::LazyLock::new(tokio::sync::Notify::new);
+
+/// Whether anything has panicked.
+pub fn panicked() -> bool {
+    PANICKED.load(Ordering::SeqCst)
+}
+
+/// Resolves once anything has panicked.
+pub async fn panic_notified() {
+    let notified = PANIC.notified();
+    if panicked() {
+        return;
+    }
+    notified.await;
+}
 
 /// Restores the terminal when dropped.
 pub struct TerminalGuard(());
@@ -41,13 +61,20 @@ impl Drop for TerminalGuard {
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = io::stdout();
-        let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen);
+        let _ = execute!(
+            out,
+            DisableMouseCapture,
+            LeaveAlternateScreen,
+            crossterm::cursor::Show
+        );
         let _ = disable_raw_mode();
         let _ = out.flush();
     }
 }
 
-fn install_panic_hook() {
+/// Restores the terminal on a panic, records it for the event loop, then lets the original
+/// hook print it. Installed once.
+pub fn install_panic_hook() {
     static INSTALLED: AtomicBool = AtomicBool::new(false);
     if INSTALLED.swap(true, Ordering::SeqCst) {
         return;
@@ -55,6 +82,8 @@ fn install_panic_hook() {
     let original = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
+        PANICKED.store(true, Ordering::SeqCst);
+        PANIC.notify_one();
         original(info);
     }));
 }

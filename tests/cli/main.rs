@@ -13,6 +13,7 @@ mod doctor;
 mod errors;
 mod hostile;
 mod publish;
+mod signals;
 mod subscribe;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -172,6 +173,17 @@ impl Subscriber {
             "no '{needle}' in the output: {:#?} {:#?}",
             self.stdout, self.stderr
         );
+    }
+
+    /// Sends `SIGNAL` (TERM, HUP, INT) with `kill`; returns the exit code once the process
+    /// ended and its output is read.
+    pub fn signal(self, signal: &str) -> (String, Option<i32>) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{signal}");
+        self.finish(10)
     }
 
     /// Waits for the process to end; returns all of its stdout and its exit code.

@@ -447,6 +447,7 @@ async fn a_retained_subtree_of_5000_topics_is_cleared_while_keys_keep_working() 
             events: &mut handle.events,
             logs: None,
             replies: Some(&mut forward_rx),
+            signals: None,
         },
         |command| {
             if matches!(command, Command::Copy(_)) {

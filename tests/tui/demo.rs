@@ -195,6 +195,7 @@ async fn the_explorer_on_the_demo_shows_tree_inspector_and_timeline() {
         events: &mut handle.events,
         logs: None,
         replies: None,
+        signals: None,
     };
     let run = mqscope::tui::app::run(&mut terminal, &mut model, &mut view, input, sources, |_| {});
     let (result, ()) = tokio::join!(run, script);

@@ -60,6 +60,7 @@ async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
             events: &mut events,
             logs: None,
             replies: None,
+            signals: None,
         },
         |c| {
             copied.push(c.clone());
@@ -104,6 +105,7 @@ async fn the_loop_ends_when_input_ends_even_under_a_flood() {
                 events: &mut events,
                 logs: None,
                 replies: None,
+                signals: None,
             },
             |_| {},
         ),

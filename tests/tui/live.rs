@@ -81,6 +81,7 @@ async fn publishing_updates_tree_and_inspector() {
             events: &mut handle.events,
             logs: None,
             replies: None,
+            signals: None,
         },
         |_| {},
     );
