@@ -318,7 +318,7 @@ pub struct SubArgs {
 
     /// Exit with code 27 after this many seconds from the first CONNACK
     #[arg(short = 'W', long = "timeout", value_name = "SECS",
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub timeout: Option<u64>,
 
     /// Print only retained messages; exit at the first message that is not retained
@@ -443,9 +443,12 @@ impl ConnectArgs {
             opts.username.clone_from(&self.username);
         }
         opts.password = self.password()?;
-        if opts.password.is_some() && opts.username.is_none() {
+        // MQTT 5 allows a password alone (token authentication); MQTT 3.1.1 does not.
+        if opts.password.is_some() && opts.username.is_none() && self.mqtt_version != VersionArg::V5
+        {
             return Err(UsageError(
-                "a password was given without --username (MQTT sends a password only with a user name)"
+                "a password was given without --username: MQTT 3.1.1 sends a password only with \
+                 a user name; add --username, or -V 5 to send the password alone"
                     .into(),
             ));
         }

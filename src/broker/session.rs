@@ -146,9 +146,11 @@ impl Session {
                     // rumqttc sizes its in-flight table by this (u16::MAX by default: 13 MB).
                     .set_outgoing_inflight_upper_limit(100)
                     .set_session_expiry_interval(opts.session_expiry);
-                if let Some(user) = &opts.username {
+                // MQTT 5 sends a password alone when there is no user name.
+                if opts.username.is_some() || opts.password.is_some() {
+                    let user = opts.username.clone().unwrap_or_default();
                     let pass = opts.password.as_ref().map(|p| p.expose().to_string());
-                    o.set_credentials(user.clone(), pass.unwrap_or_default());
+                    o.set_credentials(user, pass.unwrap_or_default());
                 }
                 let (client, eventloop) = r5::AsyncClient::new(o, REQUEST_CAPACITY);
                 Session::V5 {

@@ -147,10 +147,9 @@ pub fn connect(opts: &BrokerOptions, protocol: Protocol) -> BytesMut {
                     authentication_data: None,
                 }),
             };
-            let login = opts
-                .username
-                .as_ref()
-                .map(|u| v5b::Login::new(u.clone(), password));
+            // MQTT 5 sends a password alone when there is no user name.
+            let login = (opts.username.is_some() || opts.password.is_some())
+                .then(|| v5b::Login::new(opts.username.clone().unwrap_or_default(), password));
             let _ = v5b::Packet::Connect(c, None, login).write(&mut buf, max());
         }
     }

@@ -95,3 +95,77 @@ fn bare_command_explains_what_to_run() {
     let err = usage_error(&[]);
     assert!(err.contains("mqscope sub"), "{err}");
 }
+
+#[test]
+fn numbers_past_what_a_clock_can_hold_are_usage_errors() {
+    for value in ["18446744073709551615", "31536001", "0"] {
+        let err = usage_error(&["sub", "-W", value]);
+        assert!(
+            err.contains("--timeout <SECS>") && err.contains("1..=31536000"),
+            "{value}: {err}"
+        );
+    }
+    let err = usage_error(&["sub", "--max-packet-size", "1G"]);
+    assert!(
+        err.contains("--max-packet-size") && err.contains("256M"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_closed_stderr_ends_quietly() {
+    // stderr closed (2>&-): the lines a mode writes there are lost, never a panic.
+    let line = format!(
+        "{} sub -b mqtt://127.0.0.1:1 --max-attempts 1 --connect-timeout 1 -t x 2>&-",
+        mqscope().get_program().to_string_lossy()
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", &line]);
+    for (k, v) in mqscope().get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let out = run(cmd, b"", 20);
+    assert_eq!(out.status.code(), Some(1), "gave up, as with stderr open");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mqtt5_sends_a_password_alone_and_311_refuses_to() {
+    use super::support::fakes::{Behaviour, Fake};
+    let fake = Fake::start(Behaviour::TlsClose { mqtt: true }).await;
+    let url = format!("mqtt://127.0.0.1:{}", fake.port);
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = mqscope();
+        cmd.env("MQSCOPE_PASSWORD", "token-42")
+            .args(["pub", "-b", &url, "-V", "5", "-t", "x", "-m", "y"]);
+        run(cmd, b"", 20)
+    })
+    .await
+    .unwrap();
+    let connect = fake.received_bytes();
+    // CONNECT: 10 LEN, 00 04 MQTT, level 5, then the flags byte.
+    assert_eq!(connect.get(8), Some(&5), "{connect:02x?}");
+    let flags = connect[9];
+    assert_eq!(flags & 0xC0, 0x40, "password flag alone: {flags:#04x}");
+    assert!(connect.windows(8).any(|w| w == b"token-42"));
+    assert!(out.status.code().is_some());
+    for version in ["3.1.1", "auto"] {
+        let mut cmd = mqscope();
+        cmd.env("MQSCOPE_PASSWORD", "token-42").args([
+            "pub",
+            "-b",
+            "mqtt://127.0.0.1:1",
+            "-V",
+            version,
+            "-t",
+            "x",
+            "-m",
+            "y",
+        ]);
+        let out = run(cmd, b"", 10);
+        assert_eq!(out.status.code(), Some(2), "{version}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--username") && err.contains("-V 5"), "{err}");
+    }
+}
