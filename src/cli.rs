@@ -288,10 +288,10 @@ pub struct ConnectArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_attempts: Option<u32>,
 
-    /// The chosen profile's password (from its password_env, _file or _command), used when
+    /// The chosen profile's password source (password_env, _file, _command), read only when
     /// the command line and the environment give none.
     #[arg(skip)]
-    pub profile_password: Option<Secret>,
+    pub profile_password: Option<crate::config::password::ProfilePassword>,
 }
 
 /// `mqscope sub`
@@ -507,7 +507,11 @@ impl ConnectArgs {
             })?;
             return Ok(Some(Secret::new(p)));
         }
-        Ok(self.profile_password.clone())
+        self.profile_password
+            .as_ref()
+            .map(crate::config::password::ProfilePassword::resolve)
+            .transpose()
+            .map_err(UsageError)
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod apply;
 mod error;
+pub mod password;
 pub mod save;
 
 use std::collections::BTreeMap;

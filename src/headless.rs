@@ -7,3 +7,14 @@ pub mod doctor;
 pub mod publish;
 pub mod render;
 pub mod sub;
+
+/// Says on stderr that the broker's certificate will not be checked (`--insecure` over TLS):
+/// a person reading the output must not take the link for a verified one.
+pub fn warn_if_insecure(opts: &crate::broker::BrokerOptions) {
+    if opts.tls.insecure && opts.target.scheme.uses_tls() {
+        sub::eprintln_line(
+            "warning: --insecure: the broker's TLS certificate is NOT verified; anyone in \
+             between can read and change this connection (pass --ca-file instead)",
+        );
+    }
+}

@@ -58,13 +58,59 @@ pub fn initial_level() -> tracing::Level {
         .unwrap_or(tracing::Level::INFO)
 }
 
+/// Creates the log directory owner-only (0700); our own `…/mqscope` directory is made 0700
+/// even when an older version created it open. A directory the user named that exists
+/// already keeps its mode (it may be shared): the files in it are 0600 all the same.
+fn private_dir(dir: &std::path::Path) -> Option<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    if dir.is_dir() {
+        if dir.file_name().is_some_and(|n| n == "mqscope") {
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        return Some(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .ok()
+}
+
+/// Log files are readable by their owner only: they hold topics, payload previews and
+/// broker details.
+fn private_files(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("mqscope.log")
+        {
+            let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
+/// tungstenite logs every WebSocket frame at trace level, bytes included: the CONNECT frame
+/// with the password. No sink ever gets that, whatever `MQSCOPE_LOG` asks for.
+fn never_secrets() -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target("tungstenite", LevelFilter::DEBUG)
+        .with_target("tokio_tungstenite", LevelFilter::DEBUG)
+}
+
 fn init(stderr: bool, ring: Option<&LogRing>) -> LogGuard {
     let (file_layer, guard, dir) = match log_dir().and_then(|dir| {
-        std::fs::create_dir_all(&dir).ok()?;
+        private_dir(&dir)?;
         Some(dir)
     }) {
         Some(dir) => {
             let appender = tracing_appender::rolling::daily(&dir, "mqscope.log");
+            private_files(&dir);
             // The default queue of 128k lines is allocated up front (4 MB): keep it small.
             let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
                 .buffered_lines_limit(4096)
@@ -91,6 +137,7 @@ fn init(stderr: bool, ring: Option<&LogRing>) -> LogGuard {
             .with_filter(Targets::new().with_target("mqscope", LevelFilter::WARN))
     });
     let _ = tracing_subscriber::registry()
+        .with(never_secrets())
         .with(file_layer)
         .with(stderr_layer)
         .with(ring.map(LogRing::layer))

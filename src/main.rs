@@ -71,7 +71,7 @@ fn main() -> ExitCode {
         match cli.mode {
             Some(Mode::Sub(args)) => headless::sub::run(args).await,
             Some(Mode::Pub(args)) => until_signal(headless::publish::run(args)).await,
-            Some(Mode::Doctor(args)) => until_signal(headless::doctor::run(args)).await,
+            Some(Mode::Doctor(args)) => until_signal(Box::pin(headless::doctor::run(args))).await,
             Some(Mode::CleanRetained(args)) => until_signal(headless::clean::run(args)).await,
             Some(Mode::Demo(args)) => mqscope::demo::run(args, ring, settings).await,
             Some(Mode::Config(_) | Mode::Completions { .. } | Mode::Man) => Ok(ExitCode::SUCCESS),

@@ -5,6 +5,7 @@
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
+use super::password::{ProfilePassword, Source};
 use super::{Config, Defaults, Profile, Version};
 use crate::cli::{Cli, ConnectArgs, Mode, SubscribeArgs, TuiArgs, UsageError, VersionArg};
 use crate::secret::Secret;
@@ -145,7 +146,7 @@ fn connect(
         if !given(m, "insecure") {
             c.insecure = p.insecure.unwrap_or(c.insecure);
         }
-        c.profile_password = password(name, p)?;
+        c.profile_password = password(name, p);
     }
     if !given(m, "mqtt_version") {
         if let Some(v) = p.and_then(|p| p.mqtt_version).or(d.mqtt_version) {
@@ -176,50 +177,19 @@ fn set<T: Clone>(m: &ArgMatches, field: &mut Option<T>, id: &str, value: Option<
     }
 }
 
-/// The profile's password, from where it says.
-fn password(name: &str, p: &Profile) -> Result<Option<Secret>, UsageError> {
-    if let Some(var) = &p.password_env {
-        return std::env::var(var)
-            .map(|v| Some(Secret::new(v)))
-            .map_err(|_| {
-                UsageError(format!(
-                    "profile {name}: password_env names {var}, which is not set"
-                ))
-            });
-    }
-    if let Some(path) = &p.password_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            UsageError(format!(
-                "profile {name}: password_file {}: {e}",
-                path.display()
-            ))
-        })?;
-        return Ok(Some(Secret::new(text.lines().next().unwrap_or_default())));
-    }
-    if let Some(cmd) = &p.password_command {
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .map_err(|e| UsageError(format!("profile {name}: password_command: {e}")))?;
-        if !out.status.success() {
-            return Err(UsageError(format!(
-                "profile {name}: password_command failed ({})",
-                out.status
-            )));
-        }
-        let text = String::from_utf8_lossy(&out.stdout);
-        return Ok(Some(Secret::new(text.lines().next().unwrap_or_default())));
-    }
-    if let Some(pw) = &p.password {
-        tracing::warn!(
-            profile = name,
-            "the profile keeps its password in the config file; prefer password_env, \
-             password_file or password_command"
-        );
-        return Ok(Some(Secret::new(pw.clone())));
-    }
-    Ok(None)
+/// Where the profile's password comes from; read only if no other source wins.
+fn password(name: &str, p: &Profile) -> Option<ProfilePassword> {
+    let source = if let Some(var) = &p.password_env {
+        Source::Env(var.clone())
+    } else if let Some(path) = &p.password_file {
+        Source::File(path.clone())
+    } else if let Some(cmd) = &p.password_command {
+        Source::Command(cmd.clone(), super::path())
+    } else {
+        Source::Inline(Secret::new(p.password.clone()?))
+    };
+    Some(ProfilePassword {
+        profile: name.to_string(),
+        source,
+    })
 }

@@ -41,6 +41,10 @@ impl ConfigError {
             err.locate(text, &span);
             err.key = key_at(text, span.start);
         }
+        // toml quotes the offending value (`invalid type: integer `1234``): not for a password.
+        if err.key.as_deref().is_some_and(is_secret_key) {
+            err.message = redact_quoted(&err.message);
+        }
         err
     }
 
@@ -66,8 +70,51 @@ impl ConfigError {
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let col = text[line_start..start].chars().count() + 1;
         self.at = Some((line, col));
-        self.excerpt = text[line_start..].lines().next().map(str::to_string);
+        self.excerpt = text[line_start..].lines().next().map(redact_line);
     }
+}
+
+/// Whether a dotted key names a password itself (not where one comes from).
+fn is_secret_key(key: &str) -> bool {
+    key.rsplit('.').next() == Some("password")
+}
+
+/// Text between backticks, replaced.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for part in message.split('`') {
+        out.push_str(if inside { "<redacted>" } else { part });
+        inside = !inside;
+        out.push('`');
+    }
+    out.pop();
+    out
+}
+
+/// A line of the file as an error shows it: a `password = …` value and the password of a
+/// `user:pass@` URL are never shown.
+fn redact_line(line: &str) -> String {
+    let trimmed = line.trim_start();
+    if let Some(rest) = trimmed.strip_prefix("password") {
+        if rest.trim_start().starts_with('=') {
+            let indent = &line[..line.len() - trimmed.len()];
+            return format!("{indent}password = <redacted>");
+        }
+    }
+    let mut out = line.to_string();
+    if let Some(scheme) = out.find("://") {
+        let after = scheme + 3;
+        let end = out[after..]
+            .find(['/', '"', '\'', ' '])
+            .map_or(out.len(), |i| after + i);
+        if let Some(at) = out[after..end].rfind('@') {
+            if let Some(colon) = out[after..after + at].find(':') {
+                out.replace_range(after + colon + 1..after + at, "<redacted>");
+            }
+        }
+    }
+    out
 }
 
 impl fmt::Display for ConfigError {
@@ -133,4 +180,30 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     let doc = toml_edit::ImDocument::parse(text).ok()?;
     let mut path = Vec::new();
     walk(doc.as_item(), offset, &mut path).then(|| path.join("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_never_show_a_password() {
+        let text = "[profiles.a]\nurl = \"mqtt://h\"\npassword = 12345678\n";
+        let e = ConfigError::from_toml(
+            &toml::from_str::<crate::config::Config>(text).expect_err("a number"),
+            text,
+            Path::new("c.toml"),
+        );
+        let shown = e.to_string();
+        assert!(!shown.contains("12345678"), "{shown}");
+        assert!(shown.contains("password = <redacted>"), "{shown}");
+        assert_eq!(
+            redact_line("url = \"mqtt://alice:hunter2@broker:1883/x\""),
+            "url = \"mqtt://alice:<redacted>@broker:1883/x\""
+        );
+        assert_eq!(
+            redact_line("url = \"mqtt://broker\""),
+            "url = \"mqtt://broker\""
+        );
+    }
 }

@@ -82,7 +82,37 @@ pub fn save_profile(path: &Path, name: &str, profile: &Profile) -> Result<(), Sa
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    std::fs::write(path, out).map_err(io(path))
+    write_private(path, &out).map_err(io(path))
+}
+
+/// Writes a config file readable by its owner only (0600; it may name where passwords come
+/// from, or hold one): to a temporary file in the same directory, then renamed over the old
+/// one, so a crash leaves the old file or the new one, never half of one.
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir)?;
+    }
+    let name = path
+        .file_name()
+        .map_or_else(|| "config".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -112,6 +142,11 @@ mod tests {
         ));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# mqscope configuration"), "{text}");
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "written for its owner only");
+        }
         let c = super::super::Config::parse(&text, &path, super::super::no_sections).unwrap();
         let back = &c.profiles["plant-a"];
         assert_eq!(back.url, "mqtts://h:8883");

@@ -28,6 +28,7 @@ pub struct RetainedSet {
 pub async fn run(args: CleanRetainedArgs) -> anyhow::Result<ExitCode> {
     // Long by design: the mode from its options to its exit code, in order.
     let mut opts = args.connect.to_options()?;
+    super::warn_if_insecure(&opts);
     opts.max_attempts.get_or_insert(1);
     opts.subscriptions = vec![Subscription::new(args.filter.clone(), 0)];
     let wait = opts.connect_timeout * 2 + Duration::from_secs(10);

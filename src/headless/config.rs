@@ -73,10 +73,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
                 ))
                 .into());
             }
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::write(&path, config::DEFAULT)?;
+            config::save::write_private(&path, config::DEFAULT)?;
             writeln!(out, "wrote {}", path.display())?;
         }
     }

@@ -8,6 +8,7 @@ use crate::diagnose::{self, Plan};
 
 pub async fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let opts = args.connect.to_options()?;
+    super::warn_if_insecure(&opts);
     let report = diagnose::run(Plan {
         opts,
         filters: args.filters.clone(),

@@ -20,6 +20,7 @@ const WINDOW: usize = 64;
 pub async fn run(args: PubArgs) -> anyhow::Result<ExitCode> {
     // Long by design: the mode from its options to its exit code, in order.
     let mut opts = args.connect.to_options()?;
+    super::warn_if_insecure(&opts);
     if args.has_v5_properties() && opts.version == MqttVersion::V311 {
         return Err(UsageError(
             "--content-type, --response-topic, --correlation-data, --user-property, \

@@ -18,6 +18,7 @@ const BATCH: usize = 4096;
 
 pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
     let mut opts = args.connect.to_options()?;
+    super::warn_if_insecure(&opts);
     opts.subscriptions = args.subscriptions();
     let mut handle = BrokerHandle::spawn(opts).map_err(|c| cause_error(&c))?;
 

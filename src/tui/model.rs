@@ -206,6 +206,8 @@ pub struct Model {
     pub cleaning: Option<(String, crate::retained::Progress)>,
     /// The profile the explorer was opened with.
     pub profile: Option<String>,
+    /// TLS without certificate verification (`--insecure`): the status bar says so.
+    pub tls_unverified: bool,
 }
 
 impl Model {
@@ -242,6 +244,7 @@ impl Model {
             publish_history: Vec::new(),
             cleaning: None,
             profile: None,
+            tls_unverified: false,
         }
     }
 

@@ -93,6 +93,11 @@ fn init_writes_the_documented_starter_once_and_show_redacts() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("not created yet"));
     assert!(cmd(&["config", "init"]).status.success());
     let written = std::fs::read_to_string(&path).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the file is the owner's alone");
+    }
     let printed = cmd(&["config", "--print-default"]).stdout;
     assert_eq!(written.as_bytes(), &printed[..]);
     let again = cmd(&["config", "init"]);

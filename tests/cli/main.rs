@@ -13,6 +13,7 @@ mod doctor;
 mod errors;
 mod hostile;
 mod publish;
+mod secrets;
 mod signals;
 mod subscribe;
 

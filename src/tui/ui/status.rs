@@ -82,6 +82,9 @@ pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect
             )),
         ),
     ];
+    if model.tls_unverified {
+        parts.push((9, Span::styled("TLS NOT VERIFIED (--insecure)", t.error)));
+    }
     if model.dropped_by_app > 0 {
         parts.push((
             8,
