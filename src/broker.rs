@@ -29,7 +29,7 @@ pub mod stages;
 mod supervisor;
 pub mod target;
 pub mod tls;
-mod violation;
+pub(crate) mod violation;
 pub mod wire;
 
 use std::sync::Arc;

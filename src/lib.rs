@@ -9,6 +9,8 @@ pub mod diagnose;
 pub mod headless;
 pub mod logging;
 pub mod payload;
+#[cfg(test)]
+mod props;
 pub mod random;
 pub mod retained;
 pub mod sanitize;

@@ -1,0 +1,198 @@
+//! Properties of every function that reads bytes or text from outside (the framer, the packet
+//! describer and the inbound checks, the topic matcher, the sanitizer, the payload views and
+//! diffs, config parsing): arbitrary input in, a value or an error out, never a panic, and the
+//! same answer whatever the chunking. `cargo test` runs them; the same entry points have
+//! cargo-fuzz targets under `fuzz/` for long runs.
+
+use proptest::prelude::*;
+
+use crate::broker::framer::{CaptureLimits, Framer};
+use crate::broker::wire::{self, PacketType};
+use crate::broker::{Direction, Protocol};
+
+const LIMITS: CaptureLimits = CaptureLimits {
+    publish: 64,
+    control: 256,
+    max_packet: 1 << 16,
+};
+
+/// What a framer saw: each frame (type, wire size, captured body, complete) and how it ended.
+type Framed = (Vec<(u8, usize, Vec<u8>, bool)>, Option<String>);
+
+fn frame_all(chunks: &[&[u8]]) -> Framed {
+    let mut reader = Framer::new(LIMITS);
+    let mut frames = Vec::new();
+    for chunk in chunks {
+        let result = reader.feed(chunk, &mut |f| {
+            // Everything that reads a frame runs on it, in both directions and versions.
+            for protocol in [None, Some(Protocol::V311), Some(Protocol::V5)] {
+                let _ = crate::broker::packet::describe(&f, Direction::In, protocol, true);
+                let _ = crate::broker::packet::describe(&f, Direction::Out, protocol, true);
+                let _ = crate::broker::violation::inbound(&f, protocol);
+            }
+            let _ = crate::broker::violation::hex_head(f.first, f.remaining, f.body);
+            frames.push((
+                f.packet_type().number(),
+                f.wire_size(),
+                f.body.to_vec(),
+                f.complete,
+            ));
+        });
+        if let Err(e) = result {
+            return (frames, Some(e.to_string()));
+        }
+    }
+    (frames, None)
+}
+
+/// Splits `bytes` at the given cut points.
+fn chunked<'a>(bytes: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    points.sort_unstable();
+    let mut out = Vec::new();
+    let mut at = 0;
+    for p in points {
+        out.push(&bytes[at..p]);
+        at = p;
+    }
+    out.push(&bytes[at..]);
+    out
+}
+
+/// A well-formed packet of some type with a body of `len` bytes.
+fn packet(first: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    wire::encode_varint(body.len(), &mut out);
+    out.extend_from_slice(body);
+    out
+}
+
+/// The reference matcher: level by level, written as plainly as the specification.
+fn reference_matches(topic: &str, filter: &str) -> bool {
+    fn go(t: &[&str], f: &[&str]) -> bool {
+        match (t.first(), f.first()) {
+            (_, Some(&"#")) => f.len() == 1,
+            (None, None) => true,
+            (Some(_), None) | (None, Some(_)) => false,
+            (Some(a), Some(b)) => (*b == "+" || a == b) && go(&t[1..], &f[1..]),
+        }
+    }
+    let t: Vec<&str> = topic.split('/').collect();
+    let f: Vec<&str> = filter.split('/').collect();
+    if topic.starts_with('$') && (f[0] == "+" || f[0] == "#") {
+        return false;
+    }
+    go(&t, &f)
+}
+
+fn level() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "", "a", "b", "+", "#", "$SYS", "été", "温度", "🌡️", "\u{fffd}", "a+", "#x",
+    ])
+    .prop_map(str::to_string)
+}
+
+fn path() -> impl Strategy<Value = String> {
+    prop::collection::vec(level(), 1..5).prop_map(|levels| levels.join("/"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn the_framer_takes_any_bytes_and_any_chunking_alike(
+        bytes in prop::collection::vec(any::<u8>(), 0..1024),
+        cuts in prop::collection::vec(any::<usize>(), 0..12),
+    ) {
+        let whole = frame_all(&[&bytes]);
+        let parts = frame_all(&chunked(&bytes, &cuts));
+        prop_assert_eq!(whole, parts);
+    }
+
+    #[test]
+    fn well_formed_streams_frame_back_exactly(
+        packets in prop::collection::vec(
+            (1u8..16, prop::collection::vec(any::<u8>(), 0..300)), 0..8),
+        cuts in prop::collection::vec(any::<usize>(), 0..12),
+    ) {
+        let mut stream = Vec::new();
+        let mut want = Vec::new();
+        for (kind, body) in &packets {
+            let p = packet(kind << 4, body);
+            let keep = if *kind == 3 { LIMITS.publish } else { LIMITS.control };
+            let captured = body[..body.len().min(keep)].to_vec();
+            want.push((*kind, p.len(), captured, body.len() <= keep));
+            stream.extend(p);
+        }
+        let (frames, end) = frame_all(&chunked(&stream, &cuts));
+        prop_assert_eq!(end, None);
+        prop_assert_eq!(frames, want);
+    }
+
+    #[test]
+    fn varints_decode_what_they_encode(value in 0usize..=wire::MAX_VARINT) {
+        let mut buf = Vec::new();
+        wire::encode_varint(value, &mut buf);
+        prop_assert_eq!(wire::decode_varint(&buf), Ok(Some((value, buf.len()))));
+        prop_assert_eq!(PacketType::of(0x30), PacketType::Publish);
+    }
+
+    #[test]
+    fn the_matcher_agrees_with_the_reference(topic in path(), filter in path()) {
+        prop_assert_eq!(
+            crate::topic::matches(&topic, &filter),
+            reference_matches(&topic, &filter),
+            "{} vs {}", topic, filter
+        );
+    }
+
+    #[test]
+    fn the_matcher_takes_any_text(topic in ".{0,40}", filter in ".{0,40}") {
+        let _ = crate::topic::matches(&topic, &filter);
+        let _ = crate::store::Query::new(&filter).matches(&topic);
+    }
+
+    #[test]
+    fn sanitized_text_holds_nothing_a_terminal_obeys(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        for out in [
+            crate::sanitize::line(&bytes).into_owned(),
+            crate::sanitize::block(&bytes).into_owned(),
+        ] {
+            prop_assert!(!out.chars().any(|c| crate::sanitize::unsafe_char(c) && c != '\t' && c != '\n'));
+        }
+        prop_assert!(!crate::sanitize::line(&bytes).contains('\n'));
+    }
+
+    #[test]
+    fn safe_text_passes_the_sanitizer_unchanged(text in "[a-zA-Z0-9/ éü温度🌡️_.-]{0,60}") {
+        prop_assert_eq!(crate::sanitize::line(text.as_bytes()), text.as_str());
+    }
+
+    #[test]
+    fn payload_views_and_diffs_take_any_bytes(
+        old in prop::collection::vec(any::<u8>(), 0..600),
+        new in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        use crate::payload::{Mode, PayloadView, diff_bytes, diff_lines, preview};
+        for mode in [Mode::Auto, Mode::Text, Mode::Json, Mode::Hex] {
+            let view = PayloadView::new(bytes::Bytes::from(new.clone()), mode);
+            for i in 0..view.line_count().min(50) {
+                let _ = view.line(i);
+            }
+            let _ = view.hex_range(0, 10);
+            let before = PayloadView::new(bytes::Bytes::from(old.clone()), mode);
+            let _ = diff_lines(before.text(), view.text());
+        }
+        let _ = diff_bytes(&old, &new);
+        let _ = preview(&new, 48);
+    }
+
+    #[test]
+    fn config_parsing_takes_any_text(text in "[\\[\\]a-z_.=\" \\n0-9#{}:/@-]{0,200}") {
+        let _ = crate::config::Config::parse(
+            &text,
+            std::path::Path::new("c.toml"),
+            crate::config::no_sections,
+        );
+    }
+}
