@@ -9,6 +9,7 @@ pub mod faults;
 #[cfg(feature = "embedded-broker")]
 pub mod fleet;
 
+#[cfg(feature = "embedded-broker")]
 use anyhow::Context as _;
 use std::process::ExitCode;
 

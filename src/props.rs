@@ -6,58 +6,8 @@
 
 use proptest::prelude::*;
 
-use crate::broker::framer::{CaptureLimits, Framer};
 use crate::broker::wire::{self, PacketType};
-use crate::broker::{Direction, Protocol};
-
-const LIMITS: CaptureLimits = CaptureLimits {
-    publish: 64,
-    control: 256,
-    max_packet: 1 << 16,
-};
-
-/// What a framer saw: each frame (type, wire size, captured body, complete) and how it ended.
-type Framed = (Vec<(u8, usize, Vec<u8>, bool)>, Option<String>);
-
-fn frame_all(chunks: &[&[u8]]) -> Framed {
-    let mut reader = Framer::new(LIMITS);
-    let mut frames = Vec::new();
-    for chunk in chunks {
-        let result = reader.feed(chunk, &mut |f| {
-            // Everything that reads a frame runs on it, in both directions and versions.
-            for protocol in [None, Some(Protocol::V311), Some(Protocol::V5)] {
-                let _ = crate::broker::packet::describe(&f, Direction::In, protocol, true);
-                let _ = crate::broker::packet::describe(&f, Direction::Out, protocol, true);
-                let _ = crate::broker::violation::inbound(&f, protocol);
-            }
-            let _ = crate::broker::violation::hex_head(f.first, f.remaining, f.body);
-            frames.push((
-                f.packet_type().number(),
-                f.wire_size(),
-                f.body.to_vec(),
-                f.complete,
-            ));
-        });
-        if let Err(e) = result {
-            return (frames, Some(e.to_string()));
-        }
-    }
-    (frames, None)
-}
-
-/// Splits `bytes` at the given cut points.
-fn chunked<'a>(bytes: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
-    points.sort_unstable();
-    let mut out = Vec::new();
-    let mut at = 0;
-    for p in points {
-        out.push(&bytes[at..p]);
-        at = p;
-    }
-    out.push(&bytes[at..]);
-    out
-}
+use crate::fuzz::{LIMITS, chunked, frame_all};
 
 /// A well-formed packet of some type with a body of `len` bytes.
 fn packet(first: u8, body: &[u8]) -> Vec<u8> {
