@@ -64,6 +64,10 @@ impl Mode {
 /// Payloads above this are not pretty-printed (they are shown as text, paged).
 pub const PRETTY_LIMIT: usize = 2 << 20;
 
+/// Text views decode and index at most this much of a payload: 200 MB of newlines would
+/// otherwise take gigabytes of line index. The rest is one `w` (save) away.
+pub const TEXT_WINDOW: usize = 4 << 20;
+
 /// Bytes per hex dump line.
 pub const HEX_WIDTH: usize = 16;
 
@@ -116,7 +120,9 @@ pub struct PayloadView {
 
 impl PayloadView {
     pub fn new(bytes: Bytes, mode: Mode) -> Self {
-        let kind = classify(&bytes);
+        // A huge payload is classified and decoded by its head only (cut at a character).
+        let head = window(&bytes);
+        let kind = classify(head);
         let (shown, note) = match (mode, kind) {
             (Mode::Hex, _) | (Mode::Auto, Kind::Binary) => (Shown::Hex, None),
             (Mode::Auto, Kind::Json) => (Shown::Json, None),
@@ -137,8 +143,13 @@ impl PayloadView {
                 .ok()
                 .and_then(|v| serde_json::to_string_pretty(&v).ok())
                 .unwrap_or_default(),
-            Shown::Text => crate::sanitize::block(&bytes).into_owned(),
+            Shown::Text => crate::sanitize::block(head).into_owned(),
             Shown::Hex => String::new(),
+        };
+        let note = if shown == Shown::Text && head.len() < bytes.len() {
+            Some("only the first 4 MiB is shown (w saves it whole)")
+        } else {
+            note
         };
         let line_starts = if shown == Shown::Hex {
             Vec::new()
@@ -187,6 +198,19 @@ impl PayloadView {
     /// The whole text (pretty JSON or escaped text), for diffs.
     pub fn text(&self) -> &str {
         &self.text
+    }
+}
+
+/// The part of a payload a text view decodes: all of it, or the first `TEXT_WINDOW` bytes
+/// ending on a whole UTF-8 character.
+fn window(bytes: &[u8]) -> &[u8] {
+    if bytes.len() <= TEXT_WINDOW {
+        return bytes;
+    }
+    let head = &bytes[..TEXT_WINDOW];
+    match std::str::from_utf8(head) {
+        Err(e) if e.error_len().is_none() => &head[..e.valid_up_to()],
+        _ => head,
     }
 }
 
@@ -329,6 +353,24 @@ mod tests {
         let view = PayloadView::new(Bytes::from(bytes), Mode::Hex);
         assert_eq!(view.line_count(), 2);
         assert_eq!(view.hex_range(1, 5), (16, 20));
+    }
+
+    #[test]
+    fn a_huge_text_payload_is_decoded_and_indexed_by_a_window_only() {
+        // 20 MB of newlines, and a multi-byte character across the window's edge.
+        let mut big = vec![b'\n'; TEXT_WINDOW - 1];
+        big.extend_from_slice("é".as_bytes());
+        big.resize(20 << 20, b'\n');
+        let view = PayloadView::new(Bytes::from(big), Mode::Auto);
+        assert_eq!(view.shown, Shown::Text);
+        assert!(view.text().len() < TEXT_WINDOW, "{}", view.text().len());
+        assert_eq!(view.line_count(), TEXT_WINDOW);
+        assert_eq!(
+            view.note,
+            Some("only the first 4 MiB is shown (w saves it whole)")
+        );
+        let small = PayloadView::new(Bytes::from_static(b"a\nb"), Mode::Auto);
+        assert_eq!((small.line_count(), small.note), (2, None));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use hashbrown::HashTable;
 
 use crate::broker::Message;
 pub use natural::natural_cmp;
-use node::{MESSAGE_OVERHEAD, NODE_OVERHEAD, RATE_WINDOW_SECS, Stamp, millis};
+use node::{NODE_OVERHEAD, RATE_WINDOW_SECS, Stamp, millis};
 pub use node::{Node, StoredMessage};
 pub use query::{Query, matching_nodes};
 
@@ -223,10 +223,10 @@ impl TopicStore {
             retain: message.retain,
             dup: message.dup,
             wire_size: u32::try_from(message.wire_size).unwrap_or(u32::MAX),
-            properties: message.properties.clone(),
+            properties: message.properties.as_ref().map(|p| Box::new(p.detached())),
             seq,
         };
-        let size = stored.payload.len() + MESSAGE_OVERHEAD;
+        let size = stored.accounted_size();
         if node.history.capacity() == 0 {
             // Most topics keep few messages: start at one slot, not the default four.
             node.history.reserve_exact(1);
@@ -285,7 +285,7 @@ impl TopicStore {
         let Some(old) = node.history.pop_front() else {
             return false;
         };
-        let size = old.payload.len() + MESSAGE_OVERHEAD;
+        let size = old.accounted_size();
         node.history_bytes = node
             .history_bytes
             .saturating_sub(u32::try_from(size).unwrap_or(u32::MAX));
@@ -422,6 +422,7 @@ impl TopicStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::MessageProperties;
     use std::time::{Duration, SystemTime};
 
     fn msg(topic: &str, payload: &str, secs: u64) -> Message {
@@ -567,6 +568,34 @@ mod tests {
             1,
             "newest kept"
         );
+    }
+
+    #[test]
+    fn properties_count_against_the_budget_and_are_copied_out() {
+        let mut store = TopicStore::new(Limits::default());
+        let shared = bytes::Bytes::from(vec![1u8; 4096]);
+        let mut m = msg("温度/x", "1", 1);
+        m.properties = Some(Box::new(MessageProperties {
+            correlation_data: Some(shared.slice(0..16)),
+            user_properties: vec![("k".repeat(1 << 20), "v".into())],
+            ..MessageProperties::default()
+        }));
+        let before = store.used_bytes();
+        store.insert(&m);
+        assert!(
+            store.used_bytes() - before > 1 << 20,
+            "a megabyte of user properties"
+        );
+        let id = store.find("温度/x").expect("topic");
+        let kept = store.node(id).last().expect("kept");
+        let corr = kept
+            .properties
+            .as_ref()
+            .and_then(|p| p.correlation_data.clone());
+        assert_eq!(corr.as_deref(), Some(&[1u8; 16][..]));
+        drop(m);
+        // The store's copy does not pin the 4 KB buffer it came from.
+        assert!(shared.is_unique(), "no slice of the shared buffer is kept");
     }
 
     #[test]

@@ -53,6 +53,34 @@ impl MessageProperties {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Heap bytes these properties hold (strings, correlation data, lists), for budgets: a
+    /// hostile broker can send megabytes of user properties with a one-byte payload.
+    pub fn heap_size(&self) -> usize {
+        let s = |v: &Option<String>| v.as_ref().map_or(0, String::capacity);
+        s(&self.content_type)
+            + s(&self.response_topic)
+            + self.correlation_data.as_ref().map_or(0, Bytes::len)
+            + self
+                .user_properties
+                .iter()
+                .map(|(k, v)| k.capacity() + v.capacity() + 2 * std::mem::size_of::<String>())
+                .sum::<usize>()
+            + self.subscription_ids.capacity() * std::mem::size_of::<usize>()
+    }
+
+    /// A copy that owns its bytes: received correlation data is a slice of the connection's
+    /// large shared read buffer, which keeping it would pin.
+    #[must_use]
+    pub fn detached(&self) -> Self {
+        Self {
+            correlation_data: self
+                .correlation_data
+                .as_ref()
+                .map(|c| Bytes::copy_from_slice(c)),
+            ..self.clone()
+        }
+    }
 }
 
 /// A step in the life of a connection, stamped with the attempt it belongs to.

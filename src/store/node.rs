@@ -24,6 +24,16 @@ pub struct StoredMessage {
 }
 
 impl StoredMessage {
+    /// What the message counts against the budgets: payload, properties (a hostile broker can
+    /// send megabytes of them with a one-byte payload) and bookkeeping.
+    pub fn accounted_size(&self) -> usize {
+        self.payload.len()
+            + self.properties.as_ref().map_or(0, |p| {
+                p.heap_size() + std::mem::size_of::<MessageProperties>()
+            })
+            + MESSAGE_OVERHEAD
+    }
+
     /// The message as it arrived on `topic` (the node's path).
     pub fn to_message(&self, topic: &str) -> Message {
         Message {
@@ -40,7 +50,7 @@ impl StoredMessage {
 }
 
 /// Accounting estimate of a stored message beyond its payload.
-pub(super) const MESSAGE_OVERHEAD: usize = std::mem::size_of::<StoredMessage>() + 16;
+const MESSAGE_OVERHEAD: usize = std::mem::size_of::<StoredMessage>() + 16;
 /// Accounting estimate of a node beyond its name: the node, its index entry, the growth slack
 /// of the arena and the index, and allocator overhead. Measured: an endless flood of unique
 /// topics kept the explorer's RSS under its budget with this figure, not with a tighter one.

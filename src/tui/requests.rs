@@ -11,6 +11,9 @@ use bytes::Bytes;
 const MAX_PENDING: usize = 10_000;
 /// Pairs kept, at most.
 const MAX_PAIRS: usize = 20_000;
+/// Bytes of pending requests kept, at most: response topics and correlation data come from
+/// the broker, and a hostile one can make each of them large.
+const MAX_PENDING_BYTES: usize = 16 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Pending {
@@ -38,8 +41,15 @@ pub struct Link {
 pub struct Requests {
     pending: HashMap<(String, Bytes), Pending>,
     pending_order: VecDeque<(String, Bytes)>,
+    /// What `pending` holds, by the measure of `pending_size`.
+    pending_bytes: usize,
     links: HashMap<u64, Link>,
     link_order: VecDeque<u64>,
+}
+
+/// What one pending request holds.
+fn pending_size(key: &(String, Bytes), p: &Pending) -> usize {
+    2 * key.0.len() + 2 * key.1.len() + p.topic.len() + 128
 }
 
 /// A reply that just matched a request.
@@ -53,18 +63,32 @@ pub struct Matched {
 impl Requests {
     /// Records a request (response topic and correlation data).
     pub fn request(&mut self, response_topic: &str, correlation: &Bytes, mut pending: Pending) {
-        let key = (response_topic.to_string(), correlation.clone());
+        // A copy: received correlation data is a slice of the connection's shared buffer.
+        let key = (
+            response_topic.to_string(),
+            Bytes::copy_from_slice(correlation),
+        );
         // Our own request coming back through the subscription stays ours; the broker's
         // routing time is the best start of the clock.
         if self.pending.get(&key).is_some_and(|old| old.ours) {
             pending.ours = true;
         }
-        if self.pending.insert(key.clone(), pending).is_none() {
-            self.pending_order.push_back(key);
+        let size = pending_size(&key, &pending);
+        match self.pending.insert(key.clone(), pending) {
+            None => {
+                self.pending_order.push_back(key);
+                self.pending_bytes += size;
+            }
+            Some(old) => {
+                self.pending_bytes = self.pending_bytes + size - pending_size(&key, &old);
+            }
         }
-        while self.pending_order.len() > MAX_PENDING {
-            if let Some(old) = self.pending_order.pop_front() {
-                self.pending.remove(&old);
+        while self.pending_order.len() > MAX_PENDING || self.pending_bytes > MAX_PENDING_BYTES {
+            let Some(old) = self.pending_order.pop_front() else {
+                break;
+            };
+            if let Some(p) = self.pending.remove(&old) {
+                self.pending_bytes -= pending_size(&old, &p);
             }
         }
     }
@@ -89,6 +113,7 @@ impl Requests {
     ) -> Option<Matched> {
         let key = (topic.to_string(), correlation.clone());
         let request = self.pending.remove(&key)?;
+        self.pending_bytes -= pending_size(&key, &request);
         self.pending_order.retain(|k| k != &key);
         let latency = at.duration_since(request.at).unwrap_or_default();
         self.link(
@@ -144,6 +169,29 @@ impl Requests {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn pending_requests_are_bounded_in_bytes() {
+        let mut r = Requests::default();
+        let big = Bytes::from(vec![7u8; 1 << 20]);
+        for i in 0..64 {
+            let pending = Pending {
+                topic: format!("req/{i}"),
+                seq: Some(i),
+                at: SystemTime::UNIX_EPOCH,
+                ours: false,
+            };
+            r.request(&format!("reply/{i}"), &big, pending);
+        }
+        assert!(r.pending_bytes <= MAX_PENDING_BYTES, "{}", r.pending_bytes);
+        assert!(r.pending.len() < 64, "the oldest were forgotten");
+        let newest = r.reply("reply/63", &big, 1000, SystemTime::UNIX_EPOCH);
+        assert!(newest.is_some(), "the newest is still there");
+        assert!(
+            r.reply("reply/0", &big, 1001, SystemTime::UNIX_EPOCH)
+                .is_none()
+        );
+    }
 
     #[test]
     fn a_reply_links_to_its_request_both_ways_with_the_latency() {
