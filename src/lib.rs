@@ -22,3 +22,4 @@ pub mod store;
 pub mod timeline;
 pub mod topic;
 pub mod tui;
+pub mod width;

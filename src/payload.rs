@@ -248,8 +248,9 @@ pub fn hex_line(bytes: &[u8], line: usize) -> String {
 /// payload costs no more than a small one.
 const PREVIEW_SCAN: usize = 4096;
 
-/// A one-line preview: text with newlines shown as ⏎ and anything a terminal would obey as ·,
-/// binary as a hex prefix. Only the first few KB are looked at.
+/// A one-line preview at most `max_chars` columns wide (a CJK character takes two): text with
+/// newlines shown as ⏎ and anything a terminal would obey as ·, binary as a hex prefix. Only
+/// the first few KB are looked at.
 pub fn preview(bytes: &[u8], max_chars: usize) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
@@ -264,11 +265,14 @@ pub fn preview(bytes: &[u8], max_chars: usize) -> String {
     };
     match text {
         Some(text) if classify(head) != Kind::Binary => {
+            let mut used = 0;
             for c in text.chars() {
-                if out.chars().count() >= max_chars {
+                let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(1);
+                if used + w > max_chars {
                     out.push('…');
                     break;
                 }
+                used += w;
                 match c {
                     '\n' => out.push('⏎'),
                     '\r' | '\t' => out.push(' '),

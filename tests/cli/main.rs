@@ -16,6 +16,7 @@ mod publish;
 mod secrets;
 mod signals;
 mod subscribe;
+mod unicode;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Output, Stdio};

@@ -98,3 +98,84 @@ async fn publishing_updates_tree_and_inspector() {
     handle.shutdown().await;
     publisher.shutdown().await;
 }
+
+#[tokio::test]
+async fn non_ascii_topics_through_mosquitto_in_tree_filter_inspector_and_packet_log() {
+    use crossterm::event::KeyCode;
+    use mqscope::tui::model::{Msg, update};
+    let broker = Mosquitto::plain();
+    let publisher = BrokerHandle::spawn(opts(&broker.url())).unwrap();
+    for topic in ["温度/x", "été/salle/1", "🌡️/x", "plain/y"] {
+        let req = PublishRequest {
+            topic: topic.into(),
+            payload: format!("{{\"t\":\"{topic}\"}}").into(),
+            qos: 1,
+            retain: true,
+            properties: None,
+        };
+        publisher.publish(req).await;
+    }
+    let mut sub_opts = opts(&broker.url());
+    sub_opts.subscriptions = vec![Subscription::new("#", 0)];
+    sub_opts.packet_log = true;
+    let mut handle = BrokerHandle::spawn(sub_opts).unwrap();
+    let mut model = Model::new(
+        broker.url(),
+        mqscope::store::Limits::default(),
+        std::time::SystemTime::now(),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while model.store.topic_count() < 4 {
+        let event = tokio::time::timeout_at(deadline, handle.events.recv())
+            .await
+            .expect("the retained topics arrive")
+            .unwrap();
+        update(&mut model, Msg::Broker(event));
+    }
+    // Let the packet records of the last PUBLISH arrive too.
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(200), handle.events.recv()).await
+    {
+        update(&mut model, Msg::Broker(event));
+    }
+    let published: Vec<&str> = model
+        .log
+        .packets
+        .iter()
+        .filter(|p| p.record.direction == mqscope::broker::Direction::In)
+        .filter_map(|p| p.record.topic.as_deref())
+        .collect();
+    for topic in ["温度/x", "été/salle/1", "🌡️/x"] {
+        assert!(
+            published.contains(&topic),
+            "{topic} in the packet log: {published:?}"
+        );
+    }
+    // The filter +/x, the case that used to crash: only the matching topics show.
+    super::key(&mut model, KeyCode::Char('/'));
+    super::chars(&mut model, "+/x");
+    super::key(&mut model, KeyCode::Enter);
+    let mut view = View::default();
+    let terminal = super::draw(&mut model, &mut view, 100, 20);
+    let screen = screen(&terminal);
+    // A wide character takes two cells; the second reads as a space here.
+    let compact = screen.replace(' ', "");
+    assert!(
+        compact.contains("▼温度(1/1)") && compact.contains("🌡️"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("été") && !screen.contains("plain"),
+        "{screen}"
+    );
+    // The inspector shows the selected match, whole.
+    let shown = model
+        .store
+        .node(model.selected().unwrap())
+        .path()
+        .to_string();
+    assert!(["温度/x", "🌡️/x"].contains(&shown.as_str()), "{shown}");
+    assert!(compact.contains(&format!("\"t\":\"{shown}\"")), "{screen}");
+    handle.shutdown().await;
+    publisher.shutdown().await;
+}

@@ -311,3 +311,37 @@ fn subscriptions_and_clear_retained_dialogs() {
         "cleared 1 of 1 retained messages under plant"
     );
 }
+
+#[test]
+fn wide_characters_at_small_widths() {
+    // CJK and emoji take two columns: rows, previews and the status bar's notice are cut by
+    // display width, so nothing spills over a border.
+    let mut model = plant();
+    for (topic, payload) in [
+        (
+            "温度/传感器/一号",
+            "温度二十一度半，湿度百分之四十五，一切正常",
+        ),
+        ("🌡️/salle/été", "🌡️🌡️🌡️ très chaud, très très chaud"),
+    ] {
+        super::feed(&mut model, super::message(topic, payload.as_bytes(), 3000));
+    }
+    open_path(&mut model, "温度/传感器/一号");
+    open_path(&mut model, "🌡️/salle/été");
+    mqscope::tui::model::update(
+        &mut model,
+        mqscope::tui::model::Msg::Notice("copied the topic 温度/传感器/一号/很长很长的名字".into()),
+    );
+    for (w, h) in [(40, 16), (64, 20)] {
+        let mut view = View::default();
+        let terminal = draw(&mut model, &mut view, w, h);
+        let rows = super::text(&terminal);
+        for row in &rows {
+            assert!(
+                unicode_width::UnicodeWidthStr::width(row.as_str()) <= usize::from(w) * 2,
+                "{row}"
+            );
+        }
+        insta::assert_snapshot!(format!("wide_{w}x{h}"), screen(&terminal));
+    }
+}

@@ -113,7 +113,7 @@ pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect
     };
     // The notice answers what the user just did: it keeps up to 48 columns, shortened last.
     let notice = model.notice.as_ref().map(|(text, _)| text.as_str());
-    let reserve = notice.map_or(0, |n| n.chars().count().min(48) + 3);
+    let reserve = notice.map_or(0, |n| crate::width::of(n).min(48) + 3);
     while total(&parts) + reserve > width && parts.len() > 1 {
         let Some(weakest) = parts
             .iter()
@@ -128,14 +128,7 @@ pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect
     if let Some(text) = notice {
         let room = width.saturating_sub(total(&parts) + 3);
         if room >= 8 {
-            let shown: String = if text.chars().count() > room {
-                text.chars()
-                    .take(room - 1)
-                    .chain(std::iter::once('…'))
-                    .collect()
-            } else {
-                text.to_string()
-            };
+            let shown = crate::width::fit(&crate::sanitize::line(text.as_bytes()), room);
             parts.push((0, Span::styled(shown, t.warn)));
         }
     }
@@ -227,7 +220,7 @@ pub fn render_hints(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect)
         if let Some(key) = model.keymap.key_for(model.focus, *action) {
             let label = key.label();
             let text = format!(" {}  ", short(*action));
-            used += label.chars().count() + text.chars().count();
+            used += crate::width::of(&label) + crate::width::of(&text);
             if used > usize::from(area.width) + 2 {
                 break;
             }
