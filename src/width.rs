@@ -20,7 +20,7 @@ pub fn fit(text: &str, columns: usize) -> String {
         out.push(c);
         if of(&out) + 1 > columns {
             out.pop();
-            if !c.width().is_some_and(|w| w > 0) {
+            if c.width().is_none_or(|w| w == 0) {
                 // A zero-width part of the last character (VS16, a joiner) did not fit:
                 // drop the character it belongs to rather than show it half.
                 out.pop();
