@@ -138,7 +138,7 @@ async fn non_ascii_topics_through_mosquitto_in_tree_filter_inspector_and_packet_
     {
         update(&mut model, Msg::Broker(event));
     }
-    let published: Vec<&str> = model
+    let seen_on_wire: Vec<&str> = model
         .log
         .packets
         .iter()
