@@ -216,3 +216,43 @@ async fn subscription_changes_while_offline_answer_at_once_and_apply_after_recon
     let got = messages(&mut sub, 1).await;
     assert_eq!(got[0].topic, "été/x", "only the kept filter delivers");
 }
+
+#[tokio::test]
+async fn a_dropped_link_backs_off_and_resubscribes_on_every_broker() {
+    use super::support::TestBroker;
+    for broker in TestBroker::all() {
+        for version in [MqttVersion::V5, MqttVersion::V311] {
+            let name = format!("{} {version:?}", broker.name());
+            let proxy = FaultProxy::start(broker.port(version)).await;
+            let mut sub = connected(subscribing(options(&proxy.url(), version), "rc/#", 1)).await;
+            // The link drops and new connections are refused for a while.
+            proxy.set(Fault::Refuse);
+            proxy.kill_all();
+            let mut delays = Vec::new();
+            let events = until(&mut sub, 20, |e| {
+                if let BrokerEvent::Lifecycle(l) = e {
+                    if let LifecycleKind::Backoff { delay } = l.kind {
+                        delays.push(delay);
+                    }
+                }
+                delays.len() >= 3
+            })
+            .await;
+            assert!(
+                lifecycle(&events)
+                    .iter()
+                    .any(|k| matches!(k, LifecycleKind::Disconnected { .. })),
+                "{name}: the drop is reported"
+            );
+            assert!(delays.windows(2).all(|d| d[1] > d[0]), "{name}: {delays:?}");
+            proxy.set(Fault::Pass);
+            until(&mut sub, 20, is_subscribed).await;
+            let publisher = connected(options(&broker.url(version), version)).await;
+            publisher.publish(publish("rc/温度", "back")).await;
+            let got = messages(&mut sub, 1).await;
+            assert_eq!(got[0].topic, "rc/温度", "{name}: resubscribed");
+            publisher.shutdown().await;
+            sub.shutdown().await;
+        }
+    }
+}

@@ -89,3 +89,45 @@ fn a_refused_filter_is_reported_in_plain_words() {
     assert!(err.contains("try a narrower filter"), "{err}");
     drop(fake);
 }
+
+#[test]
+fn clearing_retained_works_on_every_broker() {
+    use super::support::TestBroker;
+    use mqscope::broker::MqttVersion;
+    for broker in TestBroker::all() {
+        let url = broker.url(MqttVersion::V5);
+        let name = broker.name();
+        for topic in ["cm/温度/1", "cm/été/2", "cm/keep"] {
+            super::publish(&url, &["-t", topic, "-m", "x", "-r"]);
+        }
+        let list = |extra: &[&str]| {
+            let mut cmd = super::mqscope();
+            cmd.args(["clean-retained", "-b", &url, "cm/#"]).args(extra);
+            let out = super::run(cmd, b"", 20);
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut lines: Vec<String> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect();
+            lines.sort();
+            lines
+        };
+        assert_eq!(
+            list(&["--dry-run"]),
+            ["cm/keep", "cm/été/2", "cm/温度/1"],
+            "{name}"
+        );
+        let cleared = list(&["--exclude", "cm/keep"]);
+        assert_eq!(cleared, ["cleared cm/été/2", "cleared cm/温度/1"], "{name}");
+        assert_eq!(
+            list(&["--dry-run"]),
+            ["cm/keep"],
+            "{name}: only the excluded is left"
+        );
+    }
+}

@@ -205,3 +205,59 @@ pub async fn seed_retained(url: &str, topics: &[String]) {
     commands.send(Command::Shutdown).await.unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
 }
+
+/// The brokers the round-trip, reconnect and clean-retained suites run against, so behaviour
+/// is not tuned to one implementation: a mosquitto process, and rumqttd in-process (the demo's
+/// embedded broker, whose listeners are each one protocol version).
+pub enum TestBroker {
+    Mosquitto(Mosquitto),
+    Rumqttd(mqscope::demo::broker::Ports),
+}
+
+impl TestBroker {
+    pub fn all() -> Vec<TestBroker> {
+        vec![
+            TestBroker::Mosquitto(Mosquitto::plain()),
+            TestBroker::Rumqttd(mqscope::demo::broker::start(None).unwrap()),
+        ]
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            TestBroker::Mosquitto(_) => "mosquitto",
+            TestBroker::Rumqttd(_) => "rumqttd",
+        }
+    }
+
+    /// The URL to reach it in `version` (`auto` goes to the MQTT 5 listener).
+    pub fn url(&self, version: mqscope::broker::MqttVersion) -> String {
+        match self {
+            TestBroker::Mosquitto(m) => m.url(),
+            TestBroker::Rumqttd(p) => format!(
+                "mqtt://127.0.0.1:{}",
+                if version == mqscope::broker::MqttVersion::V311 {
+                    p.v311
+                } else {
+                    p.v5
+                }
+            ),
+        }
+    }
+
+    /// The port of the listener for `version`.
+    pub fn port(&self, version: mqscope::broker::MqttVersion) -> u16 {
+        self.url(version)
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap()
+    }
+
+    /// The largest payload it takes (rumqttd is configured for 1 MB in the demo).
+    pub fn max_payload(&self) -> usize {
+        match self {
+            TestBroker::Mosquitto(_) => 256 << 20,
+            TestBroker::Rumqttd(_) => 1 << 20,
+        }
+    }
+}
