@@ -18,6 +18,7 @@ mod classify;
 pub mod codes;
 mod emitter;
 pub mod event;
+pub mod events;
 pub(crate) mod framer;
 pub mod json;
 mod local;
@@ -51,7 +52,7 @@ pub use wire::PacketType;
 
 /// A running connection layer: receive events, send commands.
 pub struct BrokerHandle {
-    pub events: mpsc::Receiver<BrokerEvent>,
+    pub events: events::EventReceiver,
     commands: mpsc::Sender<Command>,
     shutdown: watch::Sender<bool>,
     stats: Arc<pump::Stats>,
@@ -79,7 +80,9 @@ impl BrokerHandle {
                 format!("cannot create the local socket: {e}"),
             )
         })?;
-        let (events_tx, events) = mpsc::channel(opts.event_capacity.max(16));
+        let (events_tx, events_rx) = mpsc::channel(opts.event_capacity.max(16));
+        let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let events = events::EventReceiver::new(events_rx, queued.clone());
         let (commands, commands_rx) = mpsc::channel(256);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let stats = Arc::new(pump::Stats::default());
@@ -87,10 +90,9 @@ impl BrokerHandle {
             opts,
             tls,
             socket,
-            events_tx,
+            emitter::Emitter::new(events_tx, stats.clone(), queued),
             commands_rx,
             shutdown_rx,
-            stats.clone(),
         );
         let task = tokio::spawn(supervisor.run());
         Ok(Self {

@@ -24,7 +24,8 @@ async fn a_panicking_task_ends_the_loop() {
         input_rx,
         |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
     ));
-    let (_events_tx, mut events) = mpsc::channel::<BrokerEvent>(16);
+    let (_events_tx, events) = mpsc::channel::<BrokerEvent>(16);
+    let mut events = mqscope::broker::events::EventReceiver::from(events);
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let mut model = Model::new(
         "mqtt://panic.test".into(),

@@ -24,6 +24,8 @@ pub struct Emitter {
     /// Whether `queue.overflow` holds anything: the lossy paths read this without locking.
     overflowing: Arc<AtomicBool>,
     stats: Arc<Stats>,
+    /// Bytes of messages in the channel (the receiver gives them back): see `events`.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Default)]
@@ -36,12 +38,17 @@ struct Queue {
 }
 
 impl Emitter {
-    pub fn new(tx: mpsc::Sender<BrokerEvent>, stats: Arc<Stats>) -> Self {
+    pub fn new(
+        tx: mpsc::Sender<BrokerEvent>,
+        stats: Arc<Stats>,
+        queued: Arc<std::sync::atomic::AtomicUsize>,
+    ) -> Self {
         Self {
             tx,
             queue: Arc::default(),
             overflowing: Arc::default(),
             stats,
+            queued,
         }
     }
 
@@ -76,7 +83,13 @@ impl Emitter {
     }
 
     pub fn message(&self, message: Message) {
-        if !self.lossy(BrokerEvent::Message(message)) {
+        let event = BrokerEvent::Message(message);
+        let weight = super::events::weight(&event);
+        // Counted before it is sent: the receiver may take it (and give the bytes back)
+        // before `try_send` even returns.
+        let before = self.queued.fetch_add(weight, Ordering::AcqRel);
+        if before + weight > super::events::MAX_QUEUED_BYTES || !self.lossy(event) {
+            self.queued.fetch_sub(weight, Ordering::AcqRel);
             self.stats.dropped_messages.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -173,7 +186,7 @@ mod tests {
     fn run(capacity: usize, ops: &[Op]) -> (Vec<String>, u64, u64) {
         let (tx, mut rx) = mpsc::channel(capacity);
         let stats = Arc::new(Stats::default());
-        let e = Emitter::new(tx, stats.clone());
+        let e = Emitter::new(tx, stats.clone(), Arc::default());
         let mut seen = Vec::new();
         let read = |rx: &mut mpsc::Receiver<BrokerEvent>, n: usize, seen: &mut Vec<String>| {
             for _ in 0..n {
@@ -286,9 +299,34 @@ mod tests {
     }
 
     #[test]
+    fn the_channel_is_bounded_in_bytes_too() {
+        let (tx, rx) = mpsc::channel(100_000);
+        let stats = Arc::new(Stats::default());
+        let queued = Arc::default();
+        let e = Emitter::new(tx, stats.clone(), Arc::clone(&queued));
+        let mut rx = super::super::events::EventReceiver::new(rx, queued);
+        let big = |topic: &str| Message {
+            payload: bytes::Bytes::from(vec![0u8; 1 << 20]),
+            ..message(topic)
+        };
+        for _ in 0..100 {
+            e.message(big("温度/big"));
+        }
+        let limit = super::super::events::MAX_QUEUED_BYTES;
+        assert!(rx.queued_bytes() <= limit, "{}", rx.queued_bytes());
+        let dropped = stats.dropped_messages.load(Ordering::Relaxed);
+        assert!(dropped >= 37, "{dropped} of 100 dropped at 64 MiB");
+        // What the consumer takes is given back: there is room again.
+        while rx.try_recv().is_ok() {}
+        assert_eq!(rx.queued_bytes(), 0);
+        e.message(big("温度/big"));
+        assert_eq!(stats.dropped_messages.load(Ordering::Relaxed), dropped);
+    }
+
+    #[test]
     fn a_consumer_that_went_away_leaves_nothing_queued() {
         let (tx, rx) = mpsc::channel(1);
-        let e = Emitter::new(tx, Arc::new(Stats::default()));
+        let e = Emitter::new(tx, Arc::new(Stats::default()), Arc::default());
         e.lifecycle(1, LifecycleKind::Idle);
         drop(rx);
         e.lifecycle(2, LifecycleKind::Idle);

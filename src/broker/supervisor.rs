@@ -21,11 +21,11 @@ use super::cause::{Cause, CauseKind};
 use super::classify::{LinkNotes, classify_connect_failure, classify_link_failure};
 use super::emitter::Emitter;
 use super::event::{
-    BrokerEvent, Command, LifecycleKind, PublishOutcome, PublishRequest, Stage, SubscribeResult,
+    Command, LifecycleKind, PublishOutcome, PublishRequest, Stage, SubscribeResult,
 };
 use super::local::LocalSocket;
 use super::options::{BrokerOptions, MqttVersion, Protocol, Subscription};
-use super::pump::{self, Note, PumpCtx, Stats};
+use super::pump::{self, Note, PumpCtx};
 use super::session::{REQUEST_CAPACITY, Session, SessionEvent};
 use super::stages;
 
@@ -81,10 +81,9 @@ impl Supervisor {
         opts: BrokerOptions,
         tls: Option<Arc<ClientConfig>>,
         socket: LocalSocket,
-        events: mpsc::Sender<BrokerEvent>,
+        out: Emitter,
         commands: mpsc::Receiver<Command>,
         shutdown: watch::Receiver<bool>,
-        stats: Arc<Stats>,
     ) -> Self {
         let protocol = match opts.version {
             MqttVersion::V311 => Protocol::V311,
@@ -96,7 +95,7 @@ impl Supervisor {
             opts,
             tls,
             socket: Arc::new(socket),
-            out: Emitter::new(events, stats),
+            out,
             commands,
             shutdown,
             protocol,

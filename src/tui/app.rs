@@ -15,7 +15,6 @@ use tokio::time::Instant;
 use super::model::{Command, Model, Msg, update};
 use super::ui;
 use super::view::View;
-use crate::broker::BrokerEvent;
 use crate::logging::LogRing;
 
 /// Minimum time between frames.
@@ -40,7 +39,7 @@ pub enum Ending {
 
 /// What feeds the loop besides the terminal.
 pub struct Sources<'a> {
-    pub events: &'a mut mpsc::Receiver<BrokerEvent>,
+    pub events: &'a mut crate::broker::events::EventReceiver,
     /// The app's own log lines, for the log pane.
     pub logs: Option<&'a LogRing>,
     /// What side effects report back: doctor reports, publish outcomes, clearing progress.

@@ -25,7 +25,8 @@ async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
         input_rx,
         |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
     ));
-    let (events_tx, mut events) = mpsc::channel::<BrokerEvent>(1024);
+    let (events_tx, events) = mpsc::channel::<BrokerEvent>(1024);
+    let mut events = mqscope::broker::events::EventReceiver::from(events);
     let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
     let mut model = Model::new(
         "mqtt://loop.test".into(),
@@ -85,7 +86,8 @@ async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
 #[tokio::test]
 async fn the_loop_ends_when_input_ends_even_under_a_flood() {
     let input = futures_util::stream::iter(Vec::<io::Result<Event>>::new()).boxed();
-    let (events_tx, mut events) = mpsc::channel::<BrokerEvent>(100_000);
+    let (events_tx, events) = mpsc::channel::<BrokerEvent>(100_000);
+    let mut events = mqscope::broker::events::EventReceiver::from(events);
     for i in 0..50_000u64 {
         events_tx
             .try_send(BrokerEvent::Message(message("flood/x", b"1", i)))
