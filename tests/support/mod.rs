@@ -211,6 +211,7 @@ pub async fn seed_retained(url: &str, topics: &[String]) {
 /// embedded broker, whose listeners are each one protocol version).
 pub enum TestBroker {
     Mosquitto(Mosquitto),
+    #[cfg(feature = "embedded-broker")]
     Rumqttd(mqscope::demo::broker::Ports),
 }
 
@@ -218,6 +219,7 @@ impl TestBroker {
     pub fn all() -> Vec<TestBroker> {
         vec![
             TestBroker::Mosquitto(Mosquitto::plain()),
+            #[cfg(feature = "embedded-broker")]
             TestBroker::Rumqttd(mqscope::demo::broker::start(None).unwrap()),
         ]
     }
@@ -225,14 +227,17 @@ impl TestBroker {
     pub fn name(&self) -> &'static str {
         match self {
             TestBroker::Mosquitto(_) => "mosquitto",
+            #[cfg(feature = "embedded-broker")]
             TestBroker::Rumqttd(_) => "rumqttd",
         }
     }
 
     /// The URL to reach it in `version` (`auto` goes to the MQTT 5 listener).
     pub fn url(&self, version: mqscope::broker::MqttVersion) -> String {
+        let _ = version;
         match self {
             TestBroker::Mosquitto(m) => m.url(),
+            #[cfg(feature = "embedded-broker")]
             TestBroker::Rumqttd(p) => format!(
                 "mqtt://127.0.0.1:{}",
                 if version == mqscope::broker::MqttVersion::V311 {
@@ -257,6 +262,7 @@ impl TestBroker {
     pub fn max_payload(&self) -> usize {
         match self {
             TestBroker::Mosquitto(_) => 256 << 20,
+            #[cfg(feature = "embedded-broker")]
             TestBroker::Rumqttd(_) => 1 << 20,
         }
     }
