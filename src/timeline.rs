@@ -358,16 +358,9 @@ mod tests {
         PacketRecord {
             mono,
             at: SystemTime::UNIX_EPOCH,
-            direction,
-            packet_type: PacketType::from_number(packet_type),
-            size: 2,
             pkid,
-            topic: None,
             qos,
-            retain: false,
-            dup: false,
-            reason: None,
-            detail: String::new(),
+            ..PacketRecord::new(direction, PacketType::from_number(packet_type), 2)
         }
     }
 

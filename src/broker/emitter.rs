@@ -236,20 +236,11 @@ mod tests {
     }
 
     fn record() -> PacketRecord {
-        PacketRecord {
-            mono: Instant::now(),
-            at: SystemTime::UNIX_EPOCH,
-            direction: super::super::Direction::In,
-            packet_type: super::super::PacketType::Pingresp,
-            size: 2,
-            pkid: None,
-            topic: None,
-            qos: 0,
-            retain: false,
-            dup: false,
-            reason: None,
-            detail: String::new(),
-        }
+        PacketRecord::new(
+            super::super::Direction::In,
+            super::super::PacketType::Pingresp,
+            2,
+        )
     }
 
     #[test]

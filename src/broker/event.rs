@@ -287,6 +287,24 @@ pub struct PacketRecord {
 }
 
 impl PacketRecord {
+    /// A record of a packet seen now, with nothing but its direction, type and size yet.
+    pub fn new(direction: Direction, packet_type: super::wire::PacketType, size: usize) -> Self {
+        Self {
+            mono: Instant::now(),
+            at: SystemTime::now(),
+            direction,
+            packet_type,
+            size,
+            pkid: None,
+            topic: None,
+            qos: 0,
+            retain: false,
+            dup: false,
+            reason: None,
+            detail: String::new(),
+        }
+    }
+
     pub fn type_name(&self) -> &'static str {
         self.packet_type.name()
     }

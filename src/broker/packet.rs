@@ -2,7 +2,6 @@
 //! (the protocol spoken, the full CONNACK, a server DISCONNECT) that rumqttc does not report.
 
 use std::fmt::Write as _;
-use std::time::{Instant, SystemTime};
 
 use bytes::BytesMut;
 use rumqttc::v5::mqttbytes::v5 as v5b;
@@ -49,20 +48,8 @@ pub fn describe(
 ) -> (Option<PacketRecord>, Facts) {
     // Long by design: one arm per packet type.
     let mut facts = Facts::default();
-    let mut rec = want_record.then(|| PacketRecord {
-        mono: Instant::now(),
-        at: SystemTime::now(),
-        direction,
-        packet_type: frame.packet_type(),
-        size: frame.wire_size(),
-        pkid: None,
-        topic: None,
-        qos: 0,
-        retain: false,
-        dup: false,
-        reason: None,
-        detail: String::new(),
-    });
+    let mut rec =
+        want_record.then(|| PacketRecord::new(direction, frame.packet_type(), frame.wire_size()));
     let body = frame.body;
     let v5 = protocol == Some(Protocol::V5);
     match frame.packet_type() {

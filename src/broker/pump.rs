@@ -9,7 +9,7 @@
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -333,18 +333,8 @@ fn malformed_record(e: &FrameError) -> PacketRecord {
         }
     };
     PacketRecord {
-        mono: Instant::now(),
-        at: SystemTime::now(),
-        direction: Direction::In,
-        packet_type,
-        size,
-        pkid: None,
-        topic: None,
-        qos: 0,
-        retain: false,
-        dup: false,
-        reason: None,
         detail: format!("MALFORMED: {e} · {}", e.head()),
+        ..PacketRecord::new(Direction::In, packet_type, size)
     }
 }
 

@@ -219,6 +219,16 @@ impl Drop for Subscriber {
     }
 }
 
+/// The lines of some output, sorted (the order of retained messages is the broker's).
+pub fn sorted_lines(bytes: &[u8]) -> Vec<String> {
+    let mut lines: Vec<String> = String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
 /// `mqscope pub -b URL ARGS...`, expected to succeed.
 pub fn publish(url: &str, args: &[&str]) {
     let mut cmd = mqscope();

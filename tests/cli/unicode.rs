@@ -24,12 +24,7 @@ fn sub_shows_non_ascii_topics_in_text_and_json() {
     cmd.args(["sub", "-b", &broker.url(), "-t", "+/x", "-C", "3"]);
     let out = run(cmd, b"", 20);
     assert!(out.status.success());
-    let mut lines: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    lines.sort();
+    let lines = super::sorted_lines(&out.stdout);
     assert_eq!(lines, ["été/x v:été/x", "温度/x v:温度/x", "🌡️/x v:🌡️/x"]);
     let mut cmd = mqscope();
     cmd.args(["sub", "-b", &broker.url(), "-t", "#", "-C", "4", "--json"]);
@@ -62,13 +57,7 @@ fn clean_retained_matches_non_ascii_topics_and_excludes_them() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut lines: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect();
-        lines.sort();
-        lines
+        super::sorted_lines(&out.stdout)
     };
     assert_eq!(dry(&[]), ["été/x", "温度/x", "🌡️/x"]);
     assert_eq!(

@@ -81,10 +81,9 @@ impl Drop for HostileBroker {
     }
 }
 
-/// A packet: first byte, remaining length, body.
-pub fn packet(first: u8, body: &[u8]) -> Vec<u8> {
+/// A fixed header: first byte and a remaining length of `len`.
+pub fn header(first: u8, mut len: usize) -> Vec<u8> {
     let mut out = vec![first];
-    let mut len = body.len();
     loop {
         let mut byte = u8::try_from(len & 0x7F).unwrap();
         len >>= 7;
@@ -93,9 +92,14 @@ pub fn packet(first: u8, body: &[u8]) -> Vec<u8> {
         }
         out.push(byte);
         if len == 0 {
-            break;
+            return out;
         }
     }
+}
+
+/// A packet: first byte, remaining length, body.
+pub fn packet(first: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = header(first, body.len());
     out.extend_from_slice(body);
     out
 }
@@ -204,20 +208,8 @@ fn misbehaviour(what: &Hostile, v5: bool) -> (Vec<u8>, Vec<u8>) {
         Hostile::MalformedLength => (vec![0x30, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0], Vec::new()),
         Hostile::UnknownAlias => (publish(b"", Some(&[0x23, 0x00, 0x07]), b"1"), Vec::new()),
         Hostile::Oversize(n) => {
-            let mut p = packet(0x30, &[]);
-            p.truncate(1);
-            let mut len = *n;
-            loop {
-                let mut byte = u8::try_from(len & 0x7F).unwrap();
-                len >>= 7;
-                if len > 0 {
-                    byte |= 0x80;
-                }
-                p.push(byte);
-                if len == 0 {
-                    break;
-                }
-            }
+            // The header announces `n` bytes; a few of them follow.
+            let mut p = header(0x30, *n);
             p.extend_from_slice(&[0, 1, b't']);
             p.extend(std::iter::repeat_n(b'x', 4096));
             (p, Vec::new())

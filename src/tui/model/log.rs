@@ -320,16 +320,8 @@ mod tests {
         PacketRecord {
             mono,
             at: SystemTime::UNIX_EPOCH,
-            direction,
-            packet_type: PacketType::from_number(packet_type),
-            size: 2,
-            pkid: None,
             topic: topic.map(Into::into),
-            qos: 0,
-            retain: false,
-            dup: false,
-            reason: None,
-            detail: String::new(),
+            ..PacketRecord::new(direction, PacketType::from_number(packet_type), 2)
         }
     }
 
