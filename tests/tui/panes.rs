@@ -150,3 +150,36 @@ fn an_idle_redraw_reuses_the_drawn_tree_and_still_matches_a_fresh_draw() {
         "{rows:#?}"
     );
 }
+
+#[test]
+fn an_empty_tree_says_why_and_what_to_do() {
+    use mqscope::broker::{Cause, CauseKind};
+    use mqscope::tui::model::LinkState;
+    let mut model = Model::new(
+        "mqtt://127.0.0.1:1".into(),
+        mqscope::store::Limits::default(),
+        super::t0(),
+    );
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 120, 34);
+    assert!(super::screen(&terminal).contains("connecting…"));
+    model.link = LinkState::Retrying {
+        at: super::at(3000),
+        cause: Cause::new(CauseKind::TcpRefused, "Connection refused (os error 111)"),
+    };
+    let terminal = draw(&mut model, &mut view, 120, 34);
+    let screen = super::screen(&terminal);
+    for want in [
+        "no messages: the broker cannot be reached",
+        "nothing is listening on that port",
+        "[tcp_refused]",
+        "Connection refused (os error 111)",
+        "hint: check that the broker runs",
+        "D    runs the doctor on this broker",
+        "mqscope demo",
+        "mqscope -b URL",
+    ] {
+        assert!(screen.contains(want), "{want}:\n{screen}");
+    }
+    insta::assert_snapshot!("empty_tree_no_broker", screen);
+}

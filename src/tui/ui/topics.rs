@@ -46,12 +46,17 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>, area: Rect)
     let t = &view.theme;
     let block = pane_block(t, &key.title, is_focused);
     if view.items.is_empty() {
-        let text = if filter.is_active() {
-            "no topic matches the filter"
+        let lines = if filter.is_active() {
+            vec![Line::styled("no topic matches the filter", t.dim)]
         } else {
-            "waiting for messages…"
+            empty_tree(model, t)
         };
-        frame.render_widget(Paragraph::new(Line::styled(text, t.dim)).block(block), area);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .block(block),
+            area,
+        );
         return;
     }
     let Ok(tree) = Tree::new(&view.items) else {
@@ -82,4 +87,35 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>, area: Rect)
         ..key
     };
     view.tree_frame = Some(TreeFrame { key, cells });
+}
+
+/// What an empty tree says: waiting, or why nothing can arrive and what to do about it.
+fn empty_tree(model: &Model, t: &crate::tui::theme::Theme) -> Vec<Line<'static>> {
+    use crate::tui::model::LinkState;
+    let cause = match &model.link {
+        LinkState::Retrying { cause, .. } | LinkState::Failed { cause } => cause,
+        LinkState::Connected { .. } => {
+            return vec![Line::styled(
+                "connected; waiting for messages on the subscription (s lists it)…",
+                t.dim,
+            )];
+        }
+        _ => return vec![Line::styled("connecting…", t.dim)],
+    };
+    let sane = |s: &str| crate::sanitize::line(s.as_bytes()).into_owned();
+    vec![
+        Line::styled("no messages: the broker cannot be reached", t.warn),
+        Line::raw(""),
+        Line::styled(
+            format!("{} [{}]", sane(cause.kind.explanation()), cause.code()),
+            t.error,
+        ),
+        Line::styled(sane(&cause.detail), t.dim),
+        Line::raw(""),
+        Line::styled(format!("hint: {}", cause.kind.hint()), t.value),
+        Line::raw(""),
+        Line::styled("D    runs the doctor on this broker", t.label),
+        Line::styled("mqscope demo    the whole tool with no broker", t.label),
+        Line::styled("mqscope -b URL  another broker", t.label),
+    ]
 }
