@@ -72,10 +72,12 @@ pub fn start(v5_port: Option<u16>) -> anyhow::Result<Ports> {
                 tracing::error!(target: "rumqttd", "embedded broker stopped: {e}");
             }
         })?;
-    // Wait until both listeners accept.
+    // Wait until both listeners are up. The check does not connect: rumqttd logs an ERROR for
+    // every client that leaves (even with a proper DISCONNECT), which a first-time user reads
+    // as "something is broken". The kernel's socket table says when a port listens.
     for port in [ports.v5, ports.v311] {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        while !listening(port) {
             if std::time::Instant::now() > deadline {
                 anyhow::bail!("the embedded broker did not start listening on port {port}");
             }
@@ -83,4 +85,19 @@ pub fn start(v5_port: Option<u16>) -> anyhow::Result<Ports> {
         }
     }
     Ok(ports)
+}
+
+/// Whether something listens on 127.0.0.1:`port`, from `/proc/net/tcp` (state 0A).
+fn listening(port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        // No procfs: fall back to connecting (rumqttd will log that probe).
+        return std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok();
+    };
+    let wanted = format!("0100007F:{port:04X}");
+    table.lines().skip(1).any(|line| {
+        let mut fields = line.split_whitespace();
+        let local = fields.nth(1);
+        let state = fields.nth(1);
+        local == Some(wanted.as_str()) && state == Some("0A")
+    })
 }

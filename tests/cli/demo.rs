@@ -92,3 +92,34 @@ fn sub_json_against_the_headless_demo_sees_every_family() {
         Some(true)
     );
 }
+
+#[test]
+fn the_demo_starts_without_an_error_in_its_log() {
+    // Its readiness check used to connect without CONNECT: rumqttd logged an ERROR a
+    // first-time user saw on the demo's first screen.
+    let logs = super::support::TempDir::new("demo-logs");
+    let mut demo = mqscope();
+    demo.env("MQSCOPE_LOG_DIR", logs.path())
+        .args(["demo", "--no-tui"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = demo.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "ended by SIGTERM");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(logs.path()).unwrap() {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+    }
+    assert!(
+        text.contains("rumqttd"),
+        "the broker logged its start:\n{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.contains(" ERROR ")),
+        "no ERROR at start:\n{text}"
+    );
+}
