@@ -183,3 +183,31 @@ fn an_empty_tree_says_why_and_what_to_do() {
     }
     insta::assert_snapshot!("empty_tree_no_broker", screen);
 }
+
+#[test]
+fn long_log_lines_and_timeline_outcomes_wrap_instead_of_being_cut() {
+    use mqscope::tui::keymap::Pane;
+    let mut model = plant();
+    let message =
+        "Error while handling MQTT connect packet error=ConnectionAborted and then the end";
+    mqscope::tui::model::update(
+        &mut model,
+        mqscope::tui::model::Msg::Logs(
+            vec![mqscope::logging::LogLine {
+                at: super::at(1),
+                level: tracing::Level::ERROR,
+                target: "rumqttd::server::broker".into(),
+                message: message.into(),
+            }],
+            0,
+        ),
+    );
+    model.side = Pane::Log;
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 90, 24);
+    let screen = super::screen(&terminal);
+    assert!(
+        screen.contains("and then the end"),
+        "the line's end shows:\n{screen}"
+    );
+}

@@ -2,6 +2,8 @@
 
 use std::time::SystemTime;
 
+use ratatui::text::{Line, Span};
+
 /// `1,234,567`.
 pub fn count(n: u64) -> String {
     let digits = n.to_string();
@@ -52,6 +54,41 @@ pub fn duration_short(secs: u64) -> String {
         60..3600 => format!("{}m", secs / 60),
         _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
     }
+}
+
+/// Spans laid out in lines of at most `width` columns, broken between words: the first line
+/// after `first`, the others after `indent`. A word longer than a line is left to be clipped.
+pub fn wrap(
+    spans: Vec<Span<'static>>,
+    width: usize,
+    first: &'static str,
+    indent: &'static str,
+) -> Vec<Line<'static>> {
+    let room = |lead: &str| width.saturating_sub(lead.len()).max(8);
+    let mut lines = Vec::new();
+    let mut lead = first;
+    let mut line = vec![Span::raw(lead)];
+    let mut used = 0;
+    for span in spans {
+        let style = span.style;
+        for word in span.content.split_inclusive(' ') {
+            let w = crate::width::of(word);
+            if used > 0 && used + w.min(room(lead)) > room(lead) {
+                lead = indent;
+                lines.push(Line::from(std::mem::replace(
+                    &mut line,
+                    vec![Span::raw(lead)],
+                )));
+                used = 0;
+            }
+            line.push(Span::styled(word.to_string(), style));
+            used += w;
+        }
+    }
+    if used > 0 {
+        lines.push(Line::from(line));
+    }
+    lines
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(block, area);
     let height = usize::from(inner.height);
     let lines = match log.tab {
-        Tab::Log => log_lines(model, t, height),
+        Tab::Log => log_lines(model, t, height, usize::from(inner.width)),
         Tab::Packets => packet_lines(model, t, height),
     };
     frame.render_widget(Paragraph::new(lines), inner);
@@ -69,7 +69,9 @@ fn level_style(t: &Theme, level: Level) -> Style {
     }
 }
 
-fn log_lines(model: &Model, t: &Theme, height: usize) -> Vec<Line<'static>> {
+/// The log lines that fill the pane from the bottom, each wrapped to `width` (continuations
+/// indented), so a long message is read whole without zooming.
+fn log_lines(model: &Model, t: &Theme, height: usize, width: usize) -> Vec<Line<'static>> {
     let log = &model.log;
     let shown: Vec<_> = log.lines.iter().filter(|l| log.shows_line(l)).collect();
     if shown.is_empty() {
@@ -85,18 +87,24 @@ fn log_lines(model: &Model, t: &Theme, height: usize) -> Vec<Line<'static>> {
     let end = shown
         .len()
         .saturating_sub(log.scroll.min(shown.len().saturating_sub(1)));
-    let start = end.saturating_sub(height);
-    shown[start..end]
-        .iter()
-        .map(|l| {
-            Line::from(vec![
-                Span::styled(format!("{} ", clock(l.at)), t.dim),
-                Span::styled(format!("{:<5} ", l.level.as_str()), level_style(t, l.level)),
-                Span::styled(format!("{}: ", l.target), t.label),
-                Span::raw(crate::sanitize::block(l.message.as_bytes()).into_owned()),
-            ])
-        })
-        .collect()
+    let mut rows: Vec<Line<'static>> = Vec::new();
+    for l in shown[..end].iter().rev() {
+        if rows.len() >= height {
+            break;
+        }
+        let spans = vec![
+            Span::styled(format!("{} ", clock(l.at)), t.dim),
+            Span::styled(format!("{:<5} ", l.level.as_str()), level_style(t, l.level)),
+            Span::styled(format!("{}: ", l.target), t.label),
+            Span::raw(crate::sanitize::line(l.message.as_bytes()).into_owned()),
+        ];
+        let mut wrapped = super::format::wrap(spans, width, "", "    ");
+        wrapped.reverse();
+        rows.extend(wrapped);
+    }
+    rows.truncate(height);
+    rows.reverse();
+    rows
 }
 
 fn packet_lines(model: &Model, t: &Theme, height: usize) -> Vec<Line<'static>> {

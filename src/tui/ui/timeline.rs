@@ -10,7 +10,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::format::duration_short;
+use super::format::{duration_short, wrap};
 use super::{age, clock, focused, pane_block};
 use crate::broker::codes;
 use crate::timeline::{Attempt, End};
@@ -43,25 +43,37 @@ pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     } else {
         (inner, None)
     };
-    let mut lines = vec![strip(model, t, usize::from(list_area.width))];
+    let width = usize::from(list_area.width);
+    let mut lines = vec![strip(model, t, width)];
     let selected = model.timeline_selected.min(timeline.attempts.len() - 1);
     let rows = usize::from(list_area.height).saturating_sub(1);
-    // Keep the selected attempt in view.
-    let first = selected.saturating_sub(rows.saturating_sub(1));
-    for (i, attempt) in timeline
+    // Keep the selected attempt in view; an attempt whose outcome does not fit beside its
+    // stages takes a second line, so count rows, not attempts.
+    let row_lines: Vec<Vec<Line<'static>>> = timeline
         .attempts
         .iter()
         .rev()
         .enumerate()
-        .skip(first)
-        .take(rows)
-    {
-        let style = if i == selected {
-            t.selected
-        } else {
-            Style::default()
-        };
-        lines.push(attempt_line(t, attempt, model.now, style));
+        .map(|(i, attempt)| {
+            let style = if i == selected {
+                t.selected
+            } else {
+                Style::default()
+            };
+            attempt_lines(t, attempt, model.now, style, width)
+        })
+        .collect();
+    let mut first = selected;
+    let mut used = row_lines[selected].len();
+    while first > 0 && used + row_lines[first - 1].len() <= rows {
+        first -= 1;
+        used += row_lines[first].len();
+    }
+    for attempt in row_lines.into_iter().skip(first) {
+        if lines.len() > rows {
+            break;
+        }
+        lines.extend(attempt);
     }
     frame.render_widget(Paragraph::new(lines), list_area);
     if let Some(detail) = detail_area {
@@ -147,6 +159,33 @@ fn sparkline(samples: &std::collections::VecDeque<u64>, width: usize) -> String 
         .collect()
 }
 
+/// One attempt: its stages and outcome on one line when they fit in `width`, else the outcome
+/// on a second, indented line, so the words that matter are never cut in the middle.
+fn attempt_lines(
+    t: &Theme,
+    a: &Attempt,
+    now: SystemTime,
+    style: Style,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let head = attempt_line(t, a, now, style);
+    if head.width() <= width {
+        return vec![head];
+    }
+    let mut spans = head.spans;
+    let at = spans
+        .iter()
+        .position(|s| s.content == OUTCOME_GAP)
+        .unwrap_or(spans.len());
+    let outcome: Vec<Span<'static>> = spans.split_off(at).into_iter().skip(1).collect();
+    let mut lines = vec![Line::from(spans)];
+    lines.extend(wrap(outcome, width, "     ", "     "));
+    lines
+}
+
+/// What separates an attempt's stages from its outcome.
+const OUTCOME_GAP: &str = "   ";
+
 fn attempt_line(t: &Theme, a: &Attempt, now: SystemTime, style: Style) -> Line<'static> {
     let mut spans = vec![Span::styled(
         format!("#{:<3} {} ", a.number, clock(a.started)),
@@ -170,7 +209,7 @@ fn attempt_line(t: &Theme, a: &Attempt, now: SystemTime, style: Style) -> Line<'
     if !a.stages.is_empty() && a.stages.iter().all(|s| s.result.is_ok()) {
         spans.push(Span::styled(" ms", t.dim));
     }
-    spans.push(Span::raw("   "));
+    spans.push(Span::raw(OUTCOME_GAP));
     spans.extend(outcome(t, a, now));
     Line::from(spans)
 }
