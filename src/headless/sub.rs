@@ -51,6 +51,7 @@ pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
         let mut next = Some(first);
         let mut step = Step::Continue;
         let mut n = 0;
+        let mut yielded = false;
         while let Some(event) = next.take() {
             step = printer.event(&mut out, &event, &mut deadline)?;
             n += 1;
@@ -58,6 +59,13 @@ pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
                 break;
             }
             next = handle.events.try_recv().ok();
+            if next.is_none() && !yielded {
+                // Let the connection layer (on this same thread) read on before flushing:
+                // a write per message or two cost more CPU than mosquitto_sub spends.
+                yielded = true;
+                tokio::task::yield_now().await;
+                next = handle.events.try_recv().ok();
+            }
         }
         if let Err(e) = out.flush() {
             break write_failed(&e)?;
