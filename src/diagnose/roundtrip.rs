@@ -112,25 +112,18 @@ pub(super) async fn subscribe_and_round_trip(
             json!({ "filters": results }),
             lines,
         );
+        let names = refused
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         doc.hints.push(format!(
-            "the broker refused {}: try narrower filters (public brokers often deny '#')",
-            refused
-                .iter()
-                .map(|f| f.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "the broker refused {names}: try narrower filters (public brokers often deny '#')"
         ));
         doc.skip(Check::RoundTrip, "a subscription was refused");
         return Some(Cause::new(
             CauseKind::AclDenied,
-            format!(
-                "subscription refused: {}",
-                refused
-                    .iter()
-                    .map(|f| f.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("subscription refused: {names}"),
         ));
     }
     let mut lines = lines;

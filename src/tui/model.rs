@@ -448,5 +448,3 @@ fn toggle_connection(model: &mut Model) -> Vec<Command> {
     vec![Command::Reconnect]
 }
 
-/// The root's id, for views.
-pub const TREE_ROOT: NodeId = ROOT;
