@@ -447,4 +447,3 @@ fn toggle_connection(model: &mut Model) -> Vec<Command> {
     model.notify("connecting");
     vec![Command::Reconnect]
 }
-
