@@ -9,6 +9,9 @@ use crate::broker::options::random_client_id;
 use crate::broker::{BrokerOptions, MqttVersion, Subscription, Target, TlsSettings};
 use crate::secret::Secret;
 
+mod proxy;
+pub use proxy::{ProxyArgs, parse_duration};
+
 const EXAMPLES: &str = "\
 Examples:
   mqscope sub -b mqtt://broker.local -t 'plant/#'          print topic and payload per line
@@ -20,6 +23,7 @@ Examples:
   seq 5 | mqscope pub -t counter -l                         one message per stdin line
   mqscope doctor -b mqtts://broker:8883 --ca-file ca.pem     why does it not connect?
   mqscope demo                                              everything, with no broker needed
+  mqscope proxy --to mqtt://broker:1883 --drop-every 30s    grade your own client's reconnects
 
 Exit codes: 0 ok, 1 connection failure or refused, 2 usage or config error, 27 sub -W timeout.
 Logs: MQSCOPE_LOG (or RUST_LOG) sets the filter; the log file is under the state directory
@@ -110,6 +114,9 @@ pub enum Mode {
     Man,
     /// Everything at once with no setup: an embedded broker, a simulated fleet, the explorer.
     Demo(DemoArgs),
+    /// Stand between your own MQTT clients and their broker: see their packets, inject
+    /// faults (delay, drops, a dead broker, a black hole), grade how they reconnect.
+    Proxy(ProxyArgs),
 }
 
 /// `mqscope demo`

@@ -1,9 +1,10 @@
-//! Modes without a terminal UI, for scripts: `sub`, `pub`, `doctor`, `clean-retained`,
+//! Modes without a terminal UI, for scripts: `sub`, `pub`, `doctor`, `clean-retained`, `proxy --json`,
 //! `config`, `completions`, `man`.
 
 pub mod clean;
 pub mod config;
 pub mod doctor;
+pub mod proxy;
 pub mod publish;
 pub mod render;
 pub mod sub;

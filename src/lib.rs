@@ -12,6 +12,7 @@ pub mod logging;
 pub mod payload;
 #[cfg(test)]
 mod props;
+pub mod proxy;
 pub mod random;
 pub mod retained;
 pub mod sanitize;

@@ -74,6 +74,7 @@ fn main() -> ExitCode {
             Some(Mode::Doctor(args)) => until_signal(Box::pin(headless::doctor::run(args))).await,
             Some(Mode::CleanRetained(args)) => until_signal(headless::clean::run(args)).await,
             Some(Mode::Demo(args)) => mqscope::demo::run(args, ring, settings).await,
+            Some(Mode::Proxy(args)) => headless::proxy::run(args).await,
             Some(Mode::Config(_) | Mode::Completions { .. } | Mode::Man) => Ok(ExitCode::SUCCESS),
             None => mqscope::tui::run(cli.tui, ring, settings).await,
         }

@@ -31,9 +31,54 @@ pub fn parse_packet_size(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// A rate in bytes per second: `64K`, `1M`, `500`, optionally ending in `/s`.
+pub fn parse_rate(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix("/s").unwrap_or(t);
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "expected bytes per second like 64K, 1M or 500".to_string())?;
+    let factor: u64 = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => return Err("expected bytes per second like 64K, 1M or 500 (units K, M, G)".into()),
+    };
+    let rate = n.checked_mul(factor).ok_or("that rate is too large")?;
+    if rate == 0 {
+        return Err("at least 1 byte per second".into());
+    }
+    Ok(rate)
+}
+
+/// `512 B`, `64 KiB`, `1.5 MiB`: a byte count for people.
+pub fn human(n: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "display only")]
+    let f = n as f64;
+    if n < 1 << 10 {
+        format!("{n} B")
+    } else if n < 1 << 20 {
+        format!("{:.0} KiB", f / 1024.0)
+    } else {
+        format!("{:.1} MiB", f / f64::from(1u32 << 20))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_parse_with_units_and_per_second() {
+        assert_eq!(parse_rate("64K"), Ok(64 << 10));
+        assert_eq!(parse_rate("1M/s"), Ok(1 << 20));
+        assert_eq!(parse_rate("500"), Ok(500));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("fast").expect_err("refused").contains("64K"));
+        assert_eq!(human(64 << 10), "64 KiB");
+    }
 
     #[test]
     fn sizes_parse_with_units() {

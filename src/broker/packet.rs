@@ -140,7 +140,7 @@ fn be16(body: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Rebuilds the whole packet (fixed header + body) for rumqttc's decoders.
-fn whole(frame: &Frame<'_>) -> BytesMut {
+pub(crate) fn whole(frame: &Frame<'_>) -> BytesMut {
     let mut header = vec![frame.first];
     wire::encode_varint(frame.remaining, &mut header);
     let mut buf = BytesMut::with_capacity(header.len() + frame.body.len());
@@ -234,7 +234,7 @@ fn connect_summary(
     s
 }
 
-fn decode_connack(frame: &Frame<'_>, sent: Option<Protocol>) -> ConnackInfo {
+pub(crate) fn decode_connack(frame: &Frame<'_>, sent: Option<Protocol>) -> ConnackInfo {
     let body = frame.body;
     let flags = body.first().copied().unwrap_or(0);
     let code = body.get(1).copied().unwrap_or(0xFF);
@@ -390,7 +390,7 @@ pub fn ack_codes(body: &[u8], v5: bool) -> Vec<u8> {
     body.get(at..).unwrap_or_default().to_vec()
 }
 
-fn decode_disconnect(frame: &Frame<'_>, v5: bool) -> (u8, Option<String>) {
+pub(crate) fn decode_disconnect(frame: &Frame<'_>, v5: bool) -> (u8, Option<String>) {
     if !v5 || frame.remaining == 0 {
         return (0, None);
     }

@@ -1,0 +1,268 @@
+//! One direction of a proxied connection: read chunks, let the watcher look at them, and
+//! write them on, delayed, jittered and paced as the faults say.
+//!
+//! Reading and writing are two halves joined by a small bounded queue, so a delay holds
+//! chunks in flight (as a long cable would) instead of slowing the reads down; the queue's
+//! bound is the connection's memory bound. Chunks never overtake each other: a jittered due
+//! time is never earlier than the one before it (TCP does not reorder).
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use super::faults::Faults;
+use crate::broker::stages::BoxStream;
+
+const CHUNK: usize = 64 * 1024;
+/// Chunks in flight per direction: with `CHUNK`, at most 1 MiB per direction.
+const QUEUE: usize = 16;
+
+/// Where a direction reads from.
+pub enum Source {
+    Stream(ReadHalf<BoxStream>),
+    Ws(SplitStream<Box<WebSocketStream<BoxStream>>>),
+}
+
+/// Where a direction writes to.
+pub enum Sink {
+    Stream(WriteHalf<BoxStream>),
+    Ws(SplitSink<Box<WebSocketStream<BoxStream>>, WsMessage>),
+}
+
+impl Source {
+    /// The next chunk; `None` at a clean end.
+    async fn next(&mut self, buf: &mut [u8]) -> io::Result<Option<Bytes>> {
+        match self {
+            Source::Stream(r) => match r.read(buf).await? {
+                0 => Ok(None),
+                n => Ok(Some(Bytes::copy_from_slice(&buf[..n]))),
+            },
+            Source::Ws(ws) => loop {
+                match ws.next().await {
+                    None | Some(Ok(WsMessage::Close(_))) => return Ok(None),
+                    Some(Ok(WsMessage::Binary(data))) => return Ok(Some(data)),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(io::Error::other(e.to_string())),
+                }
+            },
+        }
+    }
+}
+
+impl Sink {
+    pub async fn send(&mut self, data: Bytes) -> io::Result<()> {
+        match self {
+            Sink::Stream(w) => w.write_all(&data).await,
+            Sink::Ws(ws) => ws
+                .send(WsMessage::Binary(data))
+                .await
+                .map_err(|e| io::Error::other(e.to_string())),
+        }
+    }
+
+    pub async fn close(&mut self) {
+        match self {
+            Sink::Stream(w) => {
+                let _ = w.shutdown().await;
+            }
+            Sink::Ws(ws) => {
+                let _ = ws.close().await;
+            }
+        }
+    }
+}
+
+/// How a direction ended.
+#[derive(Debug)]
+pub enum PipeEnd {
+    /// The reading side closed cleanly.
+    Eof,
+    ReadError(io::Error),
+    WriteError(io::Error),
+}
+
+/// Knobs one direction reads for every chunk.
+pub struct Shaping {
+    pub faults: Arc<Faults>,
+    pub hole: Arc<Hole>,
+}
+
+/// Whether a connection is black-holed: once it is, chunks are read and dropped for the rest
+/// of its life (forwarding again after bytes were lost would hand the broker half a packet).
+#[derive(Debug, Default)]
+pub struct Hole {
+    on: AtomicBool,
+    since: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Hole {
+    pub fn set(&self) {
+        if !self.on.swap(true, Ordering::Relaxed) {
+            if let Ok(mut since) = self.since.lock() {
+                *since = Some(Instant::now());
+            }
+        }
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.on.load(Ordering::Relaxed)
+    }
+
+    pub fn since(&self) -> Option<Instant> {
+        self.since.lock().ok().and_then(|s| *s)
+    }
+}
+
+/// Pumps `source` to `sink` until one of them ends, showing each chunk to `watch` first.
+pub async fn run(
+    mut source: Source,
+    mut sink: Sink,
+    shaping: Shaping,
+    mut watch: impl FnMut(&[u8]),
+) -> PipeEnd {
+    let (tx, mut rx) = mpsc::channel::<(Instant, Bytes)>(QUEUE);
+    let faults = shaping.faults.clone();
+    let reader = async move {
+        let mut buf = vec![0u8; CHUNK];
+        let mut last_due = Instant::now();
+        loop {
+            let chunk = match source.next(&mut buf).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return PipeEnd::Eof,
+                Err(e) => return PipeEnd::ReadError(e),
+            };
+            watch(&chunk);
+            if faults.is_black_hole() {
+                shaping.hole.set();
+            }
+            if shaping.hole.is_set() {
+                continue;
+            }
+            let (delay, jitter) = faults.delay();
+            let due = due_time(Instant::now(), delay, jitter, last_due);
+            last_due = due;
+            if tx.send((due, chunk)).await.is_err() {
+                // The writer failed; its error is the one to report.
+                return PipeEnd::Eof;
+            }
+        }
+    };
+    let faults = shaping.faults;
+    let writer = async move {
+        let mut next_free = Instant::now();
+        while let Some((due, chunk)) = rx.recv().await {
+            if due > Instant::now() {
+                tokio::time::sleep_until(due).await;
+            }
+            let result = match faults.bandwidth() {
+                None => sink.send(chunk).await,
+                Some(rate) => paced(&mut sink, chunk, rate, &mut next_free).await,
+            };
+            if let Err(e) = result {
+                return Some(e);
+            }
+        }
+        sink.close().await;
+        None
+    };
+    tokio::pin!(reader, writer);
+    tokio::select! {
+        // The reader ended (its queue sender with it): let the writer drain what is queued.
+        end = &mut reader => match writer.await {
+            Some(e) => PipeEnd::WriteError(e),
+            None => end,
+        },
+        // The writer can only end first on an error; the reader is dropped with its half.
+        error = &mut writer => error.map_or(PipeEnd::Eof, PipeEnd::WriteError),
+    }
+}
+
+/// Writes `chunk` at `rate` bytes per second, in slices of about a twentieth of a second.
+async fn paced(
+    sink: &mut Sink,
+    chunk: Bytes,
+    rate: u64,
+    next_free: &mut Instant,
+) -> io::Result<()> {
+    let slice = usize::try_from(rate / 20).unwrap_or(usize::MAX).max(1);
+    let mut rest = chunk;
+    while !rest.is_empty() {
+        let part = rest.split_to(slice.min(rest.len()));
+        if *next_free > Instant::now() {
+            tokio::time::sleep_until(*next_free).await;
+        }
+        let len = part.len() as u64;
+        sink.send(part).await?;
+        *next_free = (*next_free).max(Instant::now()) + transfer_time(len, rate);
+    }
+    Ok(())
+}
+
+/// How long `bytes` take at `rate` bytes per second.
+pub fn transfer_time(bytes: u64, rate: u64) -> Duration {
+    Duration::from_nanos(
+        u64::try_from(u128::from(bytes) * 1_000_000_000 / u128::from(rate.max(1)))
+            .unwrap_or(u64::MAX),
+    )
+}
+
+/// When a chunk read `now` is due: `delay` ± a uniform `jitter`, never before `last`.
+pub fn due_time(now: Instant, delay: Duration, jitter: Duration, last: Instant) -> Instant {
+    if delay.is_zero() && jitter.is_zero() {
+        return now.max(last);
+    }
+    let offset = if jitter.is_zero() {
+        delay
+    } else {
+        let spread = jitter.as_secs_f64() * (2.0 * crate::random::unit_f64() - 1.0);
+        Duration::from_secs_f64((delay.as_secs_f64() + spread).max(0.0))
+    };
+    (now + offset).max(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_times_never_go_backwards() {
+        let now = Instant::now();
+        let mut last = now;
+        for i in 0..1000 {
+            let t = now + Duration::from_micros(i);
+            let due = due_time(
+                t,
+                Duration::from_millis(50),
+                Duration::from_millis(40),
+                last,
+            );
+            assert!(due >= last);
+            assert!(due >= t + Duration::from_millis(10) || due == last);
+            assert!(due <= t + Duration::from_millis(90) || due == last);
+            last = due;
+        }
+    }
+
+    #[test]
+    fn no_delay_is_due_at_once() {
+        let now = Instant::now();
+        assert_eq!(due_time(now, Duration::ZERO, Duration::ZERO, now), now);
+    }
+
+    #[test]
+    fn transfer_time_follows_the_rate() {
+        assert_eq!(transfer_time(1000, 1000), Duration::from_secs(1));
+        assert_eq!(transfer_time(512, 1024), Duration::from_millis(500));
+        assert_eq!(transfer_time(1, 0), Duration::from_secs(1));
+    }
+}
