@@ -37,7 +37,12 @@ fn main() -> ExitCode {
     };
     // Never a byte on stderr while the TUI is up: it logs to the file and its log pane.
     let ring = mqscope::logging::LogRing::new(10_000, mqscope::logging::initial_level());
-    let tui = cli.mode.is_none() || matches!(&cli.mode, Some(Mode::Demo(d)) if !d.no_tui);
+    let proxy_screen = matches!(&cli.mode, Some(Mode::Proxy(p)) if !p.json && {
+        use std::io::IsTerminal;
+        std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+    });
+    let tui =
+        cli.mode.is_none() || proxy_screen || matches!(&cli.mode, Some(Mode::Demo(d)) if !d.no_tui);
     let _log = if tui {
         mqscope::logging::init_tui(&ring)
     } else {
@@ -74,6 +79,14 @@ fn main() -> ExitCode {
             Some(Mode::Doctor(args)) => until_signal(Box::pin(headless::doctor::run(args))).await,
             Some(Mode::CleanRetained(args)) => until_signal(headless::clean::run(args)).await,
             Some(Mode::Demo(args)) => mqscope::demo::run(args, ring, settings).await,
+            Some(Mode::Proxy(args)) if proxy_screen => {
+                let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+                    mqscope::tui::theme::Theme::plain()
+                } else {
+                    settings.theme
+                };
+                mqscope::tui::proxy::run(args, theme).await
+            }
             Some(Mode::Proxy(args)) => headless::proxy::run(args).await,
             Some(Mode::Config(_) | Mode::Completions { .. } | Mode::Man) => Ok(ExitCode::SUCCESS),
             None => mqscope::tui::run(cli.tui, ring, settings).await,

@@ -8,6 +8,7 @@ pub mod input;
 pub mod keymap;
 pub mod model;
 pub mod picker;
+pub mod proxy;
 pub mod requests;
 pub mod settings;
 pub mod terminal;

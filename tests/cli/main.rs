@@ -12,6 +12,7 @@ mod demo;
 mod doctor;
 mod errors;
 mod hostile;
+mod proxy;
 mod publish;
 mod secrets;
 mod signals;
