@@ -216,7 +216,10 @@ fn clients_subscriptions_and_packets_are_reported_and_the_password_never() {
         .find(|v| is(v, "client", Some("connect"), "pub-🚀"))
         .unwrap();
     assert_eq!(
-        (pub_connect["username"].clone(), pub_connect["password"].clone()),
+        (
+            pub_connect["username"].clone(),
+            pub_connect["password"].clone()
+        ),
         (true.into(), true.into())
     );
     // Both directions of the PUBLISH are in the packet log, with the topic.

@@ -12,6 +12,7 @@ mod demo;
 mod e2e;
 mod live;
 mod panes;
+mod proxy;
 mod snapshots;
 mod update;
 mod wire;

@@ -54,7 +54,7 @@ pub fn render(model: &ProxyModel, t: &Theme, now: Instant, frame: &mut Frame<'_>
     ])
     .areas(area);
     let [left, right] =
-        Layout::horizontal([Constraint::Percentage(38), Constraint::Percentage(62)]).areas(body);
+        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
     let [clients, verdict] =
         Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(left);
     let [timeline, packets] =
@@ -152,7 +152,10 @@ fn ms(v: u64) -> String {
     dur(Duration::from_millis(v))
 }
 
-#[expect(clippy::too_many_lines, reason = "one line of the verdict after the other")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one line of the verdict after the other"
+)]
 fn render_verdict(model: &ProxyModel, t: &Theme, now: Instant, frame: &mut Frame<'_>, area: Rect) {
     let title = format!(" verdict: {} ", selected_name(model));
     let Some(c) = model
@@ -164,7 +167,7 @@ fn render_verdict(model: &ProxyModel, t: &Theme, now: Instant, frame: &mut Frame
         return;
     };
     let v = c.verdict(now, false);
-    let label = |s: &'static str| Span::styled(format!("{s:<13}"), t.label);
+    let label = |s: &'static str| Span::styled(format!("{s:<14}"), t.label);
     let mut lines = Vec::new();
     if let Some(h) = &c.hello {
         lines.push(Line::from(vec![
