@@ -1,11 +1,11 @@
 //! One direction of a proxied connection: read chunks, let the watcher look at them, and
 //! write them on, delayed, jittered and paced as the faults say.
 //!
-//! Reading and writing are two halves joined by a small bounded queue, so a delay holds
-//! chunks in flight (as a long cable would) instead of slowing the reads down; the queue's
-//! bound is the connection's memory bound. Chunks never overtake each other: a jittered due
-//! time is never earlier than the one before it (TCP does not reorder).
+//! A delay holds chunks in a bounded queue (as a long cable would) instead of slowing the
+//! reads down; the queue's bound is the connection's memory bound. Chunks never overtake each
+//! other: a jittered due time is never earlier than the one before it (TCP does not reorder).
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +15,6 @@ use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -24,8 +23,9 @@ use super::faults::Faults;
 use crate::broker::stages::BoxStream;
 
 const CHUNK: usize = 64 * 1024;
-/// Chunks in flight per direction: with `CHUNK`, at most 1 MiB per direction.
-const QUEUE: usize = 16;
+/// Bytes held back per direction by a delay or a rate limit: the connection's memory bound
+/// (a long delay on a fast stream then slows the reads, as a full TCP window would).
+const QUEUE_BYTES: usize = 1 << 20;
 
 /// Where a direction reads from.
 pub enum Source {
@@ -124,66 +124,90 @@ impl Hole {
 }
 
 /// Pumps `source` to `sink` until one of them ends, showing each chunk to `watch` first.
+///
+/// One loop per direction: with no delay and no rate limit a chunk is written as soon as it
+/// is read (no queue, no second task: the proxy must cost little on a flood); otherwise it
+/// waits in a queue bounded by `QUEUE_BYTES` until it is due.
 pub async fn run(
     mut source: Source,
     mut sink: Sink,
     shaping: Shaping,
     mut watch: impl FnMut(&[u8]),
 ) -> PipeEnd {
-    let (tx, mut rx) = mpsc::channel::<(Instant, Bytes)>(QUEUE);
-    let faults = shaping.faults.clone();
-    let reader = async move {
-        let mut buf = vec![0u8; CHUNK];
-        let mut last_due = Instant::now();
-        loop {
-            let chunk = match source.next(&mut buf).await {
-                Ok(Some(c)) => c,
-                Ok(None) => return PipeEnd::Eof,
-                Err(e) => return PipeEnd::ReadError(e),
-            };
-            watch(&chunk);
-            if faults.is_black_hole() {
-                shaping.hole.set();
-            }
-            if shaping.hole.is_set() {
-                continue;
-            }
-            let (delay, jitter) = faults.delay();
-            let due = due_time(Instant::now(), delay, jitter, last_due);
-            last_due = due;
-            if tx.send((due, chunk)).await.is_err() {
-                // The writer failed; its error is the one to report.
-                return PipeEnd::Eof;
-            }
-        }
-    };
     let faults = shaping.faults;
-    let writer = async move {
-        let mut next_free = Instant::now();
-        while let Some((due, chunk)) = rx.recv().await {
-            if due > Instant::now() {
-                tokio::time::sleep_until(due).await;
-            }
-            let result = match faults.bandwidth() {
-                None => sink.send(chunk).await,
-                Some(rate) => paced(&mut sink, chunk, rate, &mut next_free).await,
+    let mut queue: VecDeque<(Instant, Bytes)> = VecDeque::new();
+    let mut queued = 0usize;
+    let mut buf = vec![0u8; CHUNK];
+    let mut last_due = Instant::now();
+    let mut next_free = Instant::now();
+    let mut ended: Option<PipeEnd> = None;
+    loop {
+        // Everything due goes out, in order.
+        while queue.front().is_some_and(|(due, _)| *due <= Instant::now()) {
+            let Some((_, chunk)) = queue.pop_front() else {
+                break;
             };
-            if let Err(e) = result {
-                return Some(e);
+            queued -= chunk.len();
+            if let Err(e) = write(&mut sink, chunk, faults.bandwidth(), &mut next_free).await {
+                return PipeEnd::WriteError(e);
             }
         }
-        sink.close().await;
-        None
-    };
-    tokio::pin!(reader, writer);
-    tokio::select! {
-        // The reader ended (its queue sender with it): let the writer drain what is queued.
-        end = &mut reader => match writer.await {
-            Some(e) => PipeEnd::WriteError(e),
-            None => end,
-        },
-        // The writer can only end first on an error; the reader is dropped with its half.
-        error = &mut writer => error.map_or(PipeEnd::Eof, PipeEnd::WriteError),
+        if queue.is_empty() {
+            if let Some(end) = ended.take() {
+                sink.close().await;
+                return end;
+            }
+        }
+        let next_due = queue.front().map(|(due, _)| *due);
+        let room = ended.is_none() && queued < QUEUE_BYTES;
+        tokio::select! {
+            read = source.next(&mut buf), if room => {
+                let chunk = match read {
+                    Ok(Some(c)) => c,
+                    Ok(None) => { ended = Some(PipeEnd::Eof); continue; }
+                    Err(e) => { ended = Some(PipeEnd::ReadError(e)); continue; }
+                };
+                watch(&chunk);
+                if faults.is_black_hole() {
+                    shaping.hole.set();
+                }
+                if shaping.hole.is_set() {
+                    continue;
+                }
+                let (delay, jitter) = faults.delay();
+                let rate = faults.bandwidth();
+                if delay.is_zero() && jitter.is_zero() && rate.is_none() && queue.is_empty() {
+                    if let Err(e) = sink.send(chunk).await {
+                        return PipeEnd::WriteError(e);
+                    }
+                    continue;
+                }
+                let due = due_time(Instant::now(), delay, jitter, last_due);
+                last_due = due;
+                queued += chunk.len();
+                queue.push_back((due, chunk));
+            }
+            () = sleep_until_opt(next_due), if next_due.is_some() => {}
+        }
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn write(
+    sink: &mut Sink,
+    chunk: Bytes,
+    rate: Option<u64>,
+    next_free: &mut Instant,
+) -> io::Result<()> {
+    match rate {
+        None => sink.send(chunk).await,
+        Some(rate) => paced(sink, chunk, rate, next_free).await,
     }
 }
 
