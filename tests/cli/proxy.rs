@@ -675,3 +675,40 @@ fn the_proxy_works_in_front_of_rumqttd_too() {
     out.read_to_string(&mut got).unwrap();
     assert_eq!(got.trim(), "7");
 }
+
+#[test]
+fn a_websocket_upstream_carries_the_same_bytes() {
+    use super::support::wsbridge::WsBridge;
+    let broker = Mosquitto::plain();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let bridge = runtime.block_on(WsBridge::start(broker.port));
+    let to = format!("ws://127.0.0.1:{}/mqtt", bridge.port);
+    let mut proxy = Proxy::start(&to, &[]);
+    let port = proxy.port.to_string();
+    let out = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-t",
+            "ws/été",
+            "-m",
+            "x",
+            "-q",
+            "1",
+        ])
+        .args(["-i", "ws-client"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ack = proxy.wait_for(10, "CONNACK over ws", |v| {
+        is(v, "client", Some("connack"), "ws-client")
+    });
+    assert_eq!(ack["code"], 0);
+    drop(bridge);
+}
