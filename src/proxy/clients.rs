@@ -60,7 +60,11 @@ pub enum Output {
 pub struct Verdict {
     pub client_id: String,
     pub connections: u32,
+    /// The gaps graded: those of the longest outage (from a drop to a working connection),
+    /// or all of them when no outage had three.
     pub gaps_ms: Vec<u64>,
+    /// Every gap, one list per outage.
+    pub outages: Vec<Vec<u64>>,
     pub backoff: Backoff,
     /// After a reconnect that did not resume a session: did it subscribe again?
     pub resubscribed: Option<bool>,
@@ -95,7 +99,8 @@ pub struct Client {
     pub last_activity: Instant,
     /// When and how the last connection ended, if it was a drop (not a clean client close).
     last_drop: Option<Instant>,
-    gaps_ms: VecDeque<u64>,
+    /// Gaps per outage: a successful CONNACK ends one (a backoff usually starts over).
+    outages: VecDeque<Vec<u64>>,
     /// Filter → granted QoS, for the current session.
     pub subscriptions: BTreeMap<String, u8>,
     expecting: Option<Expecting>,
@@ -132,7 +137,7 @@ impl Client {
             live: 0,
             last_activity: now,
             last_drop: None,
-            gaps_ms: VecDeque::new(),
+            outages: VecDeque::new(),
             subscriptions: BTreeMap::new(),
             expecting: None,
             resubscribed: None,
@@ -164,7 +169,20 @@ impl Client {
 
     /// The verdict as of `now`; `at_exit` relaxes the wait before calling a client gone.
     pub fn verdict(&self, now: Instant, at_exit: bool) -> Verdict {
-        let gaps: Vec<u64> = self.gaps_ms.iter().copied().collect();
+        let all: Vec<u64> = self.outages.iter().flatten().copied().collect();
+        // The longest outage, the latest of equals.
+        let longest_outage = self
+            .outages
+            .iter()
+            .rev()
+            .max_by_key(|o| o.len())
+            .cloned()
+            .unwrap_or_default();
+        let gaps = if longest_outage.len() >= 3 {
+            longest_outage
+        } else {
+            all
+        };
         let longest = gaps.iter().copied().max().unwrap_or(0);
         let gave_up = self.live == 0
             && self.last_drop.is_some_and(|t| {
@@ -181,6 +199,12 @@ impl Client {
             client_id: self.id.clone(),
             connections: self.connections,
             gaps_ms: gaps,
+            outages: self
+                .outages
+                .iter()
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .collect(),
             backoff,
             resubscribed: self.resubscribed,
             missing: self.missing.clone(),
@@ -293,10 +317,14 @@ impl Clients {
                 if c.live > 0 {
                     c.collisions += 1;
                 } else if let Some(dropped) = c.last_drop.take() {
-                    c.gaps_ms
-                        .push_back(millis(now.saturating_duration_since(dropped)));
-                    if c.gaps_ms.len() > MAX_GAPS {
-                        c.gaps_ms.pop_front();
+                    if c.outages.is_empty() {
+                        c.outages.push_back(Vec::new());
+                    }
+                    if let Some(current) = c.outages.back_mut() {
+                        current.push(millis(now.saturating_duration_since(dropped)));
+                    }
+                    while c.outages.iter().map(Vec::len).sum::<usize>() > MAX_GAPS {
+                        c.outages.pop_front();
                     }
                 }
                 c.connections += 1;
@@ -324,6 +352,9 @@ impl Clients {
                 if let Some((id, c)) = self.client_mut(e.conn) {
                     if *code == 0 {
                         c.state = State::Connected;
+                        if c.outages.back().is_some_and(|o| !o.is_empty()) {
+                            c.outages.push_back(Vec::new());
+                        }
                         if *session_present {
                             c.expecting = None;
                         } else {
@@ -641,6 +672,43 @@ mod tests {
         assert_eq!(v.connections, 4);
         assert_eq!(v.backoff.pattern, Pattern::Fixed);
         assert_eq!(v.keepalive_ok, Some(true));
+    }
+
+    #[test]
+    fn each_outage_is_graded_on_its_own() {
+        let mut s = Script::new();
+        let mut t = 0;
+        let mut conn = 0;
+        // Two outages of a doubling backoff that starts over once connected.
+        for _ in 0..2 {
+            conn += 1;
+            s.connect(t, conn, "gw", true);
+            connack(&mut s, t + 1, conn, false);
+            t += 10_000;
+            s.close(t, conn, End::Dropped, vec![]);
+            for gap in [250, 500, 1000, 2000] {
+                t += gap;
+                conn += 1;
+                s.connect(t, conn, "gw", true);
+                s.close(t, conn, End::BrokerDown, vec![]);
+            }
+            t += 4000;
+        }
+        let v = s.verdict("gw", t);
+        assert_eq!(v.outages.len(), 2);
+        assert_eq!(v.gaps_ms, vec![250, 500, 1000, 2000, 4000]);
+        assert_eq!(v.backoff.pattern, Pattern::Exponential, "{v:?}");
+
+        // One gap per outage: graded together.
+        let mut s = Script::new();
+        for i in 0..4u64 {
+            s.connect(i * 5000 + 1000, i + 1, "m", true);
+            connack(&mut s, i * 5000 + 1001, i + 1, false);
+            s.close(i * 5000 + 4000, i + 1, End::Dropped, vec![]);
+        }
+        let v = s.verdict("m", 20_000);
+        assert_eq!(v.gaps_ms, vec![2000, 2000, 2000]);
+        assert_eq!(v.backoff.pattern, Pattern::Fixed);
     }
 
     #[test]

@@ -182,6 +182,7 @@ pub fn verdict(v: &Verdict) -> Value {
         "client_id": v.client_id,
         "connections": v.connections,
         "gaps_ms": v.gaps_ms,
+        "gaps_by_outage": v.outages,
         "backoff": b.pattern.as_str(),
         "backoff_detail": b.describe(),
         "base_ms": b.base_ms,

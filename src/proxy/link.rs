@@ -209,6 +209,13 @@ pub(crate) async fn serve(
             }
         }
     };
+    // A client that said DISCONNECT left on purpose, whichever side closed the socket first
+    // (the broker often closes at once after a DISCONNECT).
+    let said_goodbye = watcher.lock().is_ok_and(|w| w.state.client_disconnected);
+    let end = match end {
+        End::BrokerClosed(_) | End::ClientError(_) if said_goodbye => End::ClientClosed,
+        other => other,
+    };
     closing(end, &watcher);
 }
 
@@ -246,6 +253,8 @@ struct State {
     last_ping: Option<Instant>,
     ping_total: Duration,
     disconnect: Option<(u8, Option<String>)>,
+    /// The client sent DISCONNECT.
+    client_disconnected: bool,
 }
 
 impl Watcher {
@@ -273,6 +282,7 @@ impl Watcher {
                 last_ping: None,
                 ping_total: Duration::ZERO,
                 disconnect: None,
+                client_disconnected: false,
             },
         }
     }
@@ -427,6 +437,7 @@ impl State {
             (Direction::In, PacketType::Disconnect) => {
                 self.disconnect = facts.disconnect;
             }
+            (Direction::Out, PacketType::Disconnect) => self.client_disconnected = true,
             (Direction::Out, PacketType::Pingreq) => {
                 let now = Instant::now();
                 if let Some(last) = self.last_ping.replace(now) {

@@ -112,13 +112,8 @@ pub fn grade(gaps_ms: &[u64], gave_up: bool) -> Backoff {
     if gaps_ms.is_empty() && gave_up {
         return Backoff::of(Pattern::None);
     }
-    let mut sorted = gaps_ms.to_vec();
-    sorted.sort_unstable();
-    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
     if gaps_ms.len() < 3 {
-        let mut b = Backoff::of(Pattern::TooFew);
-        b.hammering = !gaps_ms.is_empty() && median < 1000;
-        return b;
+        return Backoff::of(Pattern::TooFew);
     }
     let g: Vec<f64> = gaps_ms.iter().map(|&v| (v as f64).max(1.0)).collect();
     let n = g.len();
@@ -140,7 +135,9 @@ pub fn grade(gaps_ms: &[u64], gave_up: bool) -> Backoff {
     } else {
         growing(&g, start)
     };
-    b.hammering = median < 1000;
+    // Hammering: the latest delays all stay under a second (a backoff that starts short
+    // but grows past a second is not).
+    b.hammering = gaps_ms.iter().rev().take(3).all(|g| *g < 1000);
     b
 }
 
@@ -234,7 +231,10 @@ fn best(g: &[f64]) -> Model {
         (sum / g.len() as f64).sqrt()
     };
     let factor = log_b.exp();
-    if factor >= 1.3 && exp_err <= lin_err {
+    // A line's ratios shrink towards 1 (its second is at most 1.5); an exponential's stay.
+    let later: Vec<f64> = g.windows(2).skip(1).map(|w| (w[1] / w[0]).ln()).collect();
+    let steady_ratio = (later.iter().sum::<f64>() / later.len().max(1) as f64).exp();
+    if factor >= 1.3 && (exp_err <= lin_err || steady_ratio >= 1.6) {
         Model {
             exponential: true,
             a: log_a.exp(),
@@ -335,6 +335,16 @@ mod tests {
     }
 
     #[test]
+    fn three_jittered_doublings_are_exponential_and_not_hammering() {
+        // Seen from `mqscope sub` through the proxy: 250 ms × 2 ± 20 %.
+        let b = grade(&[212, 592, 1119], false);
+        assert_eq!(b.pattern, Pattern::Exponential, "{b:?}");
+        assert!(!b.hammering);
+        let capped_low = grade(&[250, 500, 500, 500], false);
+        assert!(capped_low.hammering, "{capped_low:?}");
+    }
+
+    #[test]
     fn a_growing_step_is_linear() {
         let b = grade(&[1000, 2000, 3000, 4000, 5000, 6000], false);
         assert_eq!(b.pattern, Pattern::Linear, "{b:?}");
@@ -371,7 +381,7 @@ mod tests {
     #[test]
     fn too_few_and_none() {
         assert_eq!(grade(&[100, 200], false).pattern, Pattern::TooFew);
-        assert!(grade(&[100, 200], false).hammering);
+        assert!(!grade(&[100, 200], false).hammering, "too early to say");
         assert_eq!(grade(&[], true).pattern, Pattern::None);
         assert_eq!(grade(&[], false).pattern, Pattern::TooFew);
     }
