@@ -39,18 +39,24 @@ pub enum Sink {
     Ws(SplitSink<Box<WebSocketStream<BoxStream>>, WsMessage>),
 }
 
+/// What a read gave: bytes in the caller's buffer (a stream) or a message's own (WebSocket).
+enum Chunk {
+    InBuf(usize),
+    Owned(Bytes),
+}
+
 impl Source {
     /// The next chunk; `None` at a clean end.
-    async fn next(&mut self, buf: &mut [u8]) -> io::Result<Option<Bytes>> {
+    async fn next(&mut self, buf: &mut [u8]) -> io::Result<Option<Chunk>> {
         match self {
             Source::Stream(r) => match r.read(buf).await? {
                 0 => Ok(None),
-                n => Ok(Some(Bytes::copy_from_slice(&buf[..n]))),
+                n => Ok(Some(Chunk::InBuf(n))),
             },
             Source::Ws(ws) => loop {
                 match ws.next().await {
                     None | Some(Ok(WsMessage::Close(_))) => return Ok(None),
-                    Some(Ok(WsMessage::Binary(data))) => return Ok(Some(data)),
+                    Some(Ok(WsMessage::Binary(data))) => return Ok(Some(Chunk::Owned(data))),
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Err(io::Error::other(e.to_string())),
                 }
@@ -60,6 +66,14 @@ impl Source {
 }
 
 impl Sink {
+    /// Writes bytes that stay the caller's (no copy on a stream).
+    async fn send_slice(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Stream(w) => w.write_all(data).await,
+            Sink::Ws(_) => self.send(Bytes::copy_from_slice(data)).await,
+        }
+    }
+
     pub async fn send(&mut self, data: Bytes) -> io::Result<()> {
         match self {
             Sink::Stream(w) => w.write_all(&data).await,
@@ -167,7 +181,11 @@ pub async fn run(
                     Ok(None) => { ended = Some(PipeEnd::Eof); continue; }
                     Err(e) => { ended = Some(PipeEnd::ReadError(e)); continue; }
                 };
-                watch(&chunk);
+                let data: &[u8] = match &chunk {
+                    Chunk::InBuf(n) => &buf[..*n],
+                    Chunk::Owned(b) => b,
+                };
+                watch(data);
                 if faults.is_black_hole() {
                     shaping.hole.set();
                 }
@@ -177,15 +195,19 @@ pub async fn run(
                 let (delay, jitter) = faults.delay();
                 let rate = faults.bandwidth();
                 if delay.is_zero() && jitter.is_zero() && rate.is_none() && queue.is_empty() {
-                    if let Err(e) = sink.send(chunk).await {
+                    if let Err(e) = sink.send_slice(data).await {
                         return PipeEnd::WriteError(e);
                     }
                     continue;
                 }
                 let due = due_time(Instant::now(), delay, jitter, last_due);
                 last_due = due;
-                queued += chunk.len();
-                queue.push_back((due, chunk));
+                let owned = match chunk {
+                    Chunk::InBuf(n) => Bytes::copy_from_slice(&buf[..n]),
+                    Chunk::Owned(b) => b,
+                };
+                queued += owned.len();
+                queue.push_back((due, owned));
             }
             () = sleep_until_opt(next_due), if next_due.is_some() => {}
         }

@@ -82,6 +82,8 @@ pub struct ProxyModel {
     /// Connections that ended before any CONNECT (garbage, TLS failures, port scans).
     pub anonymous: u64,
     pub last_anonymous: Option<Entry>,
+    /// The connection the last garbage came from.
+    garbage_conn: Option<u64>,
 }
 
 impl ProxyModel {
@@ -98,6 +100,7 @@ impl ProxyModel {
             help: false,
             anonymous: 0,
             last_anonymous: None,
+            garbage_conn: None,
         }
     }
 
@@ -202,6 +205,7 @@ impl ProxyModel {
                 match &id {
                     Some(id) => self.push(id, e.at, Tone::Bad, text),
                     None => {
+                        self.garbage_conn = Some(e.conn);
                         self.last_anonymous = Some(Entry {
                             at: e.at,
                             tone: Tone::Bad,
@@ -212,7 +216,8 @@ impl ProxyModel {
             }
             EventKind::Closed(c) if id.is_none() => {
                 self.anonymous += 1;
-                if self.last_anonymous.is_none() {
+                // Garbage seen on this connection says more than how it closed.
+                if self.garbage_conn != Some(e.conn) {
                     self.last_anonymous = Some(Entry {
                         at: e.at,
                         tone: Tone::Warn,

@@ -471,8 +471,11 @@ fn render_status(model: &ProxyModel, t: &Theme, frame: &mut Frame<'_>, area: Rec
     ];
     if model.anonymous > 0 {
         spans.push(sep());
+        let last = model.last_anonymous.as_ref().map_or_else(String::new, |e| {
+            format!(" (last: {})", sanitize::lines(&e.text))
+        });
         spans.push(Span::styled(
-            format!("{} connections without CONNECT", model.anonymous),
+            format!("{} without CONNECT{last}", model.anonymous),
             t.warn,
         ));
     }
