@@ -202,16 +202,15 @@ impl ProxyModel {
                     "not MQTT ({}): {head}",
                     crate::proxy::json::direction(*direction)
                 );
-                match &id {
-                    Some(id) => self.push(id, e.at, Tone::Bad, text),
-                    None => {
-                        self.garbage_conn = Some(e.conn);
-                        self.last_anonymous = Some(Entry {
-                            at: e.at,
-                            tone: Tone::Bad,
-                            text,
-                        });
-                    }
+                if let Some(id) = &id {
+                    self.push(id, e.at, Tone::Bad, text);
+                } else {
+                    self.garbage_conn = Some(e.conn);
+                    self.last_anonymous = Some(Entry {
+                        at: e.at,
+                        tone: Tone::Bad,
+                        text,
+                    });
                 }
             }
             EventKind::Closed(c) if id.is_none() => {
