@@ -29,6 +29,13 @@ pub fn frame_all(chunks: &[&[u8]]) -> Framed {
                 let _ = crate::broker::violation::inbound(&f, protocol);
             }
             let _ = crate::broker::violation::hex_head(f.first, f.remaining, f.body);
+            // The proxy's readers of a client's packets.
+            let _ = crate::proxy::hello::connect(&f);
+            let _ = crate::proxy::hello::publish_pkid(&f);
+            for protocol in [Protocol::V311, Protocol::V5] {
+                let _ = crate::proxy::hello::subscribe(&f, protocol);
+                let _ = crate::proxy::hello::unsubscribe(&f, protocol);
+            }
             frames.push((
                 f.packet_type().number(),
                 f.wire_size(),
