@@ -712,3 +712,48 @@ fn a_websocket_upstream_carries_the_same_bytes() {
     assert_eq!(ack["code"], 0);
     drop(bridge);
 }
+
+#[test]
+fn bandwidth_paces_a_large_publish_and_refuse_turns_every_client_away() {
+    let broker = Mosquitto::plain();
+    let dir = TempDir::new("proxy-bw");
+    let payload = dir.write("payload.bin", &"x".repeat(60 * 1024));
+    let payload = payload.display().to_string();
+    let proxy = Proxy::start(&broker.url(), &["--bandwidth", "20K"]);
+    let port = proxy.port.to_string();
+    let started = Instant::now();
+    let out = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-t",
+            "bw/été",
+            "-f",
+            &payload,
+            "-q",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 60 KiB at 20 KiB/s: about three seconds on the way in.
+    assert!(
+        (Duration::from_millis(2500)..Duration::from_secs(8)).contains(&took),
+        "took {took:?}"
+    );
+
+    let mut proxy = Proxy::start(&broker.url(), &["--refuse"]);
+    assert!(raw_connect(proxy.port, "turned-away", true).is_none());
+    let closed = proxy.wait_for(10, "the refusal", |v| {
+        is(v, "client", Some("disconnect"), "turned-away")
+    });
+    assert_eq!(closed["cause"], "broker_down", "{closed}");
+    proxy.wait_for(1, "the fault at start", |v| v["fault"] == "broker_down");
+}
