@@ -29,9 +29,10 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "PATH", requires = "listen_tls")]
     pub listen_key: Option<PathBuf>,
 
-    /// The broker to forward to: mqtt://, mqtts://, ws:// or wss:// (host[:port][/path])
+    /// The broker to forward to: mqtt://, mqtts://, ws:// or wss:// (host[:port][/path]);
+    /// or -P PROFILE for a saved broker (its TLS files too)
     #[arg(long, value_name = "URL", value_parser = parse_target)]
-    pub to: Target,
+    pub to: Option<Target>,
 
     /// Trust this CA bundle (PEM) for the upstream broker instead of the system's roots
     #[arg(long, value_name = "PATH")]
@@ -108,7 +109,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 impl ProxyArgs {
     /// The proxy's settings; errors name the flag.
     pub fn to_settings(&self, packets: bool) -> Result<crate::proxy::Settings, UsageError> {
-        let mut upstream = BrokerOptions::new(self.to.clone(), String::new());
+        let Some(to) = self.to.clone() else {
+            return Err(UsageError(
+                "--to URL is required: the broker to forward to (or -P PROFILE for a saved one)"
+                    .into(),
+            ));
+        };
+        let mut upstream = BrokerOptions::new(to.clone(), String::new());
         upstream.connect_timeout = Duration::from_secs(u64::from(self.connect_timeout));
         upstream.tls = TlsSettings {
             ca_file: self.ca_file.clone(),
@@ -118,12 +125,10 @@ impl ProxyArgs {
             alpn: self.alpn.clone(),
             server_name: None,
         };
-        if !self.to.scheme.uses_tls()
-            && (self.ca_file.is_some() || self.cert.is_some() || self.insecure)
+        if !to.scheme.uses_tls() && (self.ca_file.is_some() || self.cert.is_some() || self.insecure)
         {
             return Err(UsageError(format!(
-                "--ca-file, --cert and --insecure need a TLS --to URL (mqtts:// or wss://), not {}",
-                self.to
+                "--ca-file, --cert and --insecure need a TLS --to URL (mqtts:// or wss://), not {to}"
             )));
         }
         let faults = FaultPlan {

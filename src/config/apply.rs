@@ -50,6 +50,24 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, config: &Config) -> Result<(),
             profile,
             d,
         )?,
+        Some(Mode::Proxy(a)) => {
+            // The profile's broker is the upstream, with its TLS files.
+            if let Some((name, p)) = profile {
+                let m = sub_matches(matches, "proxy");
+                if a.to.is_none() {
+                    a.to =
+                        Some(p.url.parse().map_err(|e| {
+                            UsageError(format!("profile {name}: url {}: {e}", p.url))
+                        })?);
+                }
+                set(m, &mut a.ca_file, "ca_file", p.ca_file.as_ref());
+                set(m, &mut a.cert, "cert", p.cert.as_ref());
+                set(m, &mut a.key, "key", p.key.as_ref());
+                if !given(m, "insecure") {
+                    a.insecure = p.insecure.unwrap_or(a.insecure);
+                }
+            }
+        }
         Some(_) => {
             if let Some((name, _)) = profile {
                 tracing::debug!(profile = name, "this mode does not connect; profile unused");

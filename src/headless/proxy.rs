@@ -22,7 +22,7 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         if listen_tls { "mqtts://" } else { "mqtt://" },
         proxy.local_addr,
     ));
-    if args.insecure && args.to.scheme.uses_tls() {
+    if args.insecure && args.to.as_ref().is_some_and(|t| t.scheme.uses_tls()) {
         super::sub::eprintln_line(
             "warning: --insecure: the upstream broker's TLS certificate is NOT verified",
         );

@@ -24,10 +24,20 @@ struct Proxy {
 
 impl Proxy {
     fn start(to: &str, args: &[&str]) -> Self {
+        let mut all = vec!["--to", to];
+        all.extend_from_slice(args);
+        Self::start_with(&all, None)
+    }
+
+    /// With any arguments, and a config file when given.
+    fn start_with(args: &[&str], config: Option<&std::path::Path>) -> Self {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut cmd = mqscope();
-        cmd.args(["proxy", "--json", "--listen", &listen, "--to", to])
+        if let Some(config) = config {
+            cmd.env("MQSCOPE_CONFIG", config);
+        }
+        cmd.args(["proxy", "--json", "--listen", &listen])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -756,4 +766,33 @@ fn bandwidth_paces_a_large_publish_and_refuse_turns_every_client_away() {
     });
     assert_eq!(closed["cause"], "broker_down", "{closed}");
     proxy.wait_for(1, "the fault at start", |v| v["fault"] == "broker_down");
+}
+
+#[test]
+fn a_profile_names_the_upstream_and_without_one_to_is_required() {
+    let broker = Mosquitto::plain();
+    let dir = TempDir::new("proxy-profile");
+    let config = dir.write(
+        "config.toml",
+        &format!("[profiles.usine]\nurl = \"{}\"\n", broker.url()),
+    );
+    let mut proxy = Proxy::start_with(&["-P", "usine"], Some(&config));
+    let (_s, _) = raw_connect(proxy.port, "via-profile-été", true).expect("connected");
+    let ack = proxy.wait_for(10, "CONNACK", |v| {
+        is(v, "client", Some("connack"), "via-profile-été")
+    });
+    assert_eq!(ack["code"], 0);
+
+    let out = super::run(
+        {
+            let mut c = mqscope();
+            c.args(["proxy", "--json"]);
+            c
+        },
+        b"",
+        10,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--to URL is required"), "{err}");
 }
