@@ -123,3 +123,44 @@ fn the_demo_starts_without_an_error_in_its_log() {
         "no ERROR at start:\n{text}"
     );
 }
+
+/// rumqttd 0.20's router panics on a topic that starts with a multi-byte character; the
+/// demo's fault proxy closes such a connection instead, and the broker goes on routing.
+#[test]
+fn a_topic_rumqttd_would_crash_on_leaves_the_demo_running() {
+    let mut demo = mqscope();
+    demo.args(["demo", "--no-tui"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = demo.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut faulty = None;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("through the fault schedule: ") {
+            faulty = Some(line[at + 28..].trim().to_string());
+            break;
+        }
+    }
+    let faulty = faulty.expect("the demo prints the fault schedule's URL");
+    let mut publish = mqscope();
+    publish.args([
+        "pub", "-b", &faulty, "-t", "温度/x", "-m", "21", "-q", "1", "-V", "5",
+    ]);
+    let _ = run(publish, b"", 20);
+    // Still routing: the fleet's messages arrive through the same port.
+    let mut sub = mqscope();
+    sub.args([
+        "sub", "-b", &faulty, "-t", "#", "-C", "3", "-W", "10", "-V", "5",
+    ]);
+    let out = run(sub, b"", 20);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
+}
