@@ -333,19 +333,8 @@ pub fn server_tls(
     cert: &std::path::Path,
     key: &std::path::Path,
 ) -> Result<Arc<ServerConfig>, String> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let chain = CertificateDer::pem_file_iter(cert)
-        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-        .map_err(|e| format!("--listen-cert {}: {e}", cert.display()))?;
-    if chain.is_empty() {
-        return Err(format!(
-            "--listen-cert {}: no certificate found",
-            cert.display()
-        ));
-    }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("--listen-key {}: {e}", key.display()))?;
+    let (chain, key) =
+        crate::broker::tls::cert_and_key(cert, key, ("--listen-cert", "--listen-key"))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

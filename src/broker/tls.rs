@@ -30,17 +30,7 @@ pub fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>, Cause>
 
     let mut config = match (&settings.cert, &settings.key) {
         (Some(cert), Some(key)) => {
-            let chain = CertificateDer::pem_file_iter(cert)
-                .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-                .map_err(|e| local(format!("--cert {}: {e}", cert.display())))?;
-            if chain.is_empty() {
-                return Err(local(format!(
-                    "--cert {}: no certificate found",
-                    cert.display()
-                )));
-            }
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| local(format!("--key {}: {e}", key.display())))?;
+            let (chain, key) = cert_and_key(cert, key, ("--cert", "--key")).map_err(local)?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| local(format!("--cert/--key do not form a usable pair: {e}")))?
@@ -55,6 +45,28 @@ pub fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>, Cause>
         .map(|p| p.as_bytes().to_vec())
         .collect();
     Ok(Arc::new(config))
+}
+
+/// A certificate chain and its private key from PEM files; errors name the file and the flag
+/// it came from (`flags`: the certificate's and the key's).
+pub fn cert_and_key(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    flags: (&str, &str),
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| format!("{} {}: {e}", flags.0, cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "{} {}: no certificate found",
+            flags.0,
+            cert.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("{} {}: {e}", flags.1, key.display()))?;
+    Ok((chain, key))
 }
 
 /// The server name for SNI and verification.

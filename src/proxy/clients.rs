@@ -309,7 +309,7 @@ impl Clients {
                 });
                 conn.client = Some(id.clone());
                 let peer = conn.peer;
-                self.evict(now);
+                self.evict();
                 let c = self
                     .clients
                     .entry(id.clone())
@@ -545,7 +545,7 @@ impl Clients {
     }
 
     /// Keeps the map bounded: forgets the client offline for longest.
-    fn evict(&mut self, now: Instant) {
+    fn evict(&mut self) {
         if self.clients.len() < MAX_CLIENTS {
             return;
         }
@@ -558,7 +558,6 @@ impl Clients {
         if let Some(id) = oldest {
             self.clients.remove(&id);
         }
-        let _ = now;
     }
 }
 

@@ -92,7 +92,7 @@ pub(crate) async fn serve(
     loop {
         let (hello, broken) = watcher
             .lock()
-            .map_or((true, true), |w| (w.hello_seen, w.broken[0]));
+            .map_or((true, true), |w| (w.state.hello_seen, w.broken[0]));
         if hello || broken || first.len() >= 64 * 1024 {
             break;
         }
@@ -188,7 +188,7 @@ pub(crate) async fn serve(
                 let _ = tokio::time::timeout(GRACE, &mut up).await;
                 break match e {
                     PipeEnd::Eof => End::BrokerClosed(
-                        watcher.lock().ok().and_then(|w| w.disconnect.clone()),
+                        watcher.lock().ok().and_then(|w| w.state.disconnect.clone()),
                     ),
                     PipeEnd::ReadError(e) => End::Upstream(io_cause(&e)),
                     PipeEnd::WriteError(e) => End::ClientError(e.to_string()),
@@ -201,7 +201,7 @@ pub(crate) async fn serve(
                 events.emit(conn, EventKind::Fault(Fault::ConnectionBlackHoled { conn }));
             }
             _ = ticker.tick() => {
-                let now = watcher.lock().map(|w| w.counters).unwrap_or_default();
+                let now = watcher.lock().map(|w| w.state.counters).unwrap_or_default();
                 if now != last_counters {
                     last_counters = now;
                     events.emit(conn, EventKind::Counters(now));
@@ -235,14 +235,12 @@ struct Watcher {
     framers: [Framer; 2],
     broken: [bool; 2],
     started: [bool; 2],
-    hello_seen: bool,
-    counters: Counters,
     last_up: Instant,
-    disconnect: Option<(u8, Option<String>)>,
     state: State,
 }
 
-/// What packets tell, apart from the framers.
+/// What the bytes and packets tell, apart from the framers (borrowed separately while they
+/// feed it).
 struct State {
     protocol: Option<Protocol>,
     hello_seen: bool,
@@ -269,10 +267,7 @@ impl Watcher {
             framers: [Framer::new(limits), Framer::new(limits)],
             broken: [false; 2],
             started: [false; 2],
-            hello_seen: false,
-            counters: Counters::default(),
             last_up: Instant::now(),
-            disconnect: None,
             state: State {
                 protocol: None,
                 hello_seen: false,
@@ -288,7 +283,7 @@ impl Watcher {
     }
 
     fn closing(&self) -> (Vec<u16>, Counters) {
-        let mut counters = self.counters;
+        let mut counters = self.state.counters;
         counters.longest_silence = counters.longest_silence.max(self.last_up.elapsed());
         (self.state.pending.iter().copied().collect(), counters)
     }
@@ -297,12 +292,12 @@ impl Watcher {
         let side = usize::from(dir == Direction::In);
         let len = chunk.len() as u64;
         if dir == Direction::Out {
-            self.counters.bytes_up += len;
-            self.counters.longest_silence =
-                self.counters.longest_silence.max(self.last_up.elapsed());
+            let counters = &mut self.state.counters;
+            counters.bytes_up += len;
+            counters.longest_silence = counters.longest_silence.max(self.last_up.elapsed());
             self.last_up = Instant::now();
         } else {
-            self.counters.bytes_down += len;
+            self.state.counters.bytes_down += len;
         }
         if self.broken[side] {
             return;
@@ -327,15 +322,6 @@ impl Watcher {
                 emit(kind);
             }
         });
-        // The state counts packets; the watcher counts bytes and silence.
-        self.hello_seen |= self.state.hello_seen;
-        self.counters.msgs_up = self.state.counters.msgs_up;
-        self.counters.msgs_down = self.state.counters.msgs_down;
-        self.counters.pingreqs = self.state.counters.pingreqs;
-        self.counters.ping_interval = self.state.counters.ping_interval;
-        if self.state.disconnect.is_some() {
-            self.disconnect.clone_from(&self.state.disconnect);
-        }
         if let Err(e) = result {
             self.broken[side] = true;
             emit(EventKind::Garbage {
@@ -350,7 +336,7 @@ impl Watcher {
         self.broken[side] = true;
         if dir == Direction::Out {
             // No CONNECT is coming: stop waiting for one.
-            self.hello_seen = true;
+            self.state.hello_seen = true;
         }
         let head: String = chunk
             .iter()

@@ -83,8 +83,14 @@ pub async fn run(args: ProxyArgs, theme: super::theme::Theme) -> anyhow::Result<
                             if command == Command::Quit {
                                 quit = true;
                             } else if let Some(fault) = apply(&proxy.faults, command) {
-                                faults_json.push(fault_json(&fault));
-                                model.update(Msg::Applied(fault, SystemTime::now()));
+                                let e = ProxyEvent {
+                                    conn: 0,
+                                    mono: Instant::now(),
+                                    at: SystemTime::now(),
+                                    kind: EventKind::Fault(fault.clone()),
+                                };
+                                faults_json.push(crate::proxy::json::fault(&e, &fault));
+                                model.update(Msg::Applied(fault, e.at));
                             }
                         }
                         if quit {
@@ -103,7 +109,7 @@ pub async fn run(args: ProxyArgs, theme: super::theme::Theme) -> anyhow::Result<
                     let mut n = 0;
                     while let Some(e) = next.take() {
                         if let EventKind::Fault(f) = &e.kind {
-                            faults_json.push(fault_json_at(&e, f));
+                            faults_json.push(crate::proxy::json::fault(&e, f));
                         }
                         model.update(Msg::Event(e));
                         n += 1;
@@ -164,18 +170,4 @@ fn apply(faults: &crate::proxy::faults::Faults, command: Command) -> Option<Faul
         Command::SetBlackHole(on) => faults.set_black_hole(on),
         Command::SetDelay(delay, jitter) => faults.set_delay(delay, jitter),
     })
-}
-
-fn fault_json(f: &Fault) -> serde_json::Value {
-    let e = ProxyEvent {
-        conn: 0,
-        mono: Instant::now(),
-        at: SystemTime::now(),
-        kind: EventKind::Fault(f.clone()),
-    };
-    crate::proxy::json::fault(&e, f)
-}
-
-fn fault_json_at(e: &ProxyEvent, f: &Fault) -> serde_json::Value {
-    crate::proxy::json::fault(e, f)
 }

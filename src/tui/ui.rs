@@ -164,7 +164,7 @@ fn focused(model: &Model, pane: Pane) -> bool {
 }
 
 /// A rectangle of `width`×`height` centred in `area`.
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
     Rect::new(

@@ -12,29 +12,35 @@ use serde_json::Value;
 
 use super::{mqscope, run};
 
-#[test]
-fn sub_json_against_the_headless_demo_sees_every_family() {
+/// `mqscope demo --no-tui`, and the line where it names its URLs.
+fn headless_demo() -> (std::process::Child, String) {
     let mut demo = mqscope();
     demo.args(["demo", "--no-tui"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = demo.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
-    let mut url = None;
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if let Some(at) = line.find("mqtt://") {
-            url = Some(line[at..].split_whitespace().next().unwrap().to_string());
-            break;
-        }
-    }
-    let url = url.expect("the demo prints its URL");
+    let line = BufReader::new(stderr)
+        .lines()
+        .map(Result::unwrap)
+        .find(|l| l.contains("mqtt://"))
+        .expect("the demo prints its URLs");
+    (child, line)
+}
+
+#[test]
+fn sub_json_against_the_headless_demo_sees_every_family() {
+    let (mut child, line) = headless_demo();
+    let at = line.find("mqtt://").unwrap();
+    let url = line[at..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches(',');
     std::thread::sleep(std::time::Duration::from_millis(2500));
 
     let mut sub = mqscope();
-    sub.args([
-        "sub", "-b", &url, "-t", "#", "--json", "--events", "-W", "3",
-    ]);
+    sub.args(["sub", "-b", url, "-t", "#", "--json", "--events", "-W", "3"]);
     let out = run(sub, b"", 20);
     let _ = child.kill();
     let _ = child.wait();
@@ -128,21 +134,12 @@ fn the_demo_starts_without_an_error_in_its_log() {
 /// demo's fault proxy closes such a connection instead, and the broker goes on routing.
 #[test]
 fn a_topic_rumqttd_would_crash_on_leaves_the_demo_running() {
-    let mut demo = mqscope();
-    demo.args(["demo", "--no-tui"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = demo.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut faulty = None;
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if let Some(at) = line.find("through the fault schedule: ") {
-            faulty = Some(line[at + 28..].trim().to_string());
-            break;
-        }
-    }
-    let faulty = faulty.expect("the demo prints the fault schedule's URL");
+    let (mut child, line) = headless_demo();
+    let marker = "through the fault schedule: ";
+    let at = line
+        .find(marker)
+        .expect("the demo names the fault schedule's URL");
+    let faulty = line[at + marker.len()..].trim().to_string();
     let mut publish = mqscope();
     publish.args([
         "pub", "-b", &faulty, "-t", "温度/x", "-m", "21", "-q", "1", "-V", "5",

@@ -516,16 +516,8 @@ fn render_help(t: &Theme, frame: &mut Frame<'_>, area: Rect) {
         "and forwards nothing: only the client's keep-alive can notice. Any key closes this.",
         t.dim,
     ));
-    let w = area.width.min(90);
-    let h = area
-        .height
-        .min(u16::try_from(lines.len() + 2).unwrap_or(u16::MAX));
-    let popup = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let popup = crate::tui::ui::centered(area, 90, height);
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines).block(block(" help ".into(), t)),
