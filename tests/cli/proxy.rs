@@ -594,60 +594,35 @@ fn tls_on_both_sides_and_an_unreachable_upstream_are_handled() {
     assert_eq!(closed["cause"], "tcp_refused", "{closed}");
 }
 
+/// `mqscope proxy ARGS` run to its end (usage errors end at once).
+fn proxy_usage(args: &[&str]) -> std::process::Output {
+    let mut c = mqscope();
+    c.arg("proxy").args(args);
+    super::run(c, b"", 10)
+}
+
 #[test]
 fn bad_flags_and_a_busy_port_are_usage_errors() {
-    let out = super::run(
-        {
-            let mut c = mqscope();
-            c.args(["proxy", "--to", "mqtt://127.0.0.1:1", "--delay", "soon"]);
-            c
-        },
-        b"",
-        10,
-    );
+    let out = proxy_usage(&["--to", "mqtt://127.0.0.1:1", "--delay", "soon"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--delay") && err.contains("200ms"), "{err}");
 
-    let out = super::run(
-        {
-            let mut c = mqscope();
-            c.args([
-                "proxy",
-                "--to",
-                "mqtt://127.0.0.1:1",
-                "--json",
-                "--delay",
-                "10ms",
-                "--jitter",
-                "50ms",
-            ]);
-            c
-        },
-        b"",
-        10,
-    );
+    let out = proxy_usage(&[
+        "--to",
+        "mqtt://127.0.0.1:1",
+        "--json",
+        "--delay",
+        "10ms",
+        "--jitter",
+        "50ms",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--jitter"));
 
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();
-    let out = super::run(
-        {
-            let mut c = mqscope();
-            c.args([
-                "proxy",
-                "--to",
-                "mqtt://127.0.0.1:1",
-                "--json",
-                "--listen",
-                &addr,
-            ]);
-            c
-        },
-        b"",
-        10,
-    );
+    let out = proxy_usage(&["--to", "mqtt://127.0.0.1:1", "--json", "--listen", &addr]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--listen") && err.contains("in use"), "{err}");
@@ -783,16 +758,92 @@ fn a_profile_names_the_upstream_and_without_one_to_is_required() {
     });
     assert_eq!(ack["code"], 0);
 
-    let out = super::run(
-        {
-            let mut c = mqscope();
-            c.args(["proxy", "--json"]);
-            c
-        },
-        b"",
-        10,
-    );
+    let out = proxy_usage(&["--json"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--to URL is required"), "{err}");
+}
+
+#[test]
+fn plain_lines_escape_what_a_client_sends_and_a_large_publish_passes_whole() {
+    let broker = Mosquitto::plain();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = mqscope();
+    cmd.args(["proxy", "--listen", &listen, "--to", &broker.url()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let child = cmd.spawn().unwrap();
+    let mut child = KillOnDrop(child);
+    wait_listening(port);
+    // A client id with an escape sequence and a newline: a terminal must never get them raw.
+    // mosquitto refuses such an id (it closes): the proxy has read the CONNECT all the same.
+    let _ = raw_connect(port, "evil\u{1b}[2J\nid-温度", true);
+    // 2 MiB through the proxy, to a subscriber on the same proxy.
+    let p = port.to_string();
+    let mut sub = KillOnDrop(
+        Command::new("mosquitto_sub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &p,
+                "-t",
+                "big/été",
+                "-C",
+                "1",
+                "-W",
+                "15",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let dir = TempDir::new("proxy-big");
+    let big = "0123456789abcdef".repeat(128 * 1024);
+    let file = dir.write("big.txt", &big);
+    let sent = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &p,
+            "-t",
+            "big/été",
+            "-q",
+            "1",
+            "-f",
+        ])
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut got = Vec::new();
+    sub.0.stdout.take().unwrap().read_to_end(&mut got).unwrap();
+    assert_eq!(
+        got.len(),
+        big.len() + 1,
+        "the payload and mosquitto_sub's newline"
+    );
+    assert_eq!(&got[..big.len()], big.as_bytes());
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let mut out = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(
+        !out.contains('\u{1b}'),
+        "an escape reached the output: {out:?}"
+    );
+    assert!(out.contains("evil\\x1b[2J"), "{out}");
+    assert!(out.contains("CONNECT from"), "{out}");
 }
