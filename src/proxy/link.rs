@@ -132,15 +132,22 @@ pub(crate) async fn serve(
             (Source::Ws(stream), Sink::Ws(sink))
         }
     };
-    if !first.is_empty() {
+    let hole = Arc::new(Hole::default());
+    // The CONNECT read up front obeys the faults like every later chunk.
+    let dark_already = shared
+        .faults
+        .plan
+        .blackhole_after
+        .is_some_and(|after| started.elapsed() >= after);
+    if shared.faults.is_black_hole() || dark_already {
+        hole.set();
+    } else if !first.is_empty() {
         let (delay, _) = shared.faults.delay();
         tokio::time::sleep(delay).await;
         if let Err(e) = up_sink.send(bytes::Bytes::from(first)).await {
             return closing(End::Upstream(io_cause(&e)), &watcher);
         }
     }
-
-    let hole = Arc::new(Hole::default());
     let shaping = || Shaping {
         faults: shared.faults.clone(),
         hole: hole.clone(),

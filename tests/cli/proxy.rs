@@ -847,3 +847,24 @@ fn plain_lines_escape_what_a_client_sends_and_a_large_publish_passes_whole() {
     assert!(out.contains("evil\\x1b[2J"), "{out}");
     assert!(out.contains("CONNECT from"), "{out}");
 }
+
+#[test]
+fn a_connection_dark_from_the_start_never_reaches_the_broker() {
+    let broker = Mosquitto::plain();
+    let mut proxy = Proxy::start(&broker.url(), &["--blackhole-after", "0s"]);
+    assert!(
+        raw_connect(proxy.port, "dark-été", true).is_none(),
+        "no CONNACK through a black hole"
+    );
+    proxy.wait_for(10, "the CONNECT", |v| {
+        is(v, "client", Some("connect"), "dark-été")
+    });
+    let (lines, _) = proxy.stop();
+    assert!(
+        !lines
+            .iter()
+            .any(|v| is(v, "client", Some("connack"), "dark-été")),
+        "the broker answered a CONNECT it should never have seen: {lines:#?}"
+    );
+    assert!(!broker.log().contains("dark-"), "{}", broker.log());
+}
