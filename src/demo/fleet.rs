@@ -1,7 +1,11 @@
 //! A simulated fleet with traffic worth exploring: a building's sensors drifting, retained
 //! device metadata and configuration, a packed binary record, a camera snapshot of ~200 KB,
 //! MQTT 5 commands with properties and a request/response pair, one busy vibration topic at
-//! ~1k msg/s, a device that falls silent, and a status topic whose JSON schema changes.
+//! ~1k msg/s, a device that falls silent, a status topic whose JSON schema changes, and a
+//! sequence-numbered counter over a lossy link that drops a few messages and repeats one.
+//!
+//! What is published when is a pure function of the time (`vibration`, `second`), so tests
+//! can run the fleet on a simulated clock (the anomaly watch's no-false-alarm test does).
 
 #![expect(
     clippy::cast_precision_loss,
@@ -27,6 +31,8 @@ pub struct Script {
     pub silent_after: Duration,
     /// `devices/sensor-9/status` switches to its new schema.
     pub schema_change_after: Duration,
+    /// `line/1/counter` starts losing and repeating messages.
+    pub lossy_after: Duration,
 }
 
 impl Default for Script {
@@ -34,6 +40,7 @@ impl Default for Script {
         Self {
             silent_after: Duration::from_secs(30),
             schema_change_after: Duration::from_secs(40),
+            lossy_after: Duration::from_secs(10),
         }
     }
 }
@@ -148,29 +155,33 @@ pub async fn run(url: &str, script: Script) -> anyhow::Result<()> {
     loop {
         fast.tick().await;
         tick += 1;
-        // ~1k msg/s: ten vibration samples every 10 ms.
-        for k in 0..10 {
-            let v = wave(k, tick * 10 + k) * 3.0;
-            send_or_drop(
-                &commands,
-                msg("telemetry/press-2/vibration", format!("{v:.3}"), false),
-            );
+        for req in vibration(tick) {
+            send_or_drop(&commands, req);
         }
         if tick % 100 != 0 {
             continue;
         }
-        every_second(&commands, tick / 100, started.elapsed(), script).await;
+        for req in second(tick / 100, started.elapsed(), script) {
+            send(&commands, req).await;
+        }
     }
 }
 
-/// The once-a-second part of the fleet: the building, the status, and the rarer messages.
-async fn every_second(
-    commands: &mpsc::Sender<Command>,
-    secs: u64,
-    elapsed: Duration,
-    script: Script,
-) {
+/// ~1k msg/s: ten vibration samples every 10 ms (`tick`).
+pub fn vibration(tick: u64) -> Vec<PublishRequest> {
+    (0..10)
+        .map(|k| {
+            let v = wave(k, tick * 10 + k) * 3.0;
+            msg("telemetry/press-2/vibration", format!("{v:.3}"), false)
+        })
+        .collect()
+}
+
+/// The once-a-second part of the fleet at second `secs` (`elapsed` since the start): the
+/// building, the status, the counter, and the rarer messages.
+pub fn second(secs: u64, elapsed: Duration, script: Script) -> Vec<PublishRequest> {
     // Long by design: the fleet's script, one block per family of devices.
+    let mut out = Vec::new();
     // Once a second: the building.
     for floor in 1..=3u64 {
         for room in 1..=4u64 {
@@ -180,9 +191,7 @@ async fn every_second(
             let seed = floor * 10 + room;
             let t = 21.0 + wave(seed, secs) + floor as f64 * 0.3;
             let h = 45.0 + wave(seed + 100, secs) * 6.0;
-            send(
-                commands,
-                msg(
+            out.push(msg(
                     format!("building/b1/floor{floor}/room{room}/temp"),
                     format!(
                         r#"{{"t":{t:.2},"unit":"C","battery":{}}}"#,
@@ -190,17 +199,13 @@ async fn every_second(
                     ),
                     false,
                 ),
-            )
-            .await;
-            send(
-                commands,
-                msg(
+            );
+            out.push(msg(
                     format!("building/b1/floor{floor}/room{room}/humidity"),
                     format!(r#"{{"rh":{h:.1}}}"#),
                     false,
                 ),
-            )
-            .await;
+            );
         }
     }
     // The status whose schema changes mid-run.
@@ -209,16 +214,13 @@ async fn every_second(
     } else {
         format!(r#"{{"status":{{"code":0,"text":"ok"}},"version":2,"uptime_s":{secs}}}"#)
     };
-    send(commands, msg("devices/sensor-9/status", status, false)).await;
+    out.push(msg("devices/sensor-9/status", status, false));
     // Every two seconds: the packed binary record.
     if secs % 2 == 0 {
         let seq = u32::try_from(secs).unwrap_or(u32::MAX);
         let t = 20.5 + wave(7, secs) as f32;
-        send(
-            commands,
-            msg("devices/sensor-7/raw", packed(seq, t, 48.0), false),
-        )
-        .await;
+        out.push(msg("devices/sensor-7/raw", packed(seq, t, 48.0), false),
+        );
     }
     // Every five seconds: an MQTT 5 command and an RPC request.
     if secs % 5 == 0 {
@@ -238,7 +240,7 @@ async fn every_second(
             ],
             ..MessageProperties::default()
         });
-        send(commands, cmd).await;
+        out.push(cmd);
         let mut req = msg("rpc/req/thermostat-5/get", r#"{"what":"setpoint"}"#, false);
         req.properties = Some(MessageProperties {
             response_topic: Some("rpc/resp/hmi-2".into()),
@@ -246,16 +248,27 @@ async fn every_second(
             content_type: Some("application/json".into()),
             ..MessageProperties::default()
         });
-        send(commands, req).await;
+        out.push(req);
     }
     // Every ten seconds, from the first: the camera snapshot, retained.
     if secs % 10 == 1 {
-        send(
-            commands,
-            msg("cameras/door-1/snapshot", snapshot(secs), true),
-        )
-        .await;
+        out.push(msg("cameras/door-1/snapshot", snapshot(secs), true));
     }
+    // The counter over a lossy link: after a while it loses three messages every 20 s and
+    // delivers one twice every 25 s.
+    let lossy = elapsed > script.lossy_after;
+    if !(lossy && (12..=14).contains(&(secs % 20))) {
+        let counter = msg(
+            "line/1/counter",
+            format!(r#"{{"seq":{secs},"good":{},"rejects":{}}}"#, secs * 3, secs / 7),
+            false,
+        );
+        if lossy && secs % 25 == 7 {
+            out.push(counter.clone());
+        }
+        out.push(counter);
+    }
+    out
 }
 
 #[cfg(test)]
