@@ -117,6 +117,50 @@ pub enum Mode {
     /// Stand between your own MQTT clients and their broker: see their packets, inject
     /// faults (delay, drops, a dead broker, a black hole), grade how they reconnect.
     Proxy(ProxyArgs),
+    /// Watch the stream for anomalies: topics gone silent, JSON schema changes, sequence
+    /// gaps and duplicates, rate jumps, retained values replaced; one line each.
+    Watch(WatchArgs),
+}
+
+/// `mqscope watch`
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub subscribe: SubscribeArgs,
+
+    /// One JSON object per anomaly
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit with code 3 at the first anomaly of these kinds (comma-separated)
+    #[arg(long, value_name = "KIND,…", value_delimiter = ',', value_parser = parse_kind)]
+    pub fail_on: Vec<crate::watch::AnomalyKind>,
+
+    /// Raise nothing for topics matching this filter (repeatable)
+    #[arg(long, value_name = "FILTER", value_parser = crate::topic::parse_filter)]
+    pub mute: Vec<String>,
+
+    /// Exit (code 0) after this many seconds from the first CONNACK
+    #[arg(short = 'W', long = "timeout", value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub timeout: Option<u64>,
+
+    /// Print nothing on stderr but errors
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// One kind of `--fail-on silent,gap`.
+fn parse_kind(text: &str) -> Result<crate::watch::AnomalyKind, String> {
+    crate::watch::AnomalyKind::from_name(text.trim()).ok_or_else(|| {
+        format!(
+            "{text:?} is not an anomaly kind: one of {}",
+            crate::watch::AnomalyKind::names()
+        )
+    })
 }
 
 /// `mqscope demo`
@@ -339,6 +383,10 @@ pub struct SubArgs {
     /// Print nothing on stderr but errors
     #[arg(long)]
     pub quiet: bool,
+
+    /// Also watch for anomalies and print them among the messages (as `mqscope watch`)
+    #[arg(long)]
+    pub anomalies: bool,
 }
 
 /// Payload format indicator values.

@@ -31,6 +31,9 @@ pub struct Config {
     pub keys: BTreeMap<String, BTreeMap<String, Keys>>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// Anomaly watch thresholds per topic filter, first match wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<crate::watch::WatchRule>,
 }
 
 /// What applies when nothing more specific says otherwise.
@@ -112,6 +115,9 @@ pub struct Profile {
     pub keep_alive: Option<u16>,
     pub history: Option<u32>,
     pub max_memory: Option<String>,
+    /// Anomaly watch thresholds for this broker, ahead of the file's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<crate::watch::WatchRule>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -199,7 +205,19 @@ impl Config {
             self.keys.entry(pane).or_default().extend(actions);
         }
         self.profiles.extend(other.profiles);
+        self.watch.extend(other.watch);
         self
+    }
+
+    /// The anomaly watch's thresholds: the profile's entries first, then the file's.
+    pub fn watch_rules(&self, profile: Option<&str>) -> crate::watch::Rules {
+        let mut all = profile
+            .and_then(|p| self.profiles.get(p))
+            .map(|p| p.watch.clone())
+            .unwrap_or_default();
+        all.extend(self.watch.iter().cloned());
+        // Checked when the file was read.
+        crate::watch::Rules::compile(&all, "watch").unwrap_or_default()
     }
 
     /// What serde cannot check: values that must parse, and combinations.
@@ -226,8 +244,14 @@ impl Config {
                 "must be 1 to 600 seconds".into(),
             );
         }
+        if let Err((key, why)) = crate::watch::Rules::compile(&self.watch, "watch") {
+            return fail(key, why);
+        }
         for (name, p) in &self.profiles {
             let key = |k: &str| format!("profiles.{name}.{k}");
+            if let Err((k, why)) = crate::watch::Rules::compile(&p.watch, &key("watch")) {
+                return fail(k, why);
+            }
             if let Err(why) = p.url.parse::<crate::broker::Target>() {
                 return fail(key("url"), why.to_string());
             }

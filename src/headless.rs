@@ -1,5 +1,5 @@
-//! Modes without a terminal UI, for scripts: `sub`, `pub`, `doctor`, `clean-retained`, `proxy --json`,
-//! `config`, `completions`, `man`.
+//! Modes without a terminal UI, for scripts: `sub`, `pub`, `doctor`, `clean-retained`,
+//! `watch`, `proxy --json`, `config`, `completions`, `man`.
 
 pub mod clean;
 pub mod config;
@@ -8,6 +8,7 @@ pub mod proxy;
 pub mod publish;
 pub mod render;
 pub mod sub;
+pub mod watch;
 
 /// Says on stderr that the broker's certificate will not be checked (`--insecure` over TLS):
 /// a person reading the output must not take the link for a verified one.

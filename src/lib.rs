@@ -22,6 +22,6 @@ pub mod size;
 pub mod store;
 pub mod timeline;
 pub mod topic;
-pub mod watch;
 pub mod tui;
+pub mod watch;
 pub mod width;

@@ -74,7 +74,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.mode {
-            Some(Mode::Sub(args)) => headless::sub::run(args).await,
+            Some(Mode::Sub(args)) => headless::sub::run(args, settings.watch).await,
+            Some(Mode::Watch(args)) => headless::watch::run(args, settings.watch).await,
             Some(Mode::Pub(args)) => until_signal(headless::publish::run(args)).await,
             Some(Mode::Doctor(args)) => until_signal(Box::pin(headless::doctor::run(args))).await,
             Some(Mode::CleanRetained(args)) => until_signal(headless::clean::run(args)).await,

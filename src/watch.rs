@@ -565,10 +565,13 @@ fn rate_step(
     }
     t.set(flag, true);
     t.rate_since = 0;
-    Some((kind, Data::Rate {
-        rate: fast,
-        baseline,
-    }))
+    Some((
+        kind,
+        Data::Rate {
+            rate: fast,
+            baseline,
+        },
+    ))
 }
 
 /// The schema change between the message before and this one, named; `None` when the full

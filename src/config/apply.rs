@@ -40,6 +40,11 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, config: &Config) -> Result<(),
             connect(&mut a.connect, m, profile, d)?;
             filters(&mut a.subscribe, m, profile);
         }
+        Some(Mode::Watch(a)) => {
+            let m = sub_matches(matches, "watch");
+            connect(&mut a.connect, m, profile, d)?;
+            filters(&mut a.subscribe, m, profile);
+        }
         Some(Mode::Pub(a)) => connect(&mut a.connect, sub_matches(matches, "pub"), profile, d)?,
         Some(Mode::Doctor(a)) => {
             connect(&mut a.connect, sub_matches(matches, "doctor"), profile, d)?;

@@ -144,13 +144,27 @@ impl std::error::Error for ConfigError {}
 /// Where a dotted key's value is in the text.
 fn span_of(text: &str, key: &str) -> Option<Range<usize>> {
     let doc = toml_edit::ImDocument::parse(text).ok()?;
-    let mut item = doc.as_item();
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
     let mut span = None;
-    for part in key.split('.') {
-        let table = item.as_table_like()?;
-        let (k, next) = table.get_key_value(part)?;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (n, part) in parts.iter().enumerate() {
+        // `watch[1]`: an entry of an array of tables.
+        let (name, index) = match part.strip_suffix(']').and_then(|p| p.split_once('[')) {
+            Some((name, i)) => (name, Some(i.parse::<usize>().ok()?)),
+            None => (*part, None),
+        };
+        let (k, next) = table.get_key_value(name)?;
         span = next.span().or_else(|| k.span()).or(span);
-        item = next;
+        let last = n + 1 == parts.len();
+        match index {
+            Some(i) => {
+                let entry = next.as_array_of_tables()?.get(i)?;
+                span = entry.span().or(span);
+                table = entry;
+            }
+            None if last => {}
+            None => table = next.as_table_like()?,
+        }
     }
     span
 }

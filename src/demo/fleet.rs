@@ -192,20 +192,18 @@ pub fn second(secs: u64, elapsed: Duration, script: Script) -> Vec<PublishReques
             let t = 21.0 + wave(seed, secs) + floor as f64 * 0.3;
             let h = 45.0 + wave(seed + 100, secs) * 6.0;
             out.push(msg(
-                    format!("building/b1/floor{floor}/room{room}/temp"),
-                    format!(
-                        r#"{{"t":{t:.2},"unit":"C","battery":{}}}"#,
-                        98 - (secs / 60) % 50
-                    ),
-                    false,
+                format!("building/b1/floor{floor}/room{room}/temp"),
+                format!(
+                    r#"{{"t":{t:.2},"unit":"C","battery":{}}}"#,
+                    98 - (secs / 60) % 50
                 ),
-            );
+                false,
+            ));
             out.push(msg(
-                    format!("building/b1/floor{floor}/room{room}/humidity"),
-                    format!(r#"{{"rh":{h:.1}}}"#),
-                    false,
-                ),
-            );
+                format!("building/b1/floor{floor}/room{room}/humidity"),
+                format!(r#"{{"rh":{h:.1}}}"#),
+                false,
+            ));
         }
     }
     // The status whose schema changes mid-run.
@@ -219,8 +217,7 @@ pub fn second(secs: u64, elapsed: Duration, script: Script) -> Vec<PublishReques
     if secs % 2 == 0 {
         let seq = u32::try_from(secs).unwrap_or(u32::MAX);
         let t = 20.5 + wave(7, secs) as f32;
-        out.push(msg("devices/sensor-7/raw", packed(seq, t, 48.0), false),
-        );
+        out.push(msg("devices/sensor-7/raw", packed(seq, t, 48.0), false));
     }
     // Every five seconds: an MQTT 5 command and an RPC request.
     if secs % 5 == 0 {
@@ -260,7 +257,11 @@ pub fn second(secs: u64, elapsed: Duration, script: Script) -> Vec<PublishReques
     if !(lossy && (12..=14).contains(&(secs % 20))) {
         let counter = msg(
             "line/1/counter",
-            format!(r#"{{"seq":{secs},"good":{},"rejects":{}}}"#, secs * 3, secs / 7),
+            format!(
+                r#"{{"seq":{secs},"good":{},"rejects":{}}}"#,
+                secs * 3,
+                secs / 7
+            ),
             false,
         );
         if lossy && secs % 25 == 7 {

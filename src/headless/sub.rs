@@ -16,7 +16,7 @@ pub const EXIT_TIMEOUT: u8 = 27;
 /// How many queued events to print before flushing stdout.
 const BATCH: usize = 4096;
 
-pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: SubArgs, rules: crate::watch::Rules) -> anyhow::Result<ExitCode> {
     let mut opts = args.connect.to_options()?;
     super::warn_if_insecure(&opts);
     opts.subscriptions = args.subscriptions();
@@ -30,7 +30,10 @@ pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
         escape,
         printed: 0,
         connack_elapsed: None,
+        watcher: args.anomalies.then(|| super::watch::Watcher::new(rules)),
     };
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut deadline: Option<Instant> = None;
     let mut signals = crate::signals::Signals::new()?;
     let closed = stdout_closed();
@@ -42,6 +45,13 @@ pub async fn run(args: SubArgs) -> anyhow::Result<ExitCode> {
             signal = signals.recv() => break Outcome::Signal(signal),
             () = &mut closed => break Outcome::Done,
             () = sleep_until(deadline) => break Outcome::TimedOut,
+            _ = clock.tick(), if printer.watcher.is_some() => {
+                match printer.tick(&mut out) {
+                    Ok(()) => {}
+                    Err(e) => break write_failed(&e)?,
+                }
+                continue;
+            }
             event = handle.events.recv() => event,
         };
         let Some(first) = first else {
@@ -153,9 +163,28 @@ struct Printer<'a> {
     escape: bool,
     printed: u64,
     connack_elapsed: Option<Duration>,
+    /// `--anomalies`: the watch, fed every event.
+    watcher: Option<super::watch::Watcher>,
 }
 
 impl Printer<'_> {
+    /// The watch's clock: silences and rate drops.
+    fn tick(&mut self, out: &mut impl Write) -> io::Result<()> {
+        if let Some(w) = &mut self.watcher {
+            w.tick(std::time::SystemTime::now());
+        }
+        self.anomalies(out)?;
+        out.flush()
+    }
+
+    fn anomalies(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let Some(w) = &mut self.watcher else {
+            return Ok(());
+        };
+        let fresh = w.fresh();
+        super::watch::write_anomalies(out, &fresh, self.args.json, "! ", &[]).map(|_| ())
+    }
+
     fn event(
         &mut self,
         out: &mut impl Write,
@@ -163,6 +192,9 @@ impl Printer<'_> {
         deadline: &mut Option<Instant>,
     ) -> anyhow::Result<Step> {
         // Long by design: one arm per event, the text and JSON forms side by side.
+        if let Some(w) = &mut self.watcher {
+            w.event(event);
+        }
         match event {
             BrokerEvent::Message(m) => {
                 if self.args.no_retained && m.retain {
@@ -178,7 +210,7 @@ impl Printer<'_> {
                 } else {
                     render::write_text(out, m, self.escape)
                 };
-                if let Err(e) = written {
+                if let Err(e) = written.and_then(|()| self.anomalies(out)) {
                     return write_failed(&e).map(Step::Stop);
                 }
                 self.printed += 1;

@@ -16,6 +16,8 @@ pub struct Settings {
     pub config_path: Option<std::path::PathBuf>,
     /// The profile the explorer was opened with.
     pub profile: Option<String>,
+    /// The anomaly watch's thresholds (the profile's, then the file's).
+    pub watch: crate::watch::Rules,
 }
 
 impl Default for Settings {
@@ -30,6 +32,7 @@ impl Settings {
             theme: theme(config),
             keymap: keymap(config),
             config_path: crate::config::path(),
+            watch: config.watch_rules(profile.as_deref()),
             profile,
         }
     }

@@ -118,7 +118,12 @@ fn seconds(ms: u64) -> String {
 
 fn list(items: &[String]) -> String {
     const SHOWN: usize = 4;
-    let mut out = items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let mut out = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if items.len() > SHOWN {
         out.push_str(&format!(" +{}", items.len() - SHOWN));
     }
@@ -183,7 +188,9 @@ impl Anomaly {
                 format!("{what}, {flag}")
             }
             Data::OutOfOrder { value, after } => format!("{value} arrived after {after}"),
-            Data::Reset { from, to } => format!("sequence went back from {from} to {to} (a restart?)"),
+            Data::Reset { from, to } => {
+                format!("sequence went back from {from} to {to} (a restart?)")
+            }
             Data::Rate { rate, baseline } => {
                 format!("{rate:.1} msg/s, usually {baseline:.1} msg/s")
             }

@@ -68,7 +68,10 @@ impl Default for Thresholds {
             rate_factor: 5.0,
             rate_for_ms: 10_000,
             sequence: SeqField::Auto,
-            seq_paths: shape::SEQ_NAMES.iter().map(|n| shape::path_hash(n)).collect(),
+            seq_paths: shape::SEQ_NAMES
+                .iter()
+                .map(|n| shape::path_hash(n))
+                .collect(),
             mute: false,
             ignore: Vec::new(),
         }
@@ -166,7 +169,10 @@ impl Rules {
                 let kind = AnomalyKind::from_name(name).ok_or_else(|| {
                     (
                         field("ignore"),
-                        format!("{name:?} is not an anomaly kind: one of {}", AnomalyKind::names()),
+                        format!(
+                            "{name:?} is not an anomaly kind: one of {}",
+                            AnomalyKind::names()
+                        ),
                     )
                 })?;
                 t.ignore.push(kind);
@@ -240,7 +246,11 @@ mod tests {
         let t = rules.get(rules.resolve("plant/温度/a"));
         assert!((t.silence_factor - 10.0).abs() < f64::EPSILON);
         assert_eq!(t.sequence, SeqField::Path("hdr.n".into()));
-        assert!(!rules.get(rules.resolve("plant/x")).reports(AnomalyKind::Gap));
+        assert!(
+            !rules
+                .get(rules.resolve("plant/x"))
+                .reports(AnomalyKind::Gap)
+        );
         assert!(rules.get(rules.resolve("other")).reports(AnomalyKind::Gap));
         let bad = |r: WatchRule| Rules::compile(&[r], "watch").unwrap_err();
         let (key, why) = bad(WatchRule {

@@ -456,7 +456,9 @@ fn number(b: &[u8], i: usize, end: usize) -> Option<(usize, Option<i64>)> {
         integer = false;
         j += 1;
     }
-    let value = value.filter(|_| integer).map(|v| if negative { -v } else { v });
+    let value = value
+        .filter(|_| integer)
+        .map(|v| if negative { -v } else { v });
     Some((j, value))
 }
 
@@ -487,7 +489,12 @@ pub fn paths(bytes: &[u8]) -> Option<BTreeMap<String, &'static str>> {
     Some(out)
 }
 
-fn walk(v: &serde_json::Value, path: String, depth: usize, out: &mut BTreeMap<String, &'static str>) {
+fn walk(
+    v: &serde_json::Value,
+    path: String,
+    depth: usize,
+    out: &mut BTreeMap<String, &'static str>,
+) {
     if out.len() >= DIFF_PATHS || depth > DEPTH_LIMIT {
         return;
     }
@@ -562,8 +569,9 @@ pub fn diff(
     let prune = |list: &mut Vec<String>| {
         let all = list.clone();
         list.retain(|p| {
-            !all.iter()
-                .any(|q| q != p && (p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}[]"))))
+            !all.iter().any(|q| {
+                q != p && (p.starts_with(&format!("{q}.")) || p.starts_with(&format!("{q}[]")))
+            })
         });
     };
     prune(&mut d.added);
@@ -639,7 +647,10 @@ mod tests {
         let nested = [path_hash("hdr.n")];
         assert_eq!(scan(br#"{"hdr":{"n":7},"n":9}"#, &nested).seq, Some(7));
         let inlist = [path_hash("items[].n")];
-        assert_eq!(scan(br#"{"items":[{"n":3},{"n":4}]}"#, &inlist).seq, Some(3));
+        assert_eq!(
+            scan(br#"{"items":[{"n":3},{"n":4}]}"#, &inlist).seq,
+            Some(3)
+        );
     }
 
     #[test]

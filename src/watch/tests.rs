@@ -82,7 +82,13 @@ fn a_topic_that_stops_is_silent_then_resumed() {
     assert_eq!(b.kinds(), ["silent"]);
     let a = b.last();
     assert_eq!(a.topic, "building/温度/room3");
-    assert_eq!(a.data, Data::Silent { silent_ms: 6500, interval_ms: 1000 });
+    assert_eq!(
+        a.data,
+        Data::Silent {
+            silent_ms: 6500,
+            interval_ms: 1000
+        }
+    );
     assert!(a.detail().contains("no message for 6.5s"), "{}", a.detail());
     b.tick(30_000);
     assert_eq!(b.kinds(), ["silent"], "reported once");
@@ -126,9 +132,17 @@ fn a_bursty_topic_is_not_silent_between_bursts() {
 fn schema_changes_name_the_keys_once_per_new_shape() {
     let mut b = Bench::new();
     for i in 0..6 {
-        b.send(i * 1000, "devices/s9/status", &format!(r#"{{"state":"ok","v":1,"uptime":{i}}}"#));
+        b.send(
+            i * 1000,
+            "devices/s9/status",
+            &format!(r#"{{"state":"ok","v":1,"uptime":{i}}}"#),
+        );
     }
-    b.send(6000, "devices/s9/status", r#"{"status":{"code":0},"version":2,"uptime":"6s"}"#);
+    b.send(
+        6000,
+        "devices/s9/status",
+        r#"{"status":{"code":0},"version":2,"uptime":"6s"}"#,
+    );
     assert_eq!(b.kinds(), ["schema_changed"]);
     let a = b.last();
     assert_eq!(
@@ -139,9 +153,21 @@ fn schema_changes_name_the_keys_once_per_new_shape() {
     assert_eq!(json["added"], serde_json::json!(["status", "version"]));
     assert_eq!(json["changed"][0]["path"], "uptime");
     // The new shape again: nothing; flapping between the two known shapes: nothing.
-    b.send(7000, "devices/s9/status", r#"{"status":{"code":1},"version":2,"uptime":"7s"}"#);
-    b.send(8000, "devices/s9/status", r#"{"state":"ok","v":1,"uptime":8}"#);
-    b.send(9000, "devices/s9/status", r#"{"status":{"code":1},"version":2,"uptime":"9s"}"#);
+    b.send(
+        7000,
+        "devices/s9/status",
+        r#"{"status":{"code":1},"version":2,"uptime":"7s"}"#,
+    );
+    b.send(
+        8000,
+        "devices/s9/status",
+        r#"{"state":"ok","v":1,"uptime":8}"#,
+    );
+    b.send(
+        9000,
+        "devices/s9/status",
+        r#"{"status":{"code":1},"version":2,"uptime":"9s"}"#,
+    );
     assert_eq!(b.kinds().len(), 1);
     // An empty list filling up is not a schema change; key order never is.
     for i in 0..8 {
@@ -158,7 +184,13 @@ fn the_payload_kind_changing_is_reported_both_ways() {
         b.send(i * 1000, "🚀/telemetry", r#"{"v":1}"#);
     }
     b.send(6000, "🚀/telemetry", "ERROR sensor offline");
-    b.send_full(7000, "🚀/telemetry", &[0xff, 0xfe, 0, 1, 2, 3], false, false);
+    b.send_full(
+        7000,
+        "🚀/telemetry",
+        &[0xff, 0xfe, 0, 1, 2, 3],
+        false,
+        false,
+    );
     b.send(8000, "🚀/telemetry", r#"{"v":2}"#);
     assert_eq!(b.kinds(), ["kind_changed", "kind_changed", "kind_changed"]);
     assert_eq!(b.watch.list()[0].detail(), "payload was JSON, now text");
@@ -172,27 +204,59 @@ fn sequence_gaps_duplicates_reorders_and_resets() {
     let mut t = 0;
     let mut send = |b: &mut Bench, seq: i64, dup: bool| {
         t += 1000;
-        b.send_full(t, topic, format!(r#"{{"seq":{seq},"v":1.5}}"#).as_bytes(), false, dup);
+        b.send_full(
+            t,
+            topic,
+            format!(r#"{{"seq":{seq},"v":1.5}}"#).as_bytes(),
+            false,
+            dup,
+        );
     };
     for seq in 100..106 {
         send(&mut b, seq, false);
     }
     assert!(b.kinds().is_empty());
     send(&mut b, 109, false);
-    assert_eq!(b.last().data, Data::Gap { from: 106, to: 108, missing: 3 });
+    assert_eq!(
+        b.last().data,
+        Data::Gap {
+            from: 106,
+            to: 108,
+            missing: 3
+        }
+    );
     assert_eq!(b.last().detail(), "3 missing: 106…108");
     send(&mut b, 109, true);
-    assert_eq!(b.last().data, Data::Duplicate { seq: Some(109), dup_flag: true });
+    assert_eq!(
+        b.last().data,
+        Data::Duplicate {
+            seq: Some(109),
+            dup_flag: true
+        }
+    );
     send(&mut b, 110, false);
     send(&mut b, 108, false);
-    assert_eq!(b.last().data, Data::OutOfOrder { value: 108, after: 110 });
+    assert_eq!(
+        b.last().data,
+        Data::OutOfOrder {
+            value: 108,
+            after: 110
+        }
+    );
     send(&mut b, 111, false);
     send(&mut b, 0, false);
     assert_eq!(b.last().data, Data::Reset { from: 111, to: 0 });
     send(&mut b, 1, false);
     assert_eq!(b.kinds(), ["gap", "duplicate", "out_of_order", "reset"]);
     let json = b.watch.list()[0].to_json();
-    assert_eq!((json["from"].clone(), json["to"].clone(), json["missing"].clone()), (106.into(), 108.into(), 3.into()));
+    assert_eq!(
+        (
+            json["from"].clone(),
+            json["to"].clone(),
+            json["missing"].clone()
+        ),
+        (106.into(), 108.into(), 3.into())
+    );
 }
 
 #[test]
@@ -247,9 +311,21 @@ fn the_same_bytes_again_soon_or_with_dup_is_a_duplicate() {
     }
     assert!(b.kinds().is_empty());
     b.send(9050, "plc/state", "OFF");
-    assert_eq!(b.last().data, Data::Duplicate { seq: None, dup_flag: false });
+    assert_eq!(
+        b.last().data,
+        Data::Duplicate {
+            seq: None,
+            dup_flag: false
+        }
+    );
     b.send_full(12_000, "plc/steady", b"ON", false, true);
-    assert_eq!(b.last().data, Data::Duplicate { seq: None, dup_flag: true });
+    assert_eq!(
+        b.last().data,
+        Data::Duplicate {
+            seq: None,
+            dup_flag: true
+        }
+    );
 }
 
 #[test]
@@ -274,7 +350,9 @@ fn rates_far_from_their_baseline_for_long_enough() {
         }
     }
     assert_eq!(b.kinds(), ["rate_spike"]);
-    assert!(matches!(b.last().data, Data::Rate { rate, baseline } if rate > 50.0 && baseline < 30.0));
+    assert!(
+        matches!(b.last().data, Data::Rate { rate, baseline } if rate > 50.0 && baseline < 30.0)
+    );
     // Back to 10 msg/s, then 1 msg/s: a drop (not a silence).
     while t < 300_000 {
         b.send(t, "press/vib", "1.0");
@@ -288,7 +366,12 @@ fn rates_far_from_their_baseline_for_long_enough() {
         t += 1000;
         b.tick(t);
     }
-    assert_eq!(b.kinds(), ["rate_spike", "rate_drop"], "{:?}", b.watch.list());
+    assert_eq!(
+        b.kinds(),
+        ["rate_spike", "rate_drop"],
+        "{:?}",
+        b.watch.list()
+    );
 }
 
 #[test]
@@ -296,9 +379,21 @@ fn retained_values_replaced_or_cleared() {
     let mut b = Bench::new();
     b.send_full(0, "devices/s5/config", b"{\"interval\":5}", true, false);
     // The same value again at a resubscription: nothing.
-    b.send_full(60_000, "devices/s5/config", b"{\"interval\":5}", true, false);
+    b.send_full(
+        60_000,
+        "devices/s5/config",
+        b"{\"interval\":5}",
+        true,
+        false,
+    );
     assert!(b.kinds().is_empty());
-    b.send_full(120_000, "devices/s5/config", b"{\"interval\":9}", true, false);
+    b.send_full(
+        120_000,
+        "devices/s5/config",
+        b"{\"interval\":9}",
+        true,
+        false,
+    );
     assert_eq!(b.kinds(), ["retained_changed"]);
     b.send_full(130_000, "devices/s5/config", b"", false, false);
     assert_eq!(b.last().detail(), "retained value cleared");
@@ -377,7 +472,13 @@ fn hostile_payloads_are_tracked_without_panics() {
     ];
     for round in 0..3 {
         for (i, p) in inputs.iter().enumerate() {
-            b.send_full(round * 10_000 + i as u64, &format!("h/{i}"), p, false, false);
+            b.send_full(
+                round * 10_000 + i as u64,
+                &format!("h/{i}"),
+                p,
+                false,
+                false,
+            );
         }
     }
     b.tick(1_000_000);
@@ -403,8 +504,17 @@ fn the_list_is_bounded_and_marks_follow_it() {
 /// The demo's fleet on a simulated clock, every topic delivered as published (the retain
 /// flag kept, as rumqttd does).
 fn run_fleet(b: &mut Bench, script: crate::demo::fleet::Script, seconds: u64) {
-    for (i, topic) in ["devices/thermostat-5/meta", "devices/sensor-6/config"].iter().enumerate() {
-        b.send_full(0, topic, format!(r#"{{"fw":"3.{i}.1"}}"#).as_bytes(), true, false);
+    for (i, topic) in ["devices/thermostat-5/meta", "devices/sensor-6/config"]
+        .iter()
+        .enumerate()
+    {
+        b.send_full(
+            0,
+            topic,
+            format!(r#"{{"fw":"3.{i}.1"}}"#).as_bytes(),
+            true,
+            false,
+        );
     }
     for tick in 1..=seconds * 100 {
         let ms = tick * 10;
@@ -447,8 +557,14 @@ fn the_demo_script_shows_within_a_minute() {
         .collect();
     let has = |topic: &str, kind: &str| found.iter().any(|(t, k)| t == topic && *k == kind);
     assert!(has("building/b1/floor2/room3/temp", "silent"), "{found:?}");
-    assert!(has("building/b1/floor2/room3/humidity", "silent"), "{found:?}");
-    assert!(has("devices/sensor-9/status", "schema_changed"), "{found:?}");
+    assert!(
+        has("building/b1/floor2/room3/humidity", "silent"),
+        "{found:?}"
+    );
+    assert!(
+        has("devices/sensor-9/status", "schema_changed"),
+        "{found:?}"
+    );
     assert!(has("line/1/counter", "gap"), "{found:?}");
     assert!(has("line/1/counter", "duplicate"), "{found:?}");
     // Three losses (at 12–14 s, 32–34 s, 52–54 s), one repeat (32 s), nothing else.

@@ -118,7 +118,11 @@ mod tests {
 
     #[test]
     fn a_track_fits_in_64_bytes() {
-        assert!(std::mem::size_of::<Track>() <= 64, "{}", std::mem::size_of::<Track>());
+        assert!(
+            std::mem::size_of::<Track>() <= 64,
+            "{}",
+            std::mem::size_of::<Track>()
+        );
     }
 
     #[test]

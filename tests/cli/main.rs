@@ -18,6 +18,7 @@ mod secrets;
 mod signals;
 mod subscribe;
 mod unicode;
+mod watch;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Output, Stdio};
@@ -132,8 +133,15 @@ fn forward_lines(
 
 impl Subscriber {
     pub fn start(args: &[&str]) -> Self {
+        let mut all = vec!["sub", "--events"];
+        all.extend_from_slice(args);
+        Self::spawn(&all, "subscribed")
+    }
+
+    /// Any mode, returned once a line containing `ready` showed on stdout or stderr.
+    pub fn spawn(args: &[&str], ready: &str) -> Self {
         let mut cmd = mqscope();
-        cmd.arg("sub").arg("--events").args(args);
+        cmd.args(args);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -147,7 +155,7 @@ impl Subscriber {
             stdout: Vec::new(),
             stderr: Vec::new(),
         };
-        sub.wait_for("subscribed");
+        sub.wait_for(ready);
         sub
     }
 
