@@ -91,6 +91,8 @@ pub struct TopicStore {
     pub structure_generation: u64,
     /// Nodes whose children gained a member since they were last sorted.
     unsorted: Vec<NodeId>,
+    /// Memory that others keep per topic (the anomaly watch), counted in the budget.
+    external_bytes: usize,
 }
 
 impl TopicStore {
@@ -113,7 +115,14 @@ impl TopicStore {
             generation: 0,
             structure_generation: 0,
             unsorted: Vec::new(),
+            external_bytes: 0,
         }
+    }
+
+    /// Counts memory kept beside the store (the anomaly watch's) against its budget: payloads
+    /// are evicted to make room at the next insert.
+    pub fn set_external_bytes(&mut self, bytes: usize) {
+        self.external_bytes = bytes;
     }
 
     pub fn limits(&self) -> Limits {
@@ -156,7 +165,7 @@ impl TopicStore {
 
     /// Bytes accounted against the budget.
     pub fn used_bytes(&self) -> usize {
-        self.message_bytes + self.node_bytes
+        self.message_bytes + self.node_bytes + self.external_bytes
     }
 
     /// Records a message.
@@ -310,7 +319,7 @@ impl TopicStore {
         }
         let missing = topic[start..].split('/').count();
         let cost = missing * NODE_OVERHEAD + missing * topic.len();
-        if self.node_bytes + cost > self.limits.total_bytes {
+        if self.node_bytes + self.external_bytes + cost > self.limits.total_bytes {
             return None;
         }
         self.structure_generation += 1;

@@ -114,6 +114,7 @@ pub async fn run(
     model.log_file = crate::logging::log_dir()
         .map(|dir| dir.join("mqscope.log.YYYY-MM-DD").display().to_string());
     model.keymap = settings.keymap;
+    model.watch = crate::watch::Watch::new(settings.watch);
     model.profile.clone_from(&settings.profile);
     model.tls_unverified = doctor_opts.tls.insecure && doctor_opts.target.scheme.uses_tls();
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {

@@ -11,6 +11,7 @@ pub enum Pane {
     Inspector,
     Timeline,
     Log,
+    Anomalies,
 }
 
 impl Pane {
@@ -21,6 +22,7 @@ impl Pane {
             Pane::Inspector,
             Pane::Timeline,
             Pane::Log,
+            Pane::Anomalies,
         ]
         .into_iter()
         .find(|p| p.title() == name)
@@ -33,6 +35,7 @@ impl Pane {
             Pane::Inspector => "inspector",
             Pane::Timeline => "timeline",
             Pane::Log => "log",
+            Pane::Anomalies => "anomalies",
         }
     }
 }
@@ -118,6 +121,10 @@ actions! {
     CopyMessage => "copy_message", "copy message as JSON";
     SavePayload => "save_payload", "save payload to a file";
     SaveProfile => "save_profile", "save this broker as a profile";
+    ToggleAnomalies => "toggle_anomalies", "anomalies list (in the log's place)";
+    JumpToAnomaly => "jump_to_anomaly", "go to its topic and message";
+    MuteTopic => "mute_topic", "mute this topic's anomalies";
+    MuteLevel => "mute_level", "mute anomalies at and below its level";
 }
 
 /// A key as written in help: `q`, `Ctrl-c`, `Tab`, `PgDn`.
@@ -242,7 +249,9 @@ impl Default for Keymap {
         // Long by design: the table of default bindings.
         use Action as A;
         use KeyCode as K;
-        use Pane::{Global as G, Inspector as I, Log as L, Timeline as TL, Topics as T};
+        use Pane::{
+            Anomalies as AN, Global as G, Inspector as I, Log as L, Timeline as TL, Topics as T,
+        };
         let b = |pane, key, action| (pane, key, action);
         Self {
             bindings: vec![
@@ -268,6 +277,7 @@ impl Default for Keymap {
                 b(G, Key::ch('J'), A::CopyMessage),
                 b(G, Key::ch('w'), A::SavePayload),
                 b(G, Key::ch('S'), A::SaveProfile),
+                b(G, Key::ch('A'), A::ToggleAnomalies),
                 b(T, Key::plain(K::Up), A::Up),
                 b(T, Key::ch('k'), A::Up),
                 b(T, Key::plain(K::Down), A::Down),
@@ -326,6 +336,17 @@ impl Default for Keymap {
                 b(L, Key::ch('/'), A::Filter),
                 b(L, Key::plain(K::Esc), A::ClearFilter),
                 b(L, Key::plain(K::Enter), A::JumpToMessage),
+                b(AN, Key::plain(K::Up), A::Up),
+                b(AN, Key::ch('k'), A::Up),
+                b(AN, Key::plain(K::Down), A::Down),
+                b(AN, Key::ch('j'), A::Down),
+                b(AN, Key::plain(K::PageUp), A::PageUp),
+                b(AN, Key::plain(K::PageDown), A::PageDown),
+                b(AN, Key::plain(K::Home), A::First),
+                b(AN, Key::plain(K::End), A::Last),
+                b(AN, Key::plain(K::Enter), A::JumpToAnomaly),
+                b(AN, Key::ch('m'), A::MuteTopic),
+                b(AN, Key::ch('M'), A::MuteLevel),
             ],
         }
     }

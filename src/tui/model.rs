@@ -7,6 +7,7 @@
 //! between a message and its packet), `broker` (events from the connection layer), `tick`
 //! (the clock and rates), `mouse` (pointer events the view resolved) and `dialogs`.
 
+mod anomalies;
 mod broker;
 mod dialogs;
 mod inspector;
@@ -30,6 +31,7 @@ use crate::broker::{BrokerEvent, Cause, Protocol, PublishOutcome, PublishRequest
 use crate::logging::LogLine;
 use crate::store::{Limits, NodeId, ROOT, TopicStore};
 use crate::timeline::Timeline;
+pub use anomalies::{AnomaliesPane, selected_index as anomalies_selected_index};
 pub use inspector::Inspector;
 pub use log::{LogPane, PacketEntry, PacketFilter, Tab};
 pub use mouse::Pointer;
@@ -147,6 +149,10 @@ pub struct Pages {
     pub log: usize,
     /// The furthest the inspector's body scrolls for the shown message.
     pub inspector_max_scroll: usize,
+    /// All four panes are on screen (else the topics share it with one).
+    pub four_panes: bool,
+    /// The screen is large enough for the anomalies beside the log, not in its place.
+    pub anomalies_beside_log: bool,
 }
 
 impl Default for Pages {
@@ -156,6 +162,8 @@ impl Default for Pages {
             inspector: 20,
             log: 10,
             inspector_max_scroll: usize::MAX / 2,
+            four_panes: true,
+            anomalies_beside_log: false,
         }
     }
 }
@@ -208,6 +216,9 @@ pub struct Model {
     pub profile: Option<String>,
     /// TLS without certificate verification (`--insecure`): the status bar says so.
     pub tls_unverified: bool,
+    /// Expectations per topic and the anomalies that broke them.
+    pub watch: crate::watch::Watch,
+    pub anomalies: AnomaliesPane,
 }
 
 impl Model {
@@ -245,6 +256,8 @@ impl Model {
             cleaning: None,
             profile: None,
             tls_unverified: false,
+            watch: crate::watch::Watch::default(),
+            anomalies: AnomaliesPane::default(),
         }
     }
 
@@ -414,7 +427,9 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
             model.inspector.scroll = 0;
         }
         Action::OlderMessage | Action::NewerMessage => inspector::step_history(model, action),
+        Action::ToggleAnomalies => anomalies::toggle(model),
         _ => match model.focus {
+            Pane::Anomalies => anomalies::on_action(model, action),
             Pane::Inspector => inspector::on_action(model, action),
             Pane::Timeline => timeline::on_action(model, action),
             Pane::Log => return log::on_action(model, action),
@@ -425,10 +440,10 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
 }
 
 fn focus_step(model: &mut Model, forward: bool) {
-    const ORDER: [Pane; 4] = [Pane::Topics, Pane::Inspector, Pane::Timeline, Pane::Log];
-    let at = ORDER.iter().position(|p| *p == model.focus).unwrap_or(0);
-    let step = if forward { 1 } else { ORDER.len() - 1 };
-    model.focus = ORDER[(at + step) % ORDER.len()];
+    let order = anomalies::focus_order(model);
+    let at = order.iter().position(|p| *p == model.focus).unwrap_or(0);
+    let step = if forward { 1 } else { order.len() - 1 };
+    model.focus = order[(at + step) % order.len()];
     if model.focus != Pane::Topics {
         model.side = model.focus;
     }

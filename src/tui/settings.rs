@@ -55,7 +55,7 @@ pub fn check(config: &Config) -> Result<(), (String, String)> {
         if Pane::from_name(pane).is_none() {
             return Err((
                 format!("keys.{pane}"),
-                "panes are global, topics, inspector, timeline, log".into(),
+                "panes are global, topics, inspector, timeline, log, anomalies".into(),
             ));
         }
         for (action, keys) in actions {

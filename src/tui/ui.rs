@@ -1,6 +1,7 @@
 //! Drawing. Render functions cannot fail, read no clock and do no I/O; every pane draws from
 //! the model and the cached view.
 
+mod anomalies;
 mod dialog;
 mod doctor;
 mod format;
@@ -29,6 +30,9 @@ const SIDE_BY_SIDE_MIN_WIDTH: u16 = 70;
 /// Below this the four panes do not all fit; the topics share the screen with one other pane.
 const FOUR_PANES_MIN: (u16, u16) = (120, 34);
 
+/// From this width the anomalies list opens beside the log instead of in its place.
+const ANOMALIES_BESIDE_LOG_MIN_WIDTH: u16 = 180;
+
 /// Draws the whole screen.
 ///
 /// ```text
@@ -36,13 +40,14 @@ const FOUR_PANES_MIN: (u16, u16) = (120, 34);
 /// │▼ plant (1523/12)     ││ plant/line1/temp                     │
 /// │  ▼ line1 (800/3)     ││ QoS 1 · retained · 10 B · 3 s ago     │
 /// │     temp (400) R = … ││ ── JSON (auto) · lines 1–7 of 7       │
-/// ├ timeline ────────────┤├ log · packets ───────────────────────┤
+/// ├ timeline ────────────┤├ log · packets (or anomalies, `A`) ───┤
 /// │ up ▁▁███ rate ▂▅█    ││ 12:01:04.123 → PUBLISH 24 B plant/x  │
 /// │ #3 dns → tcp → conn… ││ 12:01:04.124 ← PUBACK 4 B #7         │
 /// └──────────────────────┘└──────────────────────────────────────┘
 ///  mqtt://host:1883 │ ● connected │ 1,234 msg/s │ 1.2M msgs │ …   (status)
 ///  ? help  q quit  ↓ move  Enter open  / filter …                (hints)
 /// ```
+/// From 180 columns, open anomalies sit beside the log rather than in its place.
 /// Below 120×34 the topics share the screen with the last focused other pane; below 70
 /// columns the two stack; `z` zooms the focused pane. The panes' rectangles and page sizes
 /// are kept in the view, for pointer hits and for the model (`Msg::Layout`).
@@ -79,7 +84,19 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
             inspector,
             timeline,
             log,
+            anomalies: Rect::default(),
         };
+        if model.anomalies.open {
+            if body.width >= ANOMALIES_BESIDE_LOG_MIN_WIDTH {
+                let [log, anomalies] =
+                    Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                        .areas(log);
+                areas.log = log;
+                areas.anomalies = anomalies;
+            } else {
+                areas.anomalies = std::mem::take(&mut areas.log);
+            }
+        }
     } else {
         let (a, b) = if body.width >= SIDE_BY_SIDE_MIN_WIDTH {
             let [a, b] =
@@ -111,6 +128,9 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
     if areas.log.area() > 0 {
         log::render(model, t, frame, areas.log);
     }
+    if areas.anomalies.area() > 0 {
+        anomalies::render(model, t, frame, areas.anomalies);
+    }
     status::render_status(model, t, frame, status_row);
     status::render_hints(model, t, frame, hint_row);
     if model.help {
@@ -125,8 +145,19 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
     view.pages = Pages {
         topics: usize::from(areas.topics.height.saturating_sub(2)).max(1),
         inspector: usize::from(areas.inspector.height.saturating_sub(8)).max(1),
-        log: usize::from(areas.log.height.saturating_sub(3)).max(1),
+        log: usize::from(
+            areas
+                .log
+                .height
+                .max(areas.anomalies.height)
+                .saturating_sub(3),
+        )
+        .max(1),
         inspector_max_scroll,
+        four_panes: areas.topics.area() > 0
+            && areas.inspector.area() > 0
+            && areas.timeline.area() > 0,
+        anomalies_beside_log: areas.log.area() > 0 && areas.anomalies.area() > 0,
     };
 }
 
@@ -136,6 +167,7 @@ fn place(areas: &mut Areas, pane: Pane, area: Rect) {
         Pane::Inspector => areas.inspector = area,
         Pane::Timeline => areas.timeline = area,
         Pane::Log => areas.log = area,
+        Pane::Anomalies => areas.anomalies = area,
     }
 }
 

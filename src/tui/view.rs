@@ -29,6 +29,8 @@ const PREVIEW_CHARS: usize = 48;
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TreeKey {
     structure_generation: u64,
+    /// The anomaly list changed: markers move.
+    anomalies_generation: u64,
     now_secs: u64,
     topics_version: u64,
     window: Range<usize>,
@@ -78,6 +80,7 @@ pub struct Areas {
     pub inspector: Rect,
     pub timeline: Rect,
     pub log: Rect,
+    pub anomalies: Rect,
 }
 
 /// What the tree widget was last told, so it is told again only when the model moved.
@@ -202,6 +205,7 @@ impl View {
             (self.areas.inspector, Pane::Inspector),
             (self.areas.timeline, Pane::Timeline),
             (self.areas.log, Pane::Log),
+            (self.areas.anomalies, Pane::Anomalies),
         ]
         .into_iter()
         .find(|(area, _)| area.contains(at))
@@ -255,6 +259,7 @@ impl View {
             });
         let key = TreeKey {
             structure_generation: model.store.structure_generation,
+            anomalies_generation: model.watch.generation,
             now_secs: match (&self.built, quiet) {
                 (Some(built), true) => built.now_secs,
                 _ => now_secs,
@@ -270,6 +275,7 @@ impl View {
         }
         let mut builder = Builder {
             store: &model.store,
+            watch: &model.watch,
             opened: &model.topics.opened,
             theme: &self.theme,
             now: model.now,
@@ -298,7 +304,14 @@ impl View {
                 continue;
             };
             if item.identifier() == id && item.children().is_empty() {
-                let text = row_line(&model.store, *id, &self.theme, model.now, false);
+                let text = row_line(
+                    &model.store,
+                    *id,
+                    &self.theme,
+                    model.now,
+                    false,
+                    model.watch.marks(*id),
+                );
                 *item = TreeItem::new_leaf(*id, text);
             }
         }
@@ -364,6 +377,7 @@ fn item_at<'a>(
 
 struct Builder<'a> {
     store: &'a TopicStore,
+    watch: &'a crate::watch::Watch,
     opened: &'a std::collections::HashSet<NodeId>,
     theme: &'a Theme,
     now: SystemTime,
@@ -407,7 +421,14 @@ impl Builder<'_> {
         let children = open.then(|| self.children(id));
         let in_window = self.window.contains(&row);
         let text = if in_window {
-            row_line(self.store, id, self.theme, self.now, open)
+            row_line(
+                self.store,
+                id,
+                self.theme,
+                self.now,
+                open,
+                self.watch.marks(id),
+            )
         } else {
             Line::default()
         };
@@ -424,13 +445,15 @@ impl Builder<'_> {
     }
 }
 
-/// One tree row: open/closed marker, segment, counts, retained marker, last value.
+/// One tree row: open/closed marker, segment, counts, retained marker, anomalies at and
+/// below, last value.
 pub fn row_line(
     store: &TopicStore,
     id: NodeId,
     theme: &Theme,
     now: SystemTime,
     open: bool,
+    anomalies: u32,
 ) -> Line<'static> {
     let node = store.node(id);
     let marker = match (node.children().is_empty(), open) {
@@ -460,6 +483,9 @@ pub fn row_line(
     }
     if node.retained() {
         spans.push(Span::styled(" R", theme.retained));
+    }
+    if anomalies > 0 {
+        spans.push(Span::styled(format!(" ⚠{anomalies}"), theme.warn));
     }
     if let Some(last) = node.last() {
         spans.push(Span::styled(" = ", theme.dim));

@@ -6,7 +6,7 @@ use crate::broker::{
     BrokerEvent, Lifecycle, LifecycleKind, Message, Protocol, PublishOutcome, SubscribeResult,
     codes,
 };
-use crate::store::ROOT;
+use crate::store::{Inserted, ROOT};
 use crate::tui::requests::Pending;
 
 pub(super) fn published_text(topic: &str, outcome: &PublishOutcome) -> String {
@@ -64,7 +64,9 @@ fn on_message(model: &mut Model, m: &Message) {
         model.now = m.received;
     }
     let structure = model.store.structure_generation;
-    model.store.insert(m);
+    if let Inserted::Existing(id) | Inserted::NewTopic(id) = model.store.insert(m) {
+        model.watch.observe(&model.store, id);
+    }
     if model.store.structure_generation != structure {
         topics::on_new_nodes(model);
     }
@@ -75,6 +77,14 @@ fn on_message(model: &mut Model, m: &Message) {
 
 fn on_lifecycle(model: &mut Model, l: Lifecycle) {
     model.timeline.apply(&l);
+    match &l.kind {
+        LifecycleKind::Connected(_) => model.watch.link(true, l.at),
+        LifecycleKind::Disconnected { .. }
+        | LifecycleKind::GaveUp { .. }
+        | LifecycleKind::Idle
+        | LifecycleKind::Stage { result: Err(_), .. } => model.watch.link(false, l.at),
+        _ => {}
+    }
     model.link = match l.kind {
         LifecycleKind::Connecting { .. } => LinkState::Connecting { attempt: l.attempt },
         LifecycleKind::Connected(info) => LinkState::Connected {

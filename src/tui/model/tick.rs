@@ -17,6 +17,8 @@ pub(super) fn on_tick(model: &mut Model, now: SystemTime) {
         .map_or(1, |d| (d.as_millis() + 500) / 1000)
         .clamp(1, 600);
     model.now = now;
+    model.watch.tick(&model.store, now);
+    model.store.set_external_bytes(model.watch.heap_bytes());
     let total = model.store.total_messages;
     for _ in 1..seconds {
         model.rate_history.push_back(0);

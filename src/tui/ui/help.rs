@@ -28,6 +28,7 @@ pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     left.extend(section(Pane::Timeline));
     let mut right = section(Pane::Topics);
     right.extend(section(Pane::Log));
+    right.extend(section(Pane::Anomalies));
     if let Some(path) = &model.log_file {
         right.push(Line::styled("log file", t.title));
         right.push(Line::raw(format!("  {path}")));

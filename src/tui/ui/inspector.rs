@@ -59,6 +59,7 @@ pub fn render(model: &Model, view: &View, frame: &mut Frame<'_>, area: Rect) -> 
     if let Some(line) = request_line(model, t, message) {
         header.push(line);
     }
+    header.extend(anomaly_lines(model, t, id, width));
 
     let history_rows = u16::try_from(node.history().len().min(6) + 1).unwrap_or(7);
     let header_rows = u16::try_from(header.len()).unwrap_or(3);
@@ -86,6 +87,33 @@ pub fn render(model: &Model, view: &View, frame: &mut Frame<'_>, area: Rect) -> 
         hist,
     );
     max_scroll
+}
+
+/// The selected topic's newest anomalies (three at most), one line each.
+fn anomaly_lines(
+    model: &Model,
+    t: &Theme,
+    id: crate::store::NodeId,
+    width: usize,
+) -> Vec<Line<'static>> {
+    const SHOWN: usize = 3;
+    let all: Vec<&crate::watch::Anomaly> = model.watch.of_topic(id).collect();
+    let mut lines = Vec::new();
+    for (i, a) in all.iter().take(SHOWN).enumerate() {
+        let more = if i + 1 == SHOWN.min(all.len()) && all.len() > SHOWN {
+            format!(" (+{} older, A lists them)", all.len() - SHOWN)
+        } else {
+            String::new()
+        };
+        let lead = format!("⚠ {} {} ", clock(a.at), a.kind.name());
+        let detail = crate::sanitize::line(a.detail().as_bytes()).into_owned() + &more;
+        let room = width.saturating_sub(crate::width::of(&lead));
+        lines.push(Line::from(vec![
+            Span::styled(lead, t.warn),
+            Span::styled(crate::width::fit(&detail, room), t.value),
+        ]));
+    }
+    lines
 }
 
 /// Lays out units (groups of spans that stay together) in lines no wider than `width`.

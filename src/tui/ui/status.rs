@@ -85,6 +85,25 @@ pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect
     if model.tls_unverified {
         parts.push((9, Span::styled("TLS NOT VERIFIED (--insecure)", t.error)));
     }
+    let anomalies = model.watch.list().len();
+    if anomalies > 0 {
+        let hint = if model.anomalies.open { "" } else { " (A)" };
+        parts.push((
+            8,
+            Span::styled(
+                format!(
+                    "⚠ {} {}{hint}",
+                    count(anomalies as u64),
+                    if anomalies == 1 {
+                        "anomaly"
+                    } else {
+                        "anomalies"
+                    }
+                ),
+                t.warn,
+            ),
+        ));
+    }
     if model.dropped_by_app > 0 {
         parts.push((
             8,
@@ -201,6 +220,16 @@ pub fn render_hints(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect)
             Action::Zoom,
             Action::FocusNext,
         ],
+        Pane::Anomalies => &[
+            Action::Help,
+            Action::Quit,
+            Action::Down,
+            Action::JumpToAnomaly,
+            Action::MuteTopic,
+            Action::MuteLevel,
+            Action::ToggleAnomalies,
+            Action::FocusNext,
+        ],
         _ => &[
             Action::Help,
             Action::Quit,
@@ -256,6 +285,10 @@ fn short(action: Action) -> &'static str {
         Action::JumpToMessage => "to message",
         Action::JumpToPacket => "to packet",
         Action::Last => "follow",
+        Action::JumpToAnomaly => "go to it",
+        Action::MuteTopic => "mute topic",
+        Action::MuteLevel => "mute level",
+        Action::ToggleAnomalies => "close",
         other => other.describe(),
     }
 }
