@@ -7,6 +7,7 @@
 mod support;
 
 mod act;
+mod anomalies;
 mod config;
 mod demo;
 mod e2e;
