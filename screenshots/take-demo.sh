@@ -35,5 +35,11 @@ shot demo-packets
 keys t Tab D
 sleep 3
 shot demo-doctor
-keys x q
+keys x
+# By a minute in, the anomaly watch has the silent room, the schema change, the counter's
+# gaps and its repeat.
+until_second 62
+keys A
+shot demo-anomalies
+keys q
 python3 screenshots/render_png.py screenshots/demo-*.ansi

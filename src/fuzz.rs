@@ -112,6 +112,25 @@ pub fn payloads(data: &[u8]) {
     }
     let _ = diff_bytes(old, new);
     let _ = preview(new, 48);
+    // The anomaly watch's reading of a payload: its scan agrees with the inspector on what
+    // is JSON, and the shape diff takes whatever the scan let through.
+    let names = [crate::watch::shape::path_hash("seq")];
+    let scan = crate::watch::shape::scan(new, &names);
+    if new.len() <= crate::watch::shape::SCAN_LIMIT
+        && crate::payload::classify(new) == crate::payload::Kind::Json
+    {
+        assert_eq!(
+            scan.kind,
+            crate::watch::shape::PayloadKind::Json,
+            "the inspector's JSON is the watch's JSON"
+        );
+    }
+    if let (Some(a), Some(b)) = (
+        crate::watch::shape::paths(old),
+        crate::watch::shape::paths(new),
+    ) {
+        let _ = crate::watch::shape::diff(&a, &b);
+    }
     let line = crate::sanitize::line(data);
     assert!(
         !line

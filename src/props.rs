@@ -138,6 +138,24 @@ proptest! {
     }
 
     #[test]
+    fn the_watch_reads_any_bytes_and_all_json(
+        bytes in prop::collection::vec(any::<u8>(), 0..600),
+        value in json_value(),
+    ) {
+        crate::fuzz::payloads(&bytes);
+        let value = serde_json::Value::Object(
+            [("k".to_string(), value)].into_iter().collect(),
+        );
+        let compact = serde_json::to_string(&value).unwrap_or_default();
+        let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+        let a = crate::watch::shape::scan(compact.as_bytes(), &[]);
+        let b = crate::watch::shape::scan(pretty.as_bytes(), &[]);
+        prop_assert_eq!(a.kind, crate::watch::shape::PayloadKind::Json);
+        prop_assert_eq!(a.shape, b.shape, "whitespace is not shape");
+        prop_assert!(crate::watch::shape::paths(compact.as_bytes()).is_some());
+    }
+
+    #[test]
     fn config_parsing_takes_any_text(text in "[\\[\\]a-z_.=\" \\n0-9#{}:/@-]{0,200}") {
         let _ = crate::config::Config::parse(
             &text,
@@ -145,4 +163,25 @@ proptest! {
             crate::config::no_sections,
         );
     }
+}
+
+/// Any JSON value, nested a few levels, keys and strings non-ASCII and with escapes.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "[a-z温été\\\"\u{1b}\n🚀]{0,8}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z温é\\\"\u{1b}]{0,6}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
 }

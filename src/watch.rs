@@ -29,6 +29,11 @@ pub const KEPT: usize = 1000;
 /// fall from: below these, silence is the better signal and noise dominates.
 const SPIKE_MIN_RATE: f64 = 2.0;
 const DROP_MIN_BASELINE: f64 = 1.0;
+/// Messages a topic is scanned in full from its first, to learn its kind and shape.
+const LEARN: u32 = 32;
+/// After that, one message in this many is scanned in full (and every one whose length
+/// changed); a change found in between is dated back (see `changed_at`).
+const SCAN_EVERY: u32 = 16;
 /// Byte-for-byte duplicates are looked for only on topics this slow (ms): faster ones
 /// arrive in batches, and equal neighbours are common.
 const DUPLICATE_MIN_INTERVAL_MS: f32 = 500.0;
@@ -49,7 +54,13 @@ fn at_millis(ms: u64) -> SystemTime {
 /// The watch over one store's topics.
 #[derive(Debug)]
 pub struct Watch {
+    /// Per node: its track's index plus one (0 none). 4 bytes a level.
+    slots: Vec<u32>,
+    /// Per watched topic, dense, and the node each belongs to.
     tracks: Vec<Track>,
+    nodes: Vec<NodeId>,
+    /// The time `Track::last` counts from (ms since the Unix epoch).
+    epoch_ms: u64,
     rules: Rules,
     /// The newest [`KEPT`] anomalies, oldest first.
     list: VecDeque<Anomaly>,
@@ -75,7 +86,10 @@ impl Default for Watch {
 impl Watch {
     pub fn new(rules: Rules) -> Self {
         Self {
+            slots: Vec::new(),
             tracks: Vec::new(),
+            nodes: Vec::new(),
+            epoch_ms: 0,
             rules,
             list: VecDeque::new(),
             marks: HashMap::new(),
@@ -121,6 +135,7 @@ impl Watch {
     /// Bytes this holds, for the store's memory budget.
     pub fn heap_bytes(&self) -> usize {
         self.tracks.capacity() * std::mem::size_of::<Track>()
+            + (self.slots.capacity() + self.nodes.capacity()) * 4
             + self.list.len() * (std::mem::size_of::<Anomaly>() + 96)
             + self.marks.len() * 16
     }
@@ -144,8 +159,8 @@ impl Watch {
     /// Mutes a topic filter from now on (its kept anomalies leave the list).
     pub fn mute(&mut self, store: &TopicStore, filter: &str) {
         self.rules.mute_first(filter);
-        for t in &mut self.tracks {
-            t.rule = u16::MAX;
+        for (t, id) in self.tracks.iter_mut().zip(&self.nodes) {
+            t.rule = self.rules.resolve(store.node(*id).path());
         }
         let gone: Vec<Anomaly> = self
             .list
@@ -161,17 +176,44 @@ impl Watch {
         self.generation += 1;
     }
 
-    fn track(&mut self, id: NodeId, topic: &str) -> (Track, u16) {
+    /// The track of a topic, made on its first message; its index.
+    fn slot(&mut self, id: NodeId, topic: &str, now_ms: u64) -> usize {
         let i = id as usize;
-        if self.tracks.len() <= i {
-            self.tracks.resize(i + 1, Track::new());
+        if let Some(&slot) = self.slots.get(i) {
+            if slot > 0 {
+                return slot as usize - 1;
+            }
         }
-        let mut t = self.tracks[i];
-        if t.rule == u16::MAX {
-            t.rule = self.rules.resolve(topic);
+        if self.epoch_ms == 0 {
+            // A minute back: a message stamped a little earlier (another clock) still fits.
+            self.epoch_ms = now_ms.saturating_sub(60_000).max(1);
         }
-        let rule = t.rule;
-        (t, rule)
+        if self.slots.len() <= i {
+            grow(&mut self.slots, i + 1);
+            self.slots.resize(i + 1, 0);
+        }
+        let n = self.tracks.len() + 1;
+        grow(&mut self.tracks, n);
+        grow(&mut self.nodes, n);
+        let mut t = Track::new();
+        t.rule = self.rules.resolve(topic);
+        self.tracks.push(t);
+        self.nodes.push(id);
+        self.slots[i] = u32::try_from(self.tracks.len()).unwrap_or(u32::MAX);
+        self.tracks.len() - 1
+    }
+
+    /// A track's last message time in ms since the Unix epoch (0 never).
+    fn last_ms(&self, t: &Track) -> u64 {
+        if t.last == 0 {
+            0
+        } else {
+            self.epoch_ms + u64::from(t.last - 1) * 10
+        }
+    }
+
+    fn encode_last(&self, ms: u64) -> u32 {
+        u32::try_from(ms.saturating_sub(self.epoch_ms) / 10 + 1).unwrap_or(u32::MAX)
     }
 
     /// Looks at the message just stored on `id` (its newest); returns how many anomalies it
@@ -183,12 +225,33 @@ impl Watch {
             return 0;
         };
         let prev = history.len().checked_sub(2).map(|i| &history[i]);
-        let (mut t, rule) = self.track(id, node.path());
-        let th = self.rules.get(rule);
-        let now = millis(last.received);
-        let scan = shape::scan(&last.payload, &th.seq_paths);
-        let mut raised: Vec<(AnomalyKind, Data)> = Vec::new();
+        // The store stamped the node with this message's time: no clock conversion here.
+        let now = node.last_millis();
+        let slot = self.slot(id, node.path(), now);
+        let mut t = self.tracks[slot];
+        let last_ms = self.last_ms(&t);
+        let th = self.rules.get(t.rule);
         t.count = t.count.saturating_add(1);
+        // A full scan while the topic is learned, when the length changed, and every
+        // `SCAN_EVERY` messages; in between only the sequence number is read (when there is
+        // one). A change found late is dated back to the message that made it (`changed_at`).
+        #[expect(clippy::cast_possible_truncation, reason = "a length modulo 256")]
+        let len8 = last.payload.len() as u8;
+        let due = t.count <= LEARN || t.count % SCAN_EVERY == 0 || len8 != t.len8;
+        t.len8 = len8;
+        let scan = if due {
+            Some(shape::scan(&last.payload, &th.seq_paths))
+        } else {
+            None
+        };
+        let seq = match &scan {
+            Some(s) => s.seq,
+            None if t.has(Track::HAS_SEQ) => shape::seq_only(&last.payload, &th.seq_paths),
+            None => None,
+        };
+        // Anomalies with the index in `history` of the message that showed them.
+        let newest = history.len() - 1;
+        let mut raised: Vec<(AnomalyKind, Data, usize)> = Vec::new();
         let now_s = u32::try_from(now / 1000).unwrap_or(u32::MAX);
         if t.first_s == 0 {
             t.first_s = now_s;
@@ -202,19 +265,25 @@ impl Watch {
         let established = t.count > th.min_messages;
         // A message after an outage of ours: its gap, rate and sequence say nothing of the
         // topic. Retained ones are replays of the past.
-        let across_outage = t.last_ms > 0 && t.last_ms < self.up_at;
-        let replay = last.retain || prev.is_some_and(|p| p.retain);
+        let across_outage = last_ms > 0 && last_ms < self.up_at;
+        let replay = last.retain || t.more & Track::PREV_RETAINED != 0;
+        if last.retain {
+            t.more |= Track::PREV_RETAINED;
+        } else {
+            t.more &= !Track::PREV_RETAINED;
+        }
 
         if t.has(Track::SILENT) {
             t.set(Track::SILENT, false);
             raised.push((
                 AnomalyKind::Resumed,
                 Data::Resumed {
-                    silent_ms: now.saturating_sub(t.last_ms),
+                    silent_ms: now.saturating_sub(last_ms),
                 },
+                newest,
             ));
         }
-        let gap = (t.last_ms > 0).then(|| now.saturating_sub(t.last_ms));
+        let gap = (last_ms > 0).then(|| now.saturating_sub(last_ms));
         if let Some(gap) = gap.filter(|_| !replay && !across_outage) {
             t.sample_gap(gap);
         }
@@ -225,64 +294,82 @@ impl Watch {
         // own bar before it has lasted long enough to count.
         let off = t.more & Track::HOLD != 0;
         if let Some(gap) = gap.filter(|_| !across_outage && !off) {
+            // exp(-x) to second order for the usual small x: a call to exp, or a division,
+            // per message costs more than the rest of this.
             #[expect(clippy::cast_precision_loss, reason = "an average")]
-            let decay = (-(gap as f64) / 1000.0 / BASELINE_SECS).exp();
+            let x = gap as f64 * (1.0 / 1000.0 / BASELINE_SECS);
+            let decay = if x < 0.25 {
+                1.0 - x + 0.5 * x * x
+            } else {
+                (-x).exp()
+            };
             #[expect(clippy::cast_possible_truncation, reason = "an average")]
             {
                 t.baseline = (f64::from(t.baseline) * decay + 1.0 / BASELINE_SECS) as f32;
             }
         }
-        // Kind: JSON, text, binary.
-        if scan.kind != PayloadKind::Empty {
+        // Kind (JSON, text, binary) and JSON shape.
+        if let Some(scan) = scan.filter(|s| s.kind != PayloadKind::Empty) {
             let kind = scan.kind as u8;
-            if t.has(Track::HAS_KIND) && t.kind != kind && established {
-                raised.push((
-                    AnomalyKind::KindChanged,
-                    Data::Kind {
-                        from: PayloadKind::from_u8(t.kind),
-                        to: scan.kind,
-                    },
-                ));
-                t.shape = 0;
+            let shape = if scan.kind == PayloadKind::Json {
+                fold(scan.shape)
+            } else {
+                0
+            };
+            let kind_changed = t.has(Track::HAS_KIND) && t.kind != kind;
+            let shape_new = !kind_changed
+                && shape != 0
+                && t.shape != 0
+                && shape != t.shape
+                && shape != t.alt_shape;
+            if (kind_changed || shape_new) && established {
+                let at = changed_at(history, &t, &th.seq_paths);
+                if kind_changed {
+                    raised.push((
+                        AnomalyKind::KindChanged,
+                        Data::Kind {
+                            from: PayloadKind::from_u8(t.kind),
+                            to: scan.kind,
+                        },
+                        at,
+                    ));
+                } else if let Some(data) =
+                    schema_change(at.checked_sub(1).map(|i| &history[i]), &history[at])
+                {
+                    raised.push((AnomalyKind::SchemaChanged, data, at));
+                }
+            }
+            if kind_changed {
+                t.shape = shape;
                 t.alt_shape = 0;
+            } else if t.shape == 0 {
+                t.shape = shape;
+            } else if shape != 0 && shape == t.alt_shape {
+                std::mem::swap(&mut t.shape, &mut t.alt_shape);
+            } else if shape_new {
+                t.alt_shape = t.shape;
+                t.shape = shape;
             }
             t.kind = kind;
             t.set(Track::HAS_KIND, true);
         }
 
-        // JSON shape.
-        if scan.kind == PayloadKind::Json {
-            if t.shape == 0 {
-                t.shape = scan.shape;
-            } else if scan.shape == t.alt_shape {
-                std::mem::swap(&mut t.shape, &mut t.alt_shape);
-            } else if scan.shape != t.shape {
-                if established {
-                    if let Some(data) = schema_change(prev, last) {
-                        raised.push((AnomalyKind::SchemaChanged, data));
-                    }
-                }
-                t.alt_shape = t.shape;
-                t.shape = scan.shape;
-            }
-        }
-
         // Sequence numbers.
         let mut seq_checked = false;
-        if let Some(v) = scan.seq {
+        if let Some(v) = seq {
             if !t.has(Track::HAS_SEQ) || replay || across_outage {
-                if !t.has(Track::HAS_SEQ) || !replay || v > t.seq {
-                    t.seq = v;
+                if !t.has(Track::HAS_SEQ) || !replay || v > t.seq() {
+                    t.set_seq(v);
                 }
                 t.set(Track::HAS_SEQ, true);
             } else {
                 seq_checked = true;
-                let last_seq = t.seq;
+                let last_seq = t.seq();
                 let confirmed = t.has(Track::SEQ_OK);
                 match v.checked_sub(last_seq) {
                     Some(1) => {
                         t.seq_step(true);
-                        t.seq = v;
+                        t.set_seq(v);
                     }
                     Some(0) => {
                         if confirmed {
@@ -292,6 +379,7 @@ impl Watch {
                                     seq: Some(v),
                                     dup_flag: last.dup,
                                 },
+                                newest,
                             ));
                         }
                     }
@@ -304,10 +392,11 @@ impl Watch {
                                     to: v - 1,
                                     missing: d - 1,
                                 },
+                                newest,
                             ));
                         }
                         t.seq_step(false);
-                        t.seq = v;
+                        t.set_seq(v);
                     }
                     _ => {
                         if v < RESET_BELOW && v < last_seq {
@@ -318,9 +407,10 @@ impl Watch {
                                         from: last_seq,
                                         to: v,
                                     },
+                                    newest,
                                 ));
                             }
-                            t.seq = v;
+                            t.set_seq(v);
                         } else {
                             if confirmed {
                                 raised.push((
@@ -329,6 +419,7 @@ impl Watch {
                                         value: v,
                                         after: last_seq,
                                     },
+                                    newest,
                                 ));
                             }
                             t.seq_step(false);
@@ -338,32 +429,29 @@ impl Watch {
             }
         }
 
-        // The same bytes again, much sooner than usual on a topic whose payloads vary, or
-        // flagged as a redelivery. A constant value sent faster is not a duplicate.
-        let same = prev.is_some_and(|p| p.payload == last.payload);
-        if !seq_checked && !replay && !last.payload.is_empty() && same {
+        // The same bytes again, much sooner than usual on a topic whose payloads vary (the
+        // two before differ), or flagged as a redelivery. A constant value sent faster is not
+        // a duplicate. Bytes are compared only then: a compare per message costs too much.
+        if !seq_checked && !replay && !last.payload.is_empty() {
             let soon = established
-                && t.more & Track::SAME == 0
                 && t.interval_ms >= DUPLICATE_MIN_INTERVAL_MS
                 && gap.is_some_and(|g| {
                     #[expect(clippy::cast_precision_loss, reason = "milliseconds")]
                     let g = g as f32;
                     g < 0.25 * t.interval_ms
                 });
-            if soon || last.dup {
+            let n = history.len();
+            let varied = || n >= 3 && history[n - 3].payload != history[n - 2].payload;
+            if (last.dup || soon && varied()) && prev.is_some_and(|p| p.payload == last.payload) {
                 raised.push((
                     AnomalyKind::Duplicate,
                     Data::Duplicate {
                         seq: None,
                         dup_flag: last.dup,
                     },
+                    newest,
                 ));
             }
-        }
-        if same {
-            t.more |= Track::SAME;
-        } else {
-            t.more &= !Track::SAME;
         }
 
         // Retained values: a replaced one (seen at a resubscription, or live with
@@ -376,6 +464,7 @@ impl Watch {
                 raised.push((
                     AnomalyKind::RetainedChanged,
                     Data::Retained { cleared: false },
+                    newest,
                 ));
             }
             t.retained_hash = h;
@@ -384,16 +473,18 @@ impl Watch {
             raised.push((
                 AnomalyKind::RetainedChanged,
                 Data::Retained { cleared: true },
+                newest,
             ));
             t.set(Track::RETAINED, false);
             t.retained_hash = 0;
         }
 
-        t.last_ms = now;
-        self.tracks[id as usize] = t;
+        t.last = self.encode_last(now);
+        self.tracks[slot] = t;
         let n = raised.len();
-        for (kind, data) in raised {
-            self.raise(store, id, kind, last.received, Some(last), data);
+        for (kind, data, at) in raised {
+            let message = &history[at];
+            self.raise(store, id, kind, message.received, Some(message), data);
         }
         n
     }
@@ -406,17 +497,15 @@ impl Watch {
         let now_ms = millis(now);
         let now_s = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
         let mut raised = Vec::new();
-        for (i, t) in self.tracks.iter_mut().enumerate() {
-            if t.count == 0 || t.rule == u16::MAX {
-                continue;
-            }
+        let epoch_ms = self.epoch_ms;
+        for (t, &id) in self.tracks.iter_mut().zip(&self.nodes) {
             let th = self.rules.get(t.rule);
             if t.count < th.min_messages || th.mute {
                 continue;
             }
-            let id = NodeId::try_from(i).unwrap_or(ROOT);
+            let last_ms = epoch_ms + u64::from(t.last.saturating_sub(1)) * 10;
             if !t.has(Track::SILENT) && t.interval_ms > 0.0 {
-                let since = t.last_ms.max(self.up_at);
+                let since = last_ms.max(self.up_at);
                 #[expect(clippy::cast_precision_loss, reason = "milliseconds")]
                 let quiet = now_ms.saturating_sub(since) as f64;
                 if quiet > th.silence_after(f64::from(t.interval_ms)) {
@@ -431,7 +520,7 @@ impl Watch {
                         id,
                         AnomalyKind::Silent,
                         Data::Silent {
-                            silent_ms: now_ms.saturating_sub(t.last_ms),
+                            silent_ms: now_ms.saturating_sub(last_ms),
                             interval_ms,
                         },
                     ));
@@ -439,7 +528,7 @@ impl Watch {
             }
             if t.has(Track::BASELINE) && !t.has(Track::SILENT) {
                 #[expect(clippy::cast_precision_loss, reason = "an average")]
-                let idle = now_ms.saturating_sub(t.last_ms) as f64 / 1000.0;
+                let idle = now_ms.saturating_sub(last_ms) as f64 / 1000.0;
                 // The average started from zero: correct for its age.
                 let age = f64::from(now_s.saturating_sub(t.first_s).max(1));
                 let baseline = f64::from(t.baseline) * (-idle / BASELINE_SECS).exp()
@@ -464,7 +553,11 @@ impl Watch {
         message: Option<&StoredMessage>,
         data: Data,
     ) {
-        let rule = self.tracks.get(id as usize).map_or(0, |t| t.rule);
+        let rule = self
+            .slots
+            .get(id as usize)
+            .filter(|s| **s > 0)
+            .map_or(0, |s| self.tracks[*s as usize - 1].rule);
         if !self.rules.get(rule).reports(kind) {
             return;
         }
@@ -518,11 +611,26 @@ impl Watch {
 
     /// The time of the last message seen on a topic.
     pub fn last_seen(&self, id: NodeId) -> Option<SystemTime> {
-        self.tracks
-            .get(id as usize)
-            .filter(|t| t.last_ms > 0)
-            .map(|t| at_millis(t.last_ms))
+        let slot = *self.slots.get(id as usize).filter(|s| **s > 0)?;
+        let ms = self.last_ms(&self.tracks[slot as usize - 1]);
+        (ms > 0).then(|| at_millis(ms))
     }
+}
+
+/// Grows a vector by a sixteenth at a time rather than doubling: with 100k topics the
+/// doubling's slack would cost more than the tracks.
+fn grow<T>(v: &mut Vec<T>, needed: usize) {
+    if v.capacity() < needed {
+        let extra = (needed / 16).max(64);
+        v.reserve_exact(needed - v.len() + extra);
+    }
+}
+
+/// A 64-bit fingerprint folded to 32 bits; 0 stays "none".
+fn fold(shape: u64) -> u32 {
+    #[expect(clippy::cast_possible_truncation, reason = "folded")]
+    let f = (shape ^ (shape >> 32)) as u32;
+    f.max(1)
 }
 
 /// One clock step of the rate detector: a rate far from its baseline for `rate_for` raises
@@ -550,21 +658,24 @@ fn rate_step(
             t.set(Track::RATE_HIGH, false);
             t.set(Track::RATE_LOW, false);
         }
-        t.rate_since = 0;
+        t.more &= !Track::PENDING;
         return None;
     };
     if t.has(flag) {
         return None;
     }
-    if t.rate_since == 0 {
-        t.rate_since = now_s.max(1);
+    #[expect(clippy::cast_possible_truncation, reason = "seconds, wrapping")]
+    let now16 = now_s as u16;
+    if t.more & Track::PENDING == 0 {
+        t.more |= Track::PENDING;
+        t.rate_since = now16;
         return None;
     }
-    if u64::from(now_s.saturating_sub(t.rate_since)) * 1000 < th.rate_for_ms {
+    if u64::from(now16.wrapping_sub(t.rate_since)) * 1000 < th.rate_for_ms {
         return None;
     }
     t.set(flag, true);
-    t.rate_since = 0;
+    t.more &= !Track::PENDING;
     Some((
         kind,
         Data::Rate {
@@ -572,6 +683,26 @@ fn rate_step(
             baseline,
         },
     ))
+}
+
+/// Where in `history` the kind or shape the newest message has began: the oldest of the
+/// run of messages, unscanned since the last full scan, that already look like the newest.
+fn changed_at(history: &VecDeque<StoredMessage>, t: &Track, seq_paths: &[u64]) -> usize {
+    let newest = history.len() - 1;
+    let known = |m: &StoredMessage| {
+        let s = shape::scan(&m.payload, seq_paths);
+        let shape = if s.kind == PayloadKind::Json {
+            fold(s.shape)
+        } else {
+            0
+        };
+        s.kind as u8 == t.kind && (shape == 0 || shape == t.shape || shape == t.alt_shape)
+    };
+    let oldest = newest.saturating_sub(SCAN_EVERY as usize);
+    (oldest..newest)
+        .rev()
+        .find(|&i| known(&history[i]))
+        .map_or(oldest, |i| i + 1)
 }
 
 /// The schema change between the message before and this one, named; `None` when the full
@@ -591,10 +722,10 @@ fn schema_change(prev: Option<&StoredMessage>, last: &StoredMessage) -> Option<D
     (!diff.is_empty()).then_some(Data::Schema { diff })
 }
 
-fn payload_hash(bytes: &[u8]) -> u32 {
+fn payload_hash(bytes: &[u8]) -> u16 {
     let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(bytes);
-    #[expect(clippy::cast_possible_truncation, reason = "a 32-bit fingerprint")]
-    let h = (h ^ (h >> 32)) as u32;
+    #[expect(clippy::cast_possible_truncation, reason = "a 16-bit fingerprint")]
+    let h = (h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48)) as u16;
     h.max(1)
 }
 

@@ -1,6 +1,6 @@
 //! `mqscope watch`: one line per anomaly (text or JSON), connection events on stderr, exit 3
 //! at the first anomaly of a `--fail-on` kind. [`Watcher`] is the part `sub --anomalies`
-//! shares: a small store (the last two messages per topic) with the watch beside it.
+//! shares: a small store (the last three messages per topic) with the watch beside it.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -18,8 +18,8 @@ use crate::watch::{Anomaly, Rules, Watch};
 /// Exit code when a `--fail-on` kind shows up.
 pub const EXIT_ANOMALY: u8 = 3;
 
-/// A store that keeps what the watch reads (the message before, for diffs and duplicates)
-/// and the watch over it.
+/// A store that keeps what the watch reads (the two messages before, for diffs and
+/// duplicates) and the watch over it.
 pub struct Watcher {
     store: TopicStore,
     watch: Watch,
@@ -31,7 +31,7 @@ impl Watcher {
     pub fn new(rules: Rules) -> Self {
         Self {
             store: TopicStore::new(Limits {
-                history: 2,
+                history: 3,
                 topic_bytes: 1 << 20,
                 total_bytes: 128 << 20,
             }),
@@ -63,6 +63,7 @@ impl Watcher {
 
     pub fn tick(&mut self, now: SystemTime) {
         self.watch.tick(&self.store, now);
+        self.store.set_external_bytes(self.watch.heap_bytes());
     }
 
     /// Anomalies raised since the last call, oldest first.

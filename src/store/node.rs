@@ -145,6 +145,12 @@ impl Node {
         (ms > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
     }
 
+    /// [`Self::changed_at`] in milliseconds since the Unix epoch (0 never): for a topic,
+    /// when its newest message arrived, without a clock conversion.
+    pub fn last_millis(&self) -> u64 {
+        self.stamp.millis()
+    }
+
     pub fn segment(&self) -> &str {
         self.path
             .rfind('/')

@@ -136,7 +136,7 @@ pub fn scan(bytes: &[u8], seq_paths: &[u64]) -> Scan {
             seq: None,
         };
     }
-    if matches!(bytes.get(start), Some(b'{' | b'[')) {
+    if matches!(bytes.get(start), Some(b'{' | b'[')) && utf8_prefix(bytes) {
         if let Some((shape, seq)) = Scanner::new(bytes, seq_paths).run(start) {
             return Scan {
                 kind: PayloadKind::Json,
@@ -150,6 +150,27 @@ pub fn scan(bytes: &[u8], seq_paths: &[u64]) -> Scan {
         shape: 0,
         seq: None,
     }
+}
+
+/// The scanned prefix is UTF-8 (a character cut by its end aside): JSON with other bytes in
+/// its strings is binary to the inspector, and so to the watch.
+fn utf8_prefix(bytes: &[u8]) -> bool {
+    let prefix = &bytes[..bytes.len().min(SCAN_LIMIT)];
+    match std::str::from_utf8(prefix) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && prefix.len() < bytes.len(),
+    }
+}
+
+/// Only the sequence number, read up to where it is: for the messages between full scans.
+pub fn seq_only(bytes: &[u8], seq_paths: &[u64]) -> Option<i64> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    if !matches!(bytes[start], b'{' | b'[') || seq_paths.is_empty() {
+        return None;
+    }
+    let mut scanner = Scanner::new(bytes, seq_paths);
+    scanner.seq_only = true;
+    scanner.run(start).and_then(|(_, seq)| seq)
 }
 
 /// Text when the prefix is UTF-8 with few control characters (as the inspector decides).
@@ -197,6 +218,10 @@ struct Scanner<'a> {
     bytes: &'a [u8],
     end: usize,
     seq_paths: &'a [u64],
+    /// A bit per wanted path (by its low six bits): most numbers are ruled out by one test.
+    seq_mask: u64,
+    /// Stop at the sequence number: the shape is not wanted.
+    seq_only: bool,
     /// Bit per level: the container is an array.
     arrays: u64,
     /// Bit per level: the array is past its first element (its elements are not hashed).
@@ -219,6 +244,8 @@ impl<'a> Scanner<'a> {
             bytes,
             end: bytes.len().min(SCAN_LIMIT),
             seq_paths,
+            seq_mask: seq_paths.iter().fold(0, |m, p| m | 1 << (p & 63)),
+            seq_only: false,
             arrays: 0,
             later: 0,
             depth: 0,
@@ -296,12 +323,15 @@ impl<'a> Scanner<'a> {
                             self.note(T_NULL);
                         }
                         b'-' | b'0'..=b'9' => {
-                            let (next, int) = number(b, i, b.len())?;
-                            if self.seq.is_none()
-                                && int.is_some()
-                                && self.seq_paths.contains(&self.value_path)
-                            {
+                            let wanted = self.seq.is_none()
+                                && self.seq_mask & (1 << (self.value_path & 63)) != 0
+                                && self.seq_paths.contains(&self.value_path);
+                            let (next, int) = number(b, i, b.len(), wanted)?;
+                            if wanted {
                                 self.seq = int;
+                                if self.seq_only && int.is_some() {
+                                    return Some((0, int));
+                                }
                             }
                             i = next;
                             self.note(T_NUMBER);
@@ -433,8 +463,8 @@ fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
         .map(|_| i + word.len())
 }
 
-/// The index after a number and its value when it is an integer that fits.
-fn number(b: &[u8], i: usize, end: usize) -> Option<(usize, Option<i64>)> {
+/// The index after a number and, when `wanted`, its value if it is an integer that fits.
+fn number(b: &[u8], i: usize, end: usize, wanted: bool) -> Option<(usize, Option<i64>)> {
     let mut j = i;
     let negative = b[j] == b'-';
     if negative {
@@ -443,9 +473,11 @@ fn number(b: &[u8], i: usize, end: usize) -> Option<(usize, Option<i64>)> {
     let digits = j;
     let mut value: Option<i64> = Some(0);
     while j < end && b[j].is_ascii_digit() {
-        value = value
-            .and_then(|v| v.checked_mul(10))
-            .and_then(|v| v.checked_add(i64::from(b[j] - b'0')));
+        if wanted {
+            value = value
+                .and_then(|v| v.checked_mul(10))
+                .and_then(|v| v.checked_add(i64::from(b[j] - b'0')));
+        }
         j += 1;
     }
     if j == digits {
@@ -609,6 +641,7 @@ mod tests {
         assert_eq!(k(br#"[1,]x"#), PayloadKind::Text);
         assert_eq!(k(&[0xff, 0xd8, 0xff, 0xe0, 0, 1, 2]), PayloadKind::Binary);
         assert_eq!(k(b"\x01\x02\x03abc"), PayloadKind::Binary);
+        assert_eq!(k(b"{\"a\":\"\xff\"}"), PayloadKind::Binary);
     }
 
     #[test]

@@ -571,3 +571,53 @@ fn the_demo_script_shows_within_a_minute() {
     assert_eq!(found.iter().filter(|(_, k)| *k == "gap").count(), 3);
     assert_eq!(found.len(), 7, "nothing else: {found:?}");
 }
+
+#[test]
+fn a_change_between_full_scans_is_dated_back_to_the_message_that_made_it() {
+    let mut b = Bench::new();
+    for i in 0..40 {
+        b.send(i * 1000, "s/温度", r#"{"a":1,"b":2}"#);
+    }
+    // Same length: not scanned in full until the 48th message.
+    for i in 40..47 {
+        b.send(i * 1000, "s/温度", r#"{"a":1,"c":2}"#);
+    }
+    assert!(b.kinds().is_empty());
+    b.send(47_000, "s/温度", r#"{"a":1,"c":2}"#);
+    assert_eq!(b.kinds(), ["schema_changed"]);
+    let a = b.last();
+    assert_eq!(
+        a.at,
+        at(40_000),
+        "dated back to the first message with the new shape"
+    );
+    assert_eq!(a.detail(), "added c; removed b");
+    let id = b.store.find("s/温度").unwrap();
+    let shown = b
+        .store
+        .node(id)
+        .history()
+        .iter()
+        .find(|m| Some(m.seq) == a.message);
+    assert_eq!(shown.unwrap().received, at(40_000));
+    // A kind change of the same length, likewise.
+    for i in 48..50 {
+        b.send(i * 1000, "s/温度", "ERROR 1234567");
+    }
+    for i in 50..64 {
+        b.send(i * 1000, "s/温度", "ERROR 1234567");
+    }
+    assert_eq!(b.kinds(), ["schema_changed", "kind_changed"]);
+    assert_eq!(b.last().at, at(48_000));
+}
+
+#[test]
+fn sequence_numbers_are_read_between_full_scans() {
+    let mut b = Bench::new();
+    for i in 0..60 {
+        let seq = if i < 50 { i } else { i + 3 };
+        b.send(i * 1000, "s/n", &format!(r#"{{"seq":{seq},"v":1}}"#));
+    }
+    assert_eq!(b.kinds(), ["gap"]);
+    assert_eq!(b.last().at, at(50_000));
+}

@@ -22,16 +22,26 @@ fn watched() -> mqscope::tui::model::Model {
         let seq = if i < 6 { i } else { i + 2 };
         feed(
             &mut model,
-            message("plant/温度/line-1", format!(r#"{{"seq":{seq},"t":21.5}}"#).as_bytes(), ms),
+            message(
+                "plant/温度/line-1",
+                format!(r#"{{"seq":{seq},"t":21.5}}"#).as_bytes(),
+                ms,
+            ),
         );
         let status = if i < 7 {
             format!(r#"{{"state":"ok","v":1,"up":{i}}}"#)
         } else {
             r#"{"status":{"code":0},"version":2,"up":"7s","\u001b[2J":1}"#.to_string()
         };
-        feed(&mut model, message("plant/été/status", status.as_bytes(), ms + 10));
+        feed(
+            &mut model,
+            message("plant/été/status", status.as_bytes(), ms + 10),
+        );
         if i < 7 {
-            feed(&mut model, message("building/room-3/temp", b"{\"t\":20}", ms + 20));
+            feed(
+                &mut model,
+                message("building/room-3/temp", b"{\"t\":20}", ms + 20),
+            );
         }
         update(&mut model, Msg::Tick(at(ms + 500)));
     }
@@ -60,7 +70,10 @@ fn beside_the_log_on_a_wide_screen_and_enter_goes_to_the_message() {
     let mut view = View::default();
     let terminal = draw(&mut model, &mut view, 200, 50);
     let text = screen(&terminal);
-    assert!(text.contains("log [info]") && text.contains("anomalies · 3"), "{text}");
+    assert!(
+        text.contains("log [info]") && text.contains("anomalies · 3"),
+        "{text}"
+    );
     insta::assert_snapshot!("anomalies_beside_log_200x50", text);
     // The oldest: the gap.
     key(&mut model, KeyCode::End);
@@ -68,7 +81,10 @@ fn beside_the_log_on_a_wide_screen_and_enter_goes_to_the_message() {
     assert_eq!(model.focus, Pane::Inspector);
     let terminal = draw(&mut model, &mut view, 200, 50);
     let text = screen(&terminal);
-    assert!(text.contains(r#""seq": 8"#), "the message of the gap: {text}");
+    assert!(
+        text.contains(r#""seq": 8"#),
+        "the message of the gap: {text}"
+    );
     assert!(text.contains("⚠ 08:00:06.000 gap 2 missing: 6…7"), "{text}");
 }
 

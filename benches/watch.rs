@@ -1,0 +1,157 @@
+//! What the anomaly watch adds to the store's ingest on known topics, and its memory per
+//! topic: the same stream (2k topics, 120 messages each, one a second; JSON sensor payloads
+//! with and without a sequence number) into a store alone and into a store with the watch
+//! beside it, timed after the topics are learned; a full scan of one payload; and one clock
+//! tick over 100k watched topics.
+//!
+//! cargo bench --bench watch
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mqscope::broker::Message;
+use mqscope::store::{Inserted, Limits, TopicStore};
+use mqscope::watch::Watch;
+
+const TOPICS: u64 = 2_000;
+const ROUNDS: u64 = 120;
+/// Rounds ingested before timing: every topic known, its expectations learned (the watch
+/// scans a topic's first 32 messages in full).
+const WARM: u64 = 40;
+
+fn message(topic: u64, round: u64) -> Message {
+    sample(topic, round, true)
+}
+
+/// A sensor's message: `{"seq":N,"temp":…,"ok":true}`, or without the sequence number.
+fn sample(topic: u64, round: u64, seq: bool) -> Message {
+    let topic_name = format!("fleet/g{}/d{}/temp", topic / 1000, topic % 1000);
+    let temp = 20 + (topic + round) % 7;
+    Message {
+        payload: Bytes::from(if seq {
+            format!("{{\"seq\":{round},\"temp\":{temp}.5,\"ok\":true}}")
+        } else {
+            format!("{{\"temp\":{temp}.5,\"unit\":\"C\",\"ok\":true}}")
+        }),
+        wire_size: topic_name.len() + 40,
+        topic: topic_name,
+        qos: 0,
+        retain: false,
+        dup: false,
+        properties: None,
+        received: SystemTime::UNIX_EPOCH
+            + Duration::from_millis(1_800_000_000_000 + round * 1000 + topic / 10),
+    }
+}
+
+fn stream(seq: bool) -> Vec<Vec<Message>> {
+    (0..ROUNDS)
+        .map(|r| (0..TOPICS).map(|t| sample(t, r, seq)).collect())
+        .collect()
+}
+
+/// Ingests `rounds` into a fresh store (with the watch when `watched`), timing all but the
+/// warm-up rounds.
+fn run(rounds: &[Vec<Message>], watched: bool) -> Duration {
+    let mut store = TopicStore::new(Limits::default());
+    let mut watch = Watch::default();
+    let mut feed = |store: &mut TopicStore, m: &Message| {
+        let inserted = store.insert(m);
+        if watched {
+            if let Inserted::Existing(id) | Inserted::NewTopic(id) = inserted {
+                watch.observe(store, id);
+            }
+        }
+        black_box(inserted);
+    };
+    for round in &rounds[..WARM as usize] {
+        for m in round {
+            feed(&mut store, m);
+        }
+    }
+    let start = Instant::now();
+    for round in &rounds[WARM as usize..] {
+        for m in round {
+            feed(&mut store, m);
+        }
+    }
+    let took = start.elapsed();
+    assert!(watch.list().is_empty(), "a steady stream raises nothing");
+    black_box((&store, &watch));
+    took
+}
+
+fn memory() {
+    let mut store = TopicStore::new(Limits::default());
+    let mut watch = Watch::default();
+    for t in 0..100_000 {
+        let m = message(t, 0);
+        if let Inserted::NewTopic(id) = store.insert(&m) {
+            watch.observe(&store, id);
+        }
+    }
+    println!(
+        "watch memory: {} bytes per topic ({} bytes held for {} topics, {} levels)",
+        watch.heap_bytes() / usize::try_from(store.topic_count()).unwrap(),
+        watch.heap_bytes(),
+        store.topic_count(),
+        store.len()
+    );
+}
+
+fn ingest(c: &mut Criterion) {
+    memory();
+    let payload = message(7, 12).payload;
+    let names: Vec<u64> = mqscope::watch::shape::SEQ_NAMES
+        .iter()
+        .map(|n| mqscope::watch::shape::path_hash(n))
+        .collect();
+    c.bench_function("scan one 40-byte JSON payload", |b| {
+        b.iter(|| mqscope::watch::shape::scan(black_box(&payload), &names));
+    });
+    let timed = (ROUNDS - WARM) * TOPICS;
+    let mut group = c.benchmark_group("watch");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(timed));
+    for (seq, name) in [
+        (false, "sensor JSON"),
+        (true, "JSON with a sequence number"),
+    ] {
+        let rounds = stream(seq);
+        group.bench_function(
+            format!("store alone, 160k messages on 2k known topics, {name}"),
+            |b| {
+                b.iter_custom(|iters| (0..iters).map(|_| run(&rounds, false)).sum());
+            },
+        );
+        group.bench_function(
+            format!("store + watch, 160k messages on 2k known topics, {name}"),
+            |b| {
+                b.iter_custom(|iters| (0..iters).map(|_| run(&rounds, true)).sum());
+            },
+        );
+    }
+    group.finish();
+
+    let mut store = TopicStore::new(Limits::default());
+    let mut watch = Watch::default();
+    for r in 0..6 {
+        for t in 0..100_000 {
+            let m = message(t, r);
+            if let Inserted::Existing(id) | Inserted::NewTopic(id) = store.insert(&m) {
+                watch.observe(&store, id);
+            }
+        }
+    }
+    let now = SystemTime::UNIX_EPOCH + Duration::from_millis(1_800_000_000_000 + 6_500);
+    c.bench_function("watch tick over 100k topics", |b| {
+        b.iter(|| watch.tick(&store, black_box(now)));
+    });
+}
+
+criterion_group!(benches, ingest);
+criterion_main!(benches);
