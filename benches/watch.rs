@@ -68,13 +68,14 @@ fn run(rounds: &[Vec<Message>], watched: bool) -> Duration {
         }
         black_box(inserted);
     };
-    for round in &rounds[..WARM as usize] {
+    let warm = usize::try_from(WARM).unwrap();
+    for round in &rounds[..warm] {
         for m in round {
             feed(&mut store, m);
         }
     }
     let start = Instant::now();
-    for round in &rounds[WARM as usize..] {
+    for round in &rounds[warm..] {
         for m in round {
             feed(&mut store, m);
         }

@@ -139,6 +139,7 @@ impl std::fmt::Debug for Profile {
             .field("keep_alive", &self.keep_alive)
             .field("history", &self.history)
             .field("max_memory", &self.max_memory)
+            .field("watch", &self.watch)
             .finish()
     }
 }

@@ -7,6 +7,7 @@
 //! `sub --anomalies` all drive the same code, and tests drive it with simulated clocks.
 
 pub mod anomaly;
+mod detect;
 pub mod rules;
 pub mod shape;
 mod track;
@@ -16,6 +17,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::time::{Duration, SystemTime};
 
 pub use anomaly::{Anomaly, AnomalyKind, Data};
+use detect::{Raised, baseline, duplicate_bytes, kind_and_shape, retained, sequence};
 pub use rules::{Rules, Thresholds, WatchRule};
 use shape::PayloadKind;
 use track::{BASELINE_AFTER, BASELINE_AGE_SECS, BASELINE_SECS, Track};
@@ -34,13 +36,6 @@ const LEARN: u32 = 32;
 /// After that, one message in this many is scanned in full (and every one whose length
 /// changed); a change found in between is dated back (see `changed_at`).
 const SCAN_EVERY: u32 = 16;
-/// Byte-for-byte duplicates are looked for only on topics this slow (ms): faster ones
-/// arrive in batches, and equal neighbours are common.
-const DUPLICATE_MIN_INTERVAL_MS: f32 = 500.0;
-/// A retained value replaced after standing this long (ms) is news; sooner, it is a stream.
-const RETAINED_SETTLED_MS: u64 = 60_000;
-/// Sequence values this small after a larger one read as a restart.
-const RESET_BELOW: i64 = 16;
 
 fn millis(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
@@ -224,7 +219,6 @@ impl Watch {
         let Some(last) = history.back() else {
             return 0;
         };
-        let prev = history.len().checked_sub(2).map(|i| &history[i]);
         // The store stamped the node with this message's time: no clock conversion here.
         let now = node.last_millis();
         let slot = self.slot(id, node.path(), now);
@@ -251,7 +245,7 @@ impl Watch {
         };
         // Anomalies with the index in `history` of the message that showed them.
         let newest = history.len() - 1;
-        let mut raised: Vec<(AnomalyKind, Data, usize)> = Vec::new();
+        let mut raised: Raised = Vec::new();
         let now_s = u32::try_from(now / 1000).unwrap_or(u32::MAX);
         if t.first_s == 0 {
             t.first_s = now_s;
@@ -288,197 +282,25 @@ impl Watch {
             t.sample_gap(gap);
         }
 
-        // The rate baseline, averaged over minutes; the clock compares it with the store's
-        // short average (see `tick`).
-        // A rate away from its baseline does not feed it: a spike would otherwise raise its
-        // own bar before it has lasted long enough to count.
-        let off = t.more & Track::HOLD != 0;
-        if let Some(gap) = gap.filter(|_| !across_outage && !off) {
-            // exp(-x) to second order for the usual small x: a call to exp, or a division,
-            // per message costs more than the rest of this.
-            #[expect(clippy::cast_precision_loss, reason = "an average")]
-            let x = gap as f64 * (1.0 / 1000.0 / BASELINE_SECS);
-            let decay = if x < 0.25 {
-                1.0 - x + 0.5 * x * x
-            } else {
-                (-x).exp()
-            };
-            #[expect(clippy::cast_possible_truncation, reason = "an average")]
-            {
-                t.baseline = (f64::from(t.baseline) * decay + 1.0 / BASELINE_SECS) as f32;
-            }
-        }
-        // Kind (JSON, text, binary) and JSON shape.
+        baseline(&mut t, gap.filter(|_| !across_outage));
         if let Some(scan) = scan.filter(|s| s.kind != PayloadKind::Empty) {
-            let kind = scan.kind as u8;
-            let shape = if scan.kind == PayloadKind::Json {
-                fold(scan.shape)
-            } else {
-                0
-            };
-            let kind_changed = t.has(Track::HAS_KIND) && t.kind != kind;
-            let shape_new = !kind_changed
-                && shape != 0
-                && t.shape != 0
-                && shape != t.shape
-                && shape != t.alt_shape;
-            if (kind_changed || shape_new) && established {
-                let at = changed_at(history, &t, &th.seq_paths);
-                if kind_changed {
-                    raised.push((
-                        AnomalyKind::KindChanged,
-                        Data::Kind {
-                            from: PayloadKind::from_u8(t.kind),
-                            to: scan.kind,
-                        },
-                        at,
-                    ));
-                } else if let Some(data) =
-                    schema_change(at.checked_sub(1).map(|i| &history[i]), &history[at])
-                {
-                    raised.push((AnomalyKind::SchemaChanged, data, at));
-                }
-            }
-            if kind_changed {
-                t.shape = shape;
-                t.alt_shape = 0;
-            } else if t.shape == 0 {
-                t.shape = shape;
-            } else if shape != 0 && shape == t.alt_shape {
-                std::mem::swap(&mut t.shape, &mut t.alt_shape);
-            } else if shape_new {
-                t.alt_shape = t.shape;
-                t.shape = shape;
-            }
-            t.kind = kind;
-            t.set(Track::HAS_KIND, true);
+            let at = |t: &Track| changed_at(history, t, &th.seq_paths);
+            kind_and_shape(&mut t, &scan, established, history, at, &mut raised);
         }
-
-        // Sequence numbers.
-        let mut seq_checked = false;
-        if let Some(v) = seq {
-            if !t.has(Track::HAS_SEQ) || replay || across_outage {
-                if !t.has(Track::HAS_SEQ) || !replay || v > t.seq() {
-                    t.set_seq(v);
-                }
-                t.set(Track::HAS_SEQ, true);
-            } else {
-                seq_checked = true;
-                let last_seq = t.seq();
-                let confirmed = t.has(Track::SEQ_OK);
-                match v.checked_sub(last_seq) {
-                    Some(1) => {
-                        t.seq_step(true);
-                        t.set_seq(v);
-                    }
-                    Some(0) => {
-                        if confirmed {
-                            raised.push((
-                                AnomalyKind::Duplicate,
-                                Data::Duplicate {
-                                    seq: Some(v),
-                                    dup_flag: last.dup,
-                                },
-                                newest,
-                            ));
-                        }
-                    }
-                    Some(d) if d > 1 => {
-                        if confirmed {
-                            raised.push((
-                                AnomalyKind::Gap,
-                                Data::Gap {
-                                    from: last_seq + 1,
-                                    to: v - 1,
-                                    missing: d - 1,
-                                },
-                                newest,
-                            ));
-                        }
-                        t.seq_step(false);
-                        t.set_seq(v);
-                    }
-                    _ => {
-                        if v < RESET_BELOW && v < last_seq {
-                            if confirmed {
-                                raised.push((
-                                    AnomalyKind::Reset,
-                                    Data::Reset {
-                                        from: last_seq,
-                                        to: v,
-                                    },
-                                    newest,
-                                ));
-                            }
-                            t.set_seq(v);
-                        } else {
-                            if confirmed {
-                                raised.push((
-                                    AnomalyKind::OutOfOrder,
-                                    Data::OutOfOrder {
-                                        value: v,
-                                        after: last_seq,
-                                    },
-                                    newest,
-                                ));
-                            }
-                            t.seq_step(false);
-                        }
-                    }
-                }
-            }
-        }
-
-        // The same bytes again, much sooner than usual on a topic whose payloads vary (the
-        // two before differ), or flagged as a redelivery. A constant value sent faster is not
-        // a duplicate. Bytes are compared only then: a compare per message costs too much.
-        if !seq_checked && !replay && !last.payload.is_empty() {
-            let soon = established
-                && t.interval_ms >= DUPLICATE_MIN_INTERVAL_MS
-                && gap.is_some_and(|g| {
-                    #[expect(clippy::cast_precision_loss, reason = "milliseconds")]
-                    let g = g as f32;
-                    g < 0.25 * t.interval_ms
-                });
-            let n = history.len();
-            let varied = || n >= 3 && history[n - 3].payload != history[n - 2].payload;
-            if (last.dup || soon && varied()) && prev.is_some_and(|p| p.payload == last.payload) {
-                raised.push((
-                    AnomalyKind::Duplicate,
-                    Data::Duplicate {
-                        seq: None,
-                        dup_flag: last.dup,
-                    },
-                    newest,
-                ));
-            }
-        }
-
-        // Retained values: a replaced one (seen at a resubscription, or live with
-        // retain-as-published) on a topic that is not a stream (few messages, the value had
-        // stood a minute), and any clearing.
-        if last.retain && !last.payload.is_empty() {
-            let h = payload_hash(&last.payload);
-            let settled = gap.is_some_and(|g| g >= RETAINED_SETTLED_MS);
-            if t.has(Track::RETAINED) && t.retained_hash != h && !established && settled {
-                raised.push((
-                    AnomalyKind::RetainedChanged,
-                    Data::Retained { cleared: false },
-                    newest,
-                ));
-            }
-            t.retained_hash = h;
-            t.set(Track::RETAINED, true);
-        } else if last.payload.is_empty() && t.has(Track::RETAINED) {
-            raised.push((
-                AnomalyKind::RetainedChanged,
-                Data::Retained { cleared: true },
+        let seq_checked = seq.is_some_and(|v| {
+            sequence(
+                &mut t,
+                v,
+                last.dup,
+                replay || across_outage,
                 newest,
-            ));
-            t.set(Track::RETAINED, false);
-            t.retained_hash = 0;
+                &mut raised,
+            )
+        });
+        if !seq_checked && !replay {
+            duplicate_bytes(&t, history, gap, established, &mut raised);
         }
-
+        retained(&mut t, history, gap, established, &mut raised);
         t.last = self.encode_last(now);
         self.tracks[slot] = t;
         let n = raised.len();
@@ -495,7 +317,7 @@ impl Watch {
             return;
         }
         let now_ms = millis(now);
-        let now_s = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
+        let secs = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
         let mut raised = Vec::new();
         let epoch_ms = self.epoch_ms;
         for (t, &id) in self.tracks.iter_mut().zip(&self.nodes) {
@@ -530,11 +352,11 @@ impl Watch {
                 #[expect(clippy::cast_precision_loss, reason = "an average")]
                 let idle = now_ms.saturating_sub(last_ms) as f64 / 1000.0;
                 // The average started from zero: correct for its age.
-                let age = f64::from(now_s.saturating_sub(t.first_s).max(1));
+                let age = f64::from(secs.saturating_sub(t.first_s).max(1));
                 let baseline = f64::from(t.baseline) * (-idle / BASELINE_SECS).exp()
                     / (1.0 - (-age / BASELINE_SECS).exp());
                 let fast = store.node(id).rate_at(now);
-                if let Some((kind, data)) = rate_step(t, th, now_s, fast, baseline) {
+                if let Some((kind, data)) = rate_step(t, th, secs, fast, baseline) {
                     raised.push((id, kind, data));
                 }
             }

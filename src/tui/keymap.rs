@@ -245,6 +245,7 @@ pub struct Keymap {
 }
 
 impl Default for Keymap {
+    #[expect(clippy::too_many_lines, reason = "the table of default bindings")]
     fn default() -> Self {
         // Long by design: the table of default bindings.
         use Action as A;

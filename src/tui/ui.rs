@@ -51,6 +51,10 @@ const ANOMALIES_BESIDE_LOG_MIN_WIDTH: u16 = 180;
 /// Below 120×34 the topics share the screen with the last focused other pane; below 70
 /// columns the two stack; `z` zooms the focused pane. The panes' rectangles and page sizes
 /// are kept in the view, for pointer hits and for the model (`Msg::Layout`).
+#[expect(
+    clippy::too_many_lines,
+    reason = "the layout sketched above, one call per pane"
+)]
 pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
     // Long by design: the layout sketched above, then one call per pane.
     let area = frame.area();

@@ -1,6 +1,7 @@
 //! One anomaly: which topic, what kind, when, the data behind it, and the one-line detail
 //! and JSON line every output shares.
 
+use std::fmt::Write as _;
 use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
@@ -125,7 +126,7 @@ fn list(items: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if items.len() > SHOWN {
-        out.push_str(&format!(" +{}", items.len() - SHOWN));
+        let _ = write!(out, " +{}", items.len() - SHOWN);
     }
     out
 }

@@ -70,7 +70,7 @@ const T_NULL: u64 = 6;
 /// The path step into an array's elements.
 const ELEMENT: u64 = 0x5b5d; // "[]"
 /// The path of the whole payload.
-pub const ROOT_PATH: u64 = 0x6d71_7363_6f70_65;
+pub const ROOT_PATH: u64 = 0x006d_7173_636f_7065;
 
 /// Combines a path with one more step (a key's hash or [`ELEMENT`]) or a type.
 #[inline]
@@ -270,6 +270,10 @@ impl<'a> Scanner<'a> {
 
     /// `Some((shape, seq))` for a JSON object or array (or a prefix of one that is
     /// well-formed so far), `None` for anything else.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one state machine, one arm per state"
+    )]
     fn run(mut self, start: usize) -> Option<(u64, Option<i64>)> {
         let b = self.bytes;
         let mut i = start;
@@ -517,21 +521,16 @@ pub fn paths(bytes: &[u8]) -> Option<BTreeMap<String, &'static str>> {
     }
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     let mut out = BTreeMap::new();
-    walk(&value, String::new(), 0, &mut out);
+    walk(&value, "", 0, &mut out);
     Some(out)
 }
 
-fn walk(
-    v: &serde_json::Value,
-    path: String,
-    depth: usize,
-    out: &mut BTreeMap<String, &'static str>,
-) {
+fn walk(v: &serde_json::Value, path: &str, depth: usize, out: &mut BTreeMap<String, &'static str>) {
     if out.len() >= DIFF_PATHS || depth > DEPTH_LIMIT {
         return;
     }
     if !path.is_empty() {
-        out.insert(path.clone(), type_name(v));
+        out.insert(path.to_string(), type_name(v));
     }
     match v {
         serde_json::Value::Object(map) => {
@@ -541,12 +540,12 @@ fn walk(
                 } else {
                     format!("{path}.{k}")
                 };
-                walk(child, p, depth + 1, out);
+                walk(child, &p, depth + 1, out);
             }
         }
         serde_json::Value::Array(items) => {
             if let Some(first) = items.first() {
-                walk(first, format!("{path}[]"), depth + 1, out);
+                walk(first, &format!("{path}[]"), depth + 1, out);
             } else {
                 out.insert(format!("{path}[]"), "empty");
             }
@@ -638,7 +637,7 @@ mod tests {
         assert_eq!(k(br#"{"a":1} trailing"#), PayloadKind::Text);
         assert_eq!(k(br#"{"a":1}}"#), PayloadKind::Text);
         assert_eq!(k(br#"{"a" 1}"#), PayloadKind::Text);
-        assert_eq!(k(br#"[1,]x"#), PayloadKind::Text);
+        assert_eq!(k(b"[1,]x"), PayloadKind::Text);
         assert_eq!(k(&[0xff, 0xd8, 0xff, 0xe0, 0, 1, 2]), PayloadKind::Binary);
         assert_eq!(k(b"\x01\x02\x03abc"), PayloadKind::Binary);
         assert_eq!(k(b"{\"a\":\"\xff\"}"), PayloadKind::Binary);
@@ -688,9 +687,10 @@ mod tests {
 
     #[test]
     fn bounded_work_on_huge_and_deep_input() {
+        use std::fmt::Write as _;
         let mut big = String::from("{");
         for i in 0..100_000 {
-            big.push_str(&format!("\"k{i}\":{i},"));
+            let _ = write!(big, "\"k{i}\":{i},");
         }
         big.push_str("\"end\":0}");
         let s = scan(big.as_bytes(), &[]);

@@ -79,7 +79,6 @@ fn watch_json_reports_gap_duplicate_schema_silence_and_resume_on_both_brokers() 
         let mut p = Publisher::start(&url, topic);
         script(&mut p);
         watch.wait_for("\"resumed\"");
-        let (_, _) = (&p, ());
         let found = anomalies(&watch.stdout);
         let kinds: Vec<&str> = found.iter().map(|a| a["kind"].as_str().unwrap()).collect();
         assert_eq!(
@@ -181,7 +180,7 @@ fn sub_anomalies_interleaves_anomaly_lines_with_messages() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["type"] != "connack" && v["type"] != "subscribed" && v["type"] != "connected")
         .filter(|v| v["type"] == "message" || v["type"] == "anomaly")
-        .map(|v| format!("{}", v["type"].as_str().unwrap()))
+        .map(|v| v["type"].as_str().unwrap().to_string())
         .collect();
     // The anomaly follows the message that showed it.
     let at = types.iter().position(|t| t == "anomaly").unwrap();

@@ -1,6 +1,8 @@
 //! The anomalies pane: newest first, one row each (time, kind, topic, detail), the selected
 //! one highlighted; broker text escaped and laid out by display width.
 
+use std::fmt::Write as _;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -22,7 +24,7 @@ pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let mut title = format!("anomalies · {}", count(list.len() as u64));
     let total = model.watch.total();
     if total > list.len() as u64 {
-        title.push_str(&format!(" of {}", count(total)));
+        let _ = write!(title, " of {}", count(total));
     }
     title.push_str(" · Enter go · m/M mute");
     let block = pane_block(t, &title, focused(model, Pane::Anomalies));

@@ -49,6 +49,10 @@ fn link_span(model: &Model, t: &Theme) -> Span<'static> {
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the status bar's segments, left to right"
+)]
 pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     // Long by design: the status bar's segments, left to right.
     let sep = || Span::styled(" │ ", t.dim);
