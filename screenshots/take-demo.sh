@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --release --bin mqscope
 tmp=$(mktemp -d)
-trap 'tmux kill-session -t demo-shots 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'tmux kill-session -t demo-shots 2>/dev/null || true; rm -rf "$tmp"' EXIT
 tmux kill-session -t demo-shots 2>/dev/null || true
 tmux new -d -s demo-shots -x 160 -y 45 "MQSCOPE_CONFIG=$tmp/none.toml MQSCOPE_LOG_DIR=$tmp target/release/mqscope demo"
 start=$(date +%s)
@@ -41,5 +41,8 @@ keys x
 until_second 62
 keys A
 shot demo-anomalies
+# The third newest is the status's schema change: Enter shows its message, diffed.
+keys Down Down Enter
+shot demo-anomaly-diff
 keys q
 python3 screenshots/render_png.py screenshots/demo-*.ansi

@@ -79,15 +79,14 @@ fn row(t: &Theme, a: &Anomaly, width: usize, selected: bool) -> Line<'static> {
     let topic = crate::width::fit(&topic, room.div_ceil(2).max(8));
     let rest = room.saturating_sub(crate::width::of(&topic) + 2);
     let detail = crate::width::fit(&detail, rest);
-    let mut line = Line::from(vec![
-        Span::styled(lead, t.dim),
-        Span::styled(kind, kind_style(t, a.kind)),
-        Span::styled(topic, t.segment),
-        Span::raw("  "),
-        Span::styled(detail, t.value),
-    ]);
-    if selected {
-        line = line.style(t.selected);
-    }
-    line
+    // The selected row in one style: the theme's colours for the parts may not read on the
+    // selection's background.
+    let style = |s: Style| if selected { t.selected } else { s };
+    Line::from(vec![
+        Span::styled(lead, style(t.dim)),
+        Span::styled(kind, style(kind_style(t, a.kind))),
+        Span::styled(topic, style(t.segment)),
+        Span::styled("  ", style(Style::default())),
+        Span::styled(detail, style(t.value)),
+    ])
 }
