@@ -106,16 +106,36 @@ pub struct Rules {
 
 impl Default for Rules {
     fn default() -> Self {
-        Self {
+        let mut rules = Self {
             list: vec![Thresholds::default()],
-        }
+        };
+        rules.list.push(Self::sys());
+        rules
     }
 }
 
 impl Rules {
+    /// The built-in last entry: a broker's `$SYS` topics are published when they change (or
+    /// on the broker's own clock), so their silences and rates say nothing.
+    fn sys() -> Thresholds {
+        Thresholds {
+            filter: Some("$SYS/#".into()),
+            ignore: vec![
+                AnomalyKind::Silent,
+                AnomalyKind::Resumed,
+                AnomalyKind::RateSpike,
+                AnomalyKind::RateDrop,
+            ],
+            ..Thresholds::default()
+        }
+    }
+
     /// Resolves the entries; an error names the entry's field (`watch[1].rate_for`) and why.
+    /// A built-in `$SYS/#` entry comes after them (see [`Self::sys`]).
     pub fn compile(rules: &[WatchRule], key: &str) -> Result<Self, (String, String)> {
-        let mut out = Self::default();
+        let mut out = Self {
+            list: vec![Thresholds::default()],
+        };
         for (i, r) in rules.iter().enumerate() {
             let field = |f: &str| format!("{key}[{i}].{f}");
             crate::topic::parse_filter(&r.filter).map_err(|why| (field("filter"), why))?;
@@ -179,6 +199,7 @@ impl Rules {
             }
             out.list.push(t);
         }
+        out.list.push(Self::sys());
         Ok(out)
     }
 
@@ -208,14 +229,6 @@ impl Rules {
 
     pub fn get(&self, index: u16) -> &Thresholds {
         self.list.get(usize::from(index)).unwrap_or(&self.list[0])
-    }
-
-    pub fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.list.len() <= 1
     }
 }
 
@@ -252,6 +265,15 @@ mod tests {
                 .reports(AnomalyKind::Gap)
         );
         assert!(rules.get(rules.resolve("other")).reports(AnomalyKind::Gap));
+        let sys = rules.get(rules.resolve("$SYS/broker/clients/total"));
+        assert!(!sys.reports(AnomalyKind::Silent) && sys.reports(AnomalyKind::Gap));
+        assert!(
+            Rules::default()
+                .get(Rules::default().resolve("$SYS/x"))
+                .ignore
+                .len()
+                == 4
+        );
         let bad = |r: WatchRule| Rules::compile(&[r], "watch").unwrap_err();
         let (key, why) = bad(WatchRule {
             filter: "a/#".into(),
