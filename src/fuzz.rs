@@ -121,7 +121,7 @@ pub fn payloads(data: &[u8]) {
     {
         assert_eq!(
             scan.kind,
-            crate::watch::shape::PayloadKind::Json,
+            crate::payload::Kind::Json,
             "the inspector's JSON is the watch's JSON"
         );
     }

@@ -86,6 +86,12 @@ pub fn classify(bytes: &[u8]) -> Kind {
     {
         return Kind::Json;
     }
+    text_kind(text)
+}
+
+/// UTF-8 that is not JSON: text, or binary when more than one character in twenty is a
+/// control character (tabs and line breaks aside).
+pub fn text_kind(text: &str) -> Kind {
     let control = text
         .chars()
         .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))

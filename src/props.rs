@@ -150,7 +150,7 @@ proptest! {
         let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
         let a = crate::watch::shape::scan(compact.as_bytes(), &[]);
         let b = crate::watch::shape::scan(pretty.as_bytes(), &[]);
-        prop_assert_eq!(a.kind, crate::watch::shape::PayloadKind::Json);
+        prop_assert_eq!(a.kind, crate::payload::Kind::Json);
         prop_assert_eq!(a.shape, b.shape, "whitespace is not shape");
         prop_assert!(crate::watch::shape::paths(compact.as_bytes()).is_some());
     }

@@ -19,7 +19,8 @@ use hashbrown::HashTable;
 
 use crate::broker::Message;
 pub use natural::natural_cmp;
-use node::{NODE_OVERHEAD, RATE_WINDOW_SECS, Stamp, millis};
+pub(crate) use node::millis;
+use node::{NODE_OVERHEAD, RATE_WINDOW_SECS, Stamp};
 pub use node::{Node, StoredMessage};
 pub use query::{Query, matching_nodes};
 

@@ -14,12 +14,12 @@ mod track;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 pub use anomaly::{Anomaly, AnomalyKind, Data};
 use detect::{Raised, baseline, duplicate_bytes, kind_and_shape, retained, sequence};
 pub use rules::{Rules, Thresholds, WatchRule};
-use shape::PayloadKind;
+use shape::Kind;
 use track::{BASELINE_AFTER, BASELINE_AGE_SECS, BASELINE_SECS, Track};
 
 use crate::store::{NodeId, ROOT, StoredMessage, TopicStore};
@@ -36,15 +36,6 @@ const LEARN: u32 = 32;
 /// After that, one message in this many is scanned in full (and every one whose length
 /// changed); a change found in between is dated back (see `changed_at`).
 const SCAN_EVERY: u32 = 16;
-
-fn millis(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn at_millis(ms: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
-}
 
 /// The watch over one store's topics.
 #[derive(Debug)]
@@ -135,13 +126,24 @@ impl Watch {
             + self.marks.len() * 16
     }
 
-    pub fn rules(&self) -> &Rules {
-        &self.rules
+    /// A connection event: silences and gaps while our own link is down are not the topics'.
+    pub fn lifecycle(&mut self, l: &crate::broker::Lifecycle) {
+        use crate::broker::LifecycleKind as K;
+        match &l.kind {
+            K::Connected(_) => self.link(true, l.at),
+            K::Disconnected { .. }
+            | K::GaveUp { .. }
+            | K::Idle
+            | K::Stage { result: Err(_), .. } => {
+                self.link(false, l.at);
+            }
+            _ => {}
+        }
     }
 
     /// The link went down or came back.
     pub fn link(&mut self, up: bool, now: SystemTime) {
-        let ms = millis(now);
+        let ms = crate::store::millis(now);
         if up {
             if self.down_since.take().is_some() || self.up_at == 0 {
                 self.up_at = ms;
@@ -283,7 +285,7 @@ impl Watch {
         }
 
         baseline(&mut t, gap.filter(|_| !across_outage));
-        if let Some(scan) = scan.filter(|s| s.kind != PayloadKind::Empty) {
+        if let Some(scan) = scan.filter(|s| s.kind != Kind::Empty) {
             let at = |t: &Track| changed_at(history, t, &th.seq_paths);
             kind_and_shape(&mut t, &scan, established, history, at, &mut raised);
         }
@@ -316,7 +318,7 @@ impl Watch {
         if self.down_since.is_some() {
             return;
         }
-        let now_ms = millis(now);
+        let now_ms = crate::store::millis(now);
         let secs = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
         let mut raised = Vec::new();
         let epoch_ms = self.epoch_ms;
@@ -430,13 +432,6 @@ impl Watch {
             at = store.node(at).parent;
         }
     }
-
-    /// The time of the last message seen on a topic.
-    pub fn last_seen(&self, id: NodeId) -> Option<SystemTime> {
-        let slot = *self.slots.get(id as usize).filter(|s| **s > 0)?;
-        let ms = self.last_ms(&self.tracks[slot as usize - 1]);
-        (ms > 0).then(|| at_millis(ms))
-    }
 }
 
 /// Grows a vector by a sixteenth at a time rather than doubling: with 100k topics the
@@ -513,7 +508,7 @@ fn changed_at(history: &VecDeque<StoredMessage>, t: &Track, seq_paths: &[u64]) -
     let newest = history.len() - 1;
     let known = |m: &StoredMessage| {
         let s = shape::scan(&m.payload, seq_paths);
-        let shape = if s.kind == PayloadKind::Json {
+        let shape = if s.kind == Kind::Json {
             fold(s.shape)
         } else {
             0

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::render;
-use super::sub::eprintln_line;
+use super::sub::{eprintln_line, sleep_until};
 use crate::broker::{BrokerEvent, BrokerHandle, LifecycleKind, Message, Stage, Subscription};
 use crate::cli::WatchArgs;
 use crate::store::{Inserted, Limits, TopicStore};
@@ -44,18 +44,12 @@ impl Watcher {
     pub fn event(&mut self, event: &BrokerEvent) {
         match event {
             BrokerEvent::Message(m) => self.message(m),
-            BrokerEvent::Lifecycle(l) => match &l.kind {
-                LifecycleKind::Connected(_) => self.watch.link(true, l.at),
-                LifecycleKind::Disconnected { .. }
-                | LifecycleKind::GaveUp { .. }
-                | LifecycleKind::Stage { result: Err(_), .. } => self.watch.link(false, l.at),
-                _ => {}
-            },
+            BrokerEvent::Lifecycle(l) => self.watch.lifecycle(l),
             _ => {}
         }
     }
 
-    pub fn message(&mut self, m: &Message) {
+    fn message(&mut self, m: &Message) {
         if let Inserted::Existing(id) | Inserted::NewTopic(id) = self.store.insert(m) {
             self.watch.observe(&self.store, id);
         }
@@ -189,11 +183,4 @@ pub async fn run(args: WatchArgs, rules: Rules) -> anyhow::Result<ExitCode> {
     drop(out);
     handle.shutdown().await;
     Ok(code)
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
 }

@@ -110,7 +110,8 @@ impl Stamp {
     }
 }
 
-pub(super) fn millis(t: SystemTime) -> u64 {
+/// Milliseconds since the Unix epoch (1 for anything earlier: 0 means never).
+pub(crate) fn millis(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| {
         u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
     })

@@ -149,8 +149,6 @@ pub struct Pages {
     pub log: usize,
     /// The furthest the inspector's body scrolls for the shown message.
     pub inspector_max_scroll: usize,
-    /// All four panes are on screen (else the topics share it with one).
-    pub four_panes: bool,
     /// The screen is large enough for the anomalies beside the log, not in its place.
     pub anomalies_beside_log: bool,
 }
@@ -162,7 +160,6 @@ impl Default for Pages {
             inspector: 20,
             log: 10,
             inspector_max_scroll: usize::MAX / 2,
-            four_panes: true,
             anomalies_beside_log: false,
         }
     }

@@ -158,9 +158,6 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
         )
         .max(1),
         inspector_max_scroll,
-        four_panes: areas.topics.area() > 0
-            && areas.inspector.area() > 0
-            && areas.timeline.area() > 0,
         anomalies_beside_log: areas.log.area() > 0 && areas.anomalies.area() > 0,
     };
 }

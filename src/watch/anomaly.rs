@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
-use super::shape::{PayloadKind, ShapeDiff};
+use super::shape::{Kind, ShapeDiff};
 use crate::store::NodeId;
 
 /// Declares the kinds once: variant, name (config, `--fail-on`, JSON).
@@ -78,7 +78,7 @@ pub enum Data {
     Silent { silent_ms: u64, interval_ms: u64 },
     Resumed { silent_ms: u64 },
     Schema { diff: ShapeDiff },
-    Kind { from: PayloadKind, to: PayloadKind },
+    Kind { from: Kind, to: Kind },
     Gap { from: i64, to: i64, missing: i64 },
     Duplicate { seq: Option<i64>, dup_flag: bool },
     OutOfOrder { value: i64, after: i64 },

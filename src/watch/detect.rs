@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::shape::{PayloadKind, Scan};
+use super::shape::{Kind, Scan};
 use super::track::{BASELINE_SECS, Track};
 use super::{AnomalyKind, Data, fold, payload_hash, schema_change};
 use crate::store::StoredMessage;
@@ -55,7 +55,7 @@ pub(super) fn kind_and_shape(
     raised: &mut Raised,
 ) {
     let kind = scan.kind as u8;
-    let shape = if scan.kind == PayloadKind::Json {
+    let shape = if scan.kind == Kind::Json {
         fold(scan.shape)
     } else {
         0
@@ -69,7 +69,7 @@ pub(super) fn kind_and_shape(
             raised.push((
                 AnomalyKind::KindChanged,
                 Data::Kind {
-                    from: PayloadKind::from_u8(t.kind),
+                    from: super::shape::kind_from_u8(t.kind),
                     to: scan.kind,
                 },
                 at,

@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::payload::Kind;
+
 /// Bytes of a payload whose shape is learned; the rest is not looked at.
 pub const SCAN_LIMIT: usize = 16 * 1024;
 /// Keys hashed into the fingerprint; later keys are checked for syntax only.
@@ -21,40 +23,21 @@ const NEST_LIMIT: usize = 64;
 /// Bytes of a non-JSON payload checked for UTF-8 and control characters.
 const TEXT_PREFIX: usize = 4096;
 
-/// What kind of payload a message carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum PayloadKind {
-    Empty,
-    Json,
-    Text,
-    Binary,
-}
-
-impl PayloadKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            PayloadKind::Empty => "empty",
-            PayloadKind::Json => "JSON",
-            PayloadKind::Text => "text",
-            PayloadKind::Binary => "binary",
-        }
-    }
-
-    pub(super) fn from_u8(v: u8) -> Self {
-        match v {
-            1 => PayloadKind::Json,
-            2 => PayloadKind::Text,
-            3 => PayloadKind::Binary,
-            _ => PayloadKind::Empty,
-        }
+/// The payload kinds are the inspector's ([`crate::payload::Kind`]); a track keeps one as a
+/// byte.
+pub(super) fn kind_from_u8(v: u8) -> Kind {
+    match v {
+        1 => Kind::Json,
+        2 => Kind::Text,
+        3 => Kind::Binary,
+        _ => Kind::Empty,
     }
 }
 
 /// What one pass found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scan {
-    pub kind: PayloadKind,
+    pub kind: Kind,
     /// Fingerprint of the JSON shape; 0 for anything that is not a JSON object or array.
     pub shape: u64,
     /// The integer at the first of the wanted paths that holds one.
@@ -131,7 +114,7 @@ pub fn scan(bytes: &[u8], seq_paths: &[u64]) -> Scan {
         .unwrap_or(bytes.len());
     if bytes.is_empty() {
         return Scan {
-            kind: PayloadKind::Empty,
+            kind: Kind::Empty,
             shape: 0,
             seq: None,
         };
@@ -139,7 +122,7 @@ pub fn scan(bytes: &[u8], seq_paths: &[u64]) -> Scan {
     if matches!(bytes.get(start), Some(b'{' | b'[')) && utf8_prefix(bytes) {
         if let Some((shape, seq)) = Scanner::new(bytes, seq_paths).run(start) {
             return Scan {
-                kind: PayloadKind::Json,
+                kind: Kind::Json,
                 shape,
                 seq,
             };
@@ -173,29 +156,18 @@ pub fn seq_only(bytes: &[u8], seq_paths: &[u64]) -> Option<i64> {
     scanner.run(start).and_then(|(_, seq)| seq)
 }
 
-/// Text when the prefix is UTF-8 with few control characters (as the inspector decides).
-fn text_or_binary(bytes: &[u8]) -> PayloadKind {
+/// Text or binary by the inspector's rule ([`crate::payload::text_kind`]), on a prefix.
+fn text_or_binary(bytes: &[u8]) -> Kind {
     let prefix = &bytes[..bytes.len().min(TEXT_PREFIX)];
-    let text = match std::str::from_utf8(prefix) {
-        Ok(t) => t,
+    match std::str::from_utf8(prefix) {
+        Ok(text) => crate::payload::text_kind(text),
         // A character cut by the prefix's end is not an error.
         Err(e) if e.error_len().is_none() && prefix.len() < bytes.len() => {
-            std::str::from_utf8(&prefix[..e.valid_up_to()]).unwrap_or_default()
+            crate::payload::text_kind(
+                std::str::from_utf8(&prefix[..e.valid_up_to()]).unwrap_or_default(),
+            )
         }
-        Err(_) => return PayloadKind::Binary,
-    };
-    let mut chars = 0usize;
-    let mut control = 0usize;
-    for c in text.chars() {
-        chars += 1;
-        if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
-            control += 1;
-        }
-    }
-    if control * 20 > chars.max(1) {
-        PayloadKind::Binary
-    } else {
-        PayloadKind::Text
+        Err(_) => Kind::Binary,
     }
 }
 
@@ -621,26 +593,26 @@ mod tests {
 
     fn shape(s: &str) -> u64 {
         let scan = scan(s.as_bytes(), &[]);
-        assert_eq!(scan.kind, PayloadKind::Json, "{s}");
+        assert_eq!(scan.kind, Kind::Json, "{s}");
         scan.shape
     }
 
     #[test]
     fn kinds_follow_the_inspector() {
         let k = |s: &[u8]| scan(s, &[]).kind;
-        assert_eq!(k(b""), PayloadKind::Empty);
-        assert_eq!(k(br#"{"a":1}"#), PayloadKind::Json);
-        assert_eq!(k(b" [1, 2] \n"), PayloadKind::Json);
-        assert_eq!(k(b"21.5"), PayloadKind::Text);
-        assert_eq!(k("温度 ok".as_bytes()), PayloadKind::Text);
-        assert_eq!(k(b"{not json"), PayloadKind::Text);
-        assert_eq!(k(br#"{"a":1} trailing"#), PayloadKind::Text);
-        assert_eq!(k(br#"{"a":1}}"#), PayloadKind::Text);
-        assert_eq!(k(br#"{"a" 1}"#), PayloadKind::Text);
-        assert_eq!(k(b"[1,]x"), PayloadKind::Text);
-        assert_eq!(k(&[0xff, 0xd8, 0xff, 0xe0, 0, 1, 2]), PayloadKind::Binary);
-        assert_eq!(k(b"\x01\x02\x03abc"), PayloadKind::Binary);
-        assert_eq!(k(b"{\"a\":\"\xff\"}"), PayloadKind::Binary);
+        assert_eq!(k(b""), Kind::Empty);
+        assert_eq!(k(br#"{"a":1}"#), Kind::Json);
+        assert_eq!(k(b" [1, 2] \n"), Kind::Json);
+        assert_eq!(k(b"21.5"), Kind::Text);
+        assert_eq!(k("温度 ok".as_bytes()), Kind::Text);
+        assert_eq!(k(b"{not json"), Kind::Text);
+        assert_eq!(k(br#"{"a":1} trailing"#), Kind::Text);
+        assert_eq!(k(br#"{"a":1}}"#), Kind::Text);
+        assert_eq!(k(br#"{"a" 1}"#), Kind::Text);
+        assert_eq!(k(b"[1,]x"), Kind::Text);
+        assert_eq!(k(&[0xff, 0xd8, 0xff, 0xe0, 0, 1, 2]), Kind::Binary);
+        assert_eq!(k(b"\x01\x02\x03abc"), Kind::Binary);
+        assert_eq!(k(b"{\"a\":\"\xff\"}"), Kind::Binary);
     }
 
     #[test]
@@ -694,9 +666,9 @@ mod tests {
         }
         big.push_str("\"end\":0}");
         let s = scan(big.as_bytes(), &[]);
-        assert_eq!(s.kind, PayloadKind::Json);
+        assert_eq!(s.kind, Kind::Json);
         let deep = "[".repeat(10_000);
-        assert_eq!(scan(deep.as_bytes(), &[]).kind, PayloadKind::Text);
+        assert_eq!(scan(deep.as_bytes(), &[]).kind, Kind::Text);
         let paths = paths(br#"{"a":[1],"b":{"c":null}}"#).unwrap();
         assert_eq!(paths.get("a[]"), Some(&"number"));
         assert_eq!(paths.get("b.c"), Some(&"null"));

@@ -30,7 +30,7 @@ pub(super) struct Track {
     pub rate_since: u16,
     /// The thresholds entry (`u16::MAX` not resolved yet).
     pub rule: u16,
-    /// The payload kind of the last non-empty message (a `PayloadKind`).
+    /// The payload kind of the last non-empty message (a `Kind`).
     pub kind: u8,
     pub flags: u8,
     /// Low nibble: +1 steps in a row; high nibble: jumps in a row since the sequence was

@@ -2,7 +2,7 @@
 //! from the newest, so new ones do not move it), the jump to its topic and message, and
 //! muting from the list.
 
-use super::{Inspector, Model};
+use super::Model;
 use crate::tui::keymap::{Action, Pane};
 
 #[derive(Debug, Clone, Default)]
@@ -91,9 +91,8 @@ fn jump(model: &mut Model) {
     if model.store.get(node).is_none() {
         return;
     }
-    model.topics.reveal(&model.store, node);
     let history = model.store.node(node).history();
-    let pinned = match message {
+    let seq = match message {
         Some(seq) => history.iter().find(|m| m.seq == seq).map(|m| m.seq),
         None => history
             .iter()
@@ -101,21 +100,8 @@ fn jump(model: &mut Model) {
             .find(|m| m.received <= at)
             .map(|m| m.seq),
     };
-    let newest = history.back().map(|m| m.seq);
-    model.inspector = Inspector {
-        mode: model.inspector.mode,
-        // A schema change or a duplicate reads best against the message before.
-        diff: message.is_some() && pinned.is_some(),
-        scroll: 0,
-        pinned: pinned.filter(|seq| Some(*seq) != newest),
-    };
-    if pinned.is_none() {
-        model.notify("that message is no longer kept; showing the newest");
-    }
-    model.focus = Pane::Inspector;
-    if !model.pages.four_panes {
-        model.side = Pane::Inspector;
-    }
+    // A schema change or a duplicate reads best against the message before.
+    super::inspector::show(model, node, seq, message.is_some());
 }
 
 /// Mutes the selected anomaly's topic (or its level and everything below).

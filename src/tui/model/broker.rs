@@ -77,14 +77,7 @@ fn on_message(model: &mut Model, m: &Message) {
 
 fn on_lifecycle(model: &mut Model, l: Lifecycle) {
     model.timeline.apply(&l);
-    match &l.kind {
-        LifecycleKind::Connected(_) => model.watch.link(true, l.at),
-        LifecycleKind::Disconnected { .. }
-        | LifecycleKind::GaveUp { .. }
-        | LifecycleKind::Idle
-        | LifecycleKind::Stage { result: Err(_), .. } => model.watch.link(false, l.at),
-        _ => {}
-    }
+    model.watch.lifecycle(&l);
     model.link = match l.kind {
         LifecycleKind::Connecting { .. } => LinkState::Connecting { attempt: l.attempt },
         LifecycleKind::Connected(info) => LinkState::Connected {

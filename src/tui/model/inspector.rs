@@ -3,7 +3,7 @@
 
 use super::{Command, Model};
 use crate::payload::Mode;
-use crate::tui::keymap::Action;
+use crate::tui::keymap::{Action, Pane};
 
 /// Which message of the selected topic the inspector shows, and how.
 #[derive(Debug, Clone, Default)]
@@ -13,6 +13,25 @@ pub struct Inspector {
     pub diff: bool,
     /// The message shown, by sequence number; `None` follows the newest.
     pub pinned: Option<u64>,
+}
+
+/// Reveals `node` in the tree and shows its message `seq` in the focused inspector (the
+/// newest, with a notice, when that one is no longer kept): the jumps from the packet log
+/// and from the anomalies pane.
+pub(super) fn show(model: &mut Model, node: crate::store::NodeId, seq: Option<u64>, diff: bool) {
+    model.topics.reveal(&model.store, node);
+    let newest = model.store.node(node).history().back().map(|m| m.seq);
+    model.inspector = Inspector {
+        mode: model.inspector.mode,
+        diff: diff && seq.is_some(),
+        scroll: 0,
+        pinned: seq.filter(|s| Some(*s) != newest),
+    };
+    if seq.is_none() {
+        model.notify("that message is no longer kept; showing the newest");
+    }
+    model.focus = Pane::Inspector;
+    model.side = Pane::Inspector;
 }
 
 pub(super) fn on_action(model: &mut Model, action: Action) {

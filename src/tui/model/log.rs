@@ -9,7 +9,7 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 use tracing::Level;
 
-use super::{Command, Inspector, Model};
+use super::{Command, Model};
 use crate::broker::{Direction, PacketRecord, PacketType};
 use crate::logging::LogLine;
 use crate::tui::input::{Edit, edit_line};
@@ -289,21 +289,9 @@ fn jump_to_message(model: &mut Model) {
         model.notify("that topic is not in the tree");
         return;
     };
-    model.topics.reveal(&model.store, id);
     let history = model.store.node(id).history();
-    let pinned = history.iter().find(|m| m.received >= at).map(|m| m.seq);
-    let newest = history.back().map(|m| m.seq);
-    model.inspector = Inspector {
-        mode: model.inspector.mode,
-        diff: false,
-        scroll: 0,
-        pinned: pinned.filter(|seq| Some(*seq) != newest),
-    };
-    if pinned.is_none() {
-        model.notify("that message is no longer kept; showing the newest");
-    }
-    model.focus = Pane::Inspector;
-    model.side = Pane::Inspector;
+    let seq = history.iter().find(|m| m.received >= at).map(|m| m.seq);
+    super::inspector::show(model, id, seq, false);
 }
 
 #[cfg(test)]
