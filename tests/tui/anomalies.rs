@@ -99,3 +99,32 @@ fn tiny_screens_do_not_panic_with_the_pane_open() {
     model.zoom = true;
     draw(&mut model, &mut view, 30, 8);
 }
+
+#[test]
+fn a_topic_with_control_characters_reaches_the_pane_escaped() {
+    let mut model = mqscope::tui::model::Model::new(
+        "mqtt://broker.test:1883".into(),
+        mqscope::store::Limits::default(),
+        t0(),
+    );
+    let topic = "été/\u{1b}[31m\u{7}red";
+    for (i, seq) in [1, 2, 3, 4, 5, 6, 7, 9].into_iter().enumerate() {
+        let ms = i as u64 * 1000;
+        feed(
+            &mut model,
+            message(topic, format!(r#"{{"seq":{seq}}}"#).as_bytes(), ms),
+        );
+    }
+    assert_eq!(model.watch.list().len(), 1);
+    key(&mut model, KeyCode::Char('A'));
+    let mut view = View::default();
+    let text = screen(&draw(&mut model, &mut view, 160, 45));
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text}"
+    );
+    assert!(
+        text.contains("gap") && text.contains("1 missing: 8"),
+        "{text}"
+    );
+}
