@@ -13,7 +13,7 @@ pub(super) type Raised = Vec<(AnomalyKind, Data, usize)>;
 
 /// Byte-for-byte duplicates are looked for only on topics this slow (ms): faster ones
 /// arrive in batches, and equal neighbours are common.
-const DUPLICATE_MIN_INTERVAL_MS: f32 = 500.0;
+pub(super) const DUPLICATE_MIN_INTERVAL_MS: f32 = 500.0;
 /// A retained value replaced after standing this long (ms) is news; sooner, it is a stream.
 const RETAINED_SETTLED_MS: u64 = 60_000;
 /// Sequence values this small after a larger one read as a restart.
@@ -60,7 +60,7 @@ pub(super) fn kind_and_shape(
     } else {
         0
     };
-    let kind_changed = t.has(Track::HAS_KIND) && t.kind != kind;
+    let kind_changed = t.has(Track::HAS_KIND) && t.kind() != kind;
     let shape_new =
         !kind_changed && shape != 0 && t.shape != 0 && shape != t.shape && shape != t.alt_shape;
     if (kind_changed || shape_new) && established {
@@ -69,7 +69,7 @@ pub(super) fn kind_and_shape(
             raised.push((
                 AnomalyKind::KindChanged,
                 Data::Kind {
-                    from: super::shape::kind_from_u8(t.kind),
+                    from: super::shape::kind_from_u8(t.kind()),
                     to: scan.kind,
                 },
                 at,
@@ -91,7 +91,7 @@ pub(super) fn kind_and_shape(
         t.alt_shape = t.shape;
         t.shape = shape;
     }
-    t.kind = kind;
+    t.set_kind(kind);
     t.set(Track::HAS_KIND, true);
 }
 
@@ -176,13 +176,7 @@ pub(super) fn duplicate_bytes(
     if last.payload.is_empty() || n < 2 {
         return;
     }
-    let soon = established
-        && t.interval_ms >= DUPLICATE_MIN_INTERVAL_MS
-        && gap.is_some_and(|g| {
-            #[expect(clippy::cast_precision_loss, reason = "milliseconds")]
-            let g = g as f32;
-            g < 0.25 * t.interval_ms
-        });
+    let soon = super::maybe_soon(t, gap, established);
     let varied = || n >= 3 && history[n - 3].payload != history[n - 2].payload;
     if (last.dup || soon && varied()) && history[n - 2].payload == last.payload {
         raised.push((

@@ -40,8 +40,9 @@ pub struct Scan {
     pub kind: Kind,
     /// Fingerprint of the JSON shape; 0 for anything that is not a JSON object or array.
     pub shape: u64,
-    /// The integer at the first of the wanted paths that holds one.
+    /// The integer at the first of the wanted paths that holds one, and where it began.
     pub seq: Option<i64>,
+    pub seq_at: Option<usize>,
 }
 
 const T_OBJECT: u64 = 1;
@@ -117,14 +118,17 @@ pub fn scan(bytes: &[u8], seq_paths: &[u64]) -> Scan {
             kind: Kind::Empty,
             shape: 0,
             seq: None,
+            seq_at: None,
         };
     }
     if matches!(bytes.get(start), Some(b'{' | b'[')) && utf8_prefix(bytes) {
-        if let Some((shape, seq)) = Scanner::new(bytes, seq_paths).run(start) {
+        let mut scanner = Scanner::new(bytes, seq_paths);
+        if let Some((shape, seq)) = scanner.run(start) {
             return Scan {
                 kind: Kind::Json,
                 shape,
                 seq,
+                seq_at: scanner.seq_at,
             };
         }
     }
@@ -132,6 +136,7 @@ pub fn scan(bytes: &[u8], seq_paths: &[u64]) -> Scan {
         kind: text_or_binary(bytes),
         shape: 0,
         seq: None,
+        seq_at: None,
     }
 }
 
@@ -154,6 +159,69 @@ pub fn seq_only(bytes: &[u8], seq_paths: &[u64]) -> Option<i64> {
     let mut scanner = Scanner::new(bytes, seq_paths);
     scanner.seq_only = true;
     scanner.run(start).and_then(|(_, seq)| seq)
+}
+
+/// The sequence number read where the last full scan found it (`at`, the first byte of the
+/// number): `None` unless a top-level key on `seq_paths` sits right before it and an integer
+/// there ends the value, for the caller to fall back on [`seq_only`]. A payload of the same
+/// length as the one scanned (the caller's condition) nearly always has it there, and this
+/// costs a tenth of a scan.
+pub fn seq_at(bytes: &[u8], at: usize, seq_paths: &[u64]) -> Option<i64> {
+    // Back from the number: `:`, the key's closing quote, the key, its opening quote, and `{`
+    // or `,` (whitespace allowed between).
+    let before = |mut j: usize| {
+        while j > 0 && bytes[j - 1].is_ascii_whitespace() {
+            j -= 1;
+        }
+        j.checked_sub(1)
+    };
+    let colon = before(at.min(bytes.len()))?;
+    if bytes[colon] != b':' {
+        return None;
+    }
+    let close = before(colon)?;
+    if bytes[close] != b'"' {
+        return None;
+    }
+    let open = bytes[..close].iter().rposition(|&b| b == b'"')?;
+    let key = &bytes[open + 1..close];
+    if key.contains(&b'\\') || !matches!(before(open).map(|j| bytes[j]), Some(b'{' | b',')) {
+        return None;
+    }
+    if !seq_paths.contains(&mix(ROOT_PATH, key_hash(key))) {
+        return None;
+    }
+    int_at(bytes, at)
+}
+
+/// The integer that starts at `at` right after a colon (up to 18 digits), when a comma, a
+/// close or whitespace ends it; `None` for anything else. Without [`seq_at`]'s key check:
+/// for the steady case, where the value must also be exactly the one expected.
+#[inline]
+pub fn int_at(bytes: &[u8], at: usize) -> Option<i64> {
+    let mut j = at;
+    while j > 0 && bytes.get(j - 1).is_some_and(u8::is_ascii_whitespace) {
+        j -= 1;
+    }
+    if j == 0 || bytes.get(j - 1) != Some(&b':') {
+        return None;
+    }
+    let negative = bytes.get(at) == Some(&b'-');
+    let digits = at + usize::from(negative);
+    let mut end = digits;
+    let mut value: i64 = 0;
+    while let Some(&d) = bytes.get(end).filter(|d| d.is_ascii_digit()) {
+        if end - digits == 18 {
+            return None;
+        }
+        value = value * 10 + i64::from(d - b'0');
+        end += 1;
+    }
+    let ended = matches!(
+        bytes.get(end),
+        Some(b',' | b'}' | b' ' | b'\t' | b'\r' | b'\n')
+    );
+    (end > digits && ended).then_some(if negative { -value } else { value })
 }
 
 /// Text or binary by the inspector's rule ([`crate::payload::text_kind`]), on a prefix.
@@ -208,6 +276,7 @@ struct Scanner<'a> {
     keys: usize,
     shape: u64,
     seq: Option<i64>,
+    seq_at: Option<usize>,
 }
 
 impl<'a> Scanner<'a> {
@@ -227,6 +296,7 @@ impl<'a> Scanner<'a> {
             keys: 0,
             shape: 0,
             seq: None,
+            seq_at: None,
         }
     }
 
@@ -246,7 +316,7 @@ impl<'a> Scanner<'a> {
         clippy::too_many_lines,
         reason = "one state machine, one arm per state"
     )]
-    fn run(mut self, start: usize) -> Option<(u64, Option<i64>)> {
+    fn run(&mut self, start: usize) -> Option<(u64, Option<i64>)> {
         let b = self.bytes;
         let mut i = start;
         let mut expect = Expect::Value;
@@ -305,6 +375,7 @@ impl<'a> Scanner<'a> {
                             let (next, int) = number(b, i, b.len(), wanted)?;
                             if wanted {
                                 self.seq = int;
+                                self.seq_at = int.map(|_| i);
                                 if self.seq_only && int.is_some() {
                                     return Some((0, int));
                                 }
@@ -655,6 +726,53 @@ mod tests {
             scan(br#"{"items":[{"n":3},{"n":4}]}"#, &inlist).seq,
             Some(3)
         );
+    }
+
+    #[test]
+    fn the_sequence_is_read_again_where_the_scan_found_it() {
+        let first = br#"{"t":1.5,"seq":41,"ok":true}"#;
+        let s = scan(first, &auto());
+        let at = s.seq_at.unwrap();
+        assert_eq!(&first[at..at + 2], b"41");
+        // The next message, same layout: read in place.
+        assert_eq!(
+            seq_at(br#"{"t":2.5,"seq":42,"ok":true}"#, at, &auto()),
+            Some(42)
+        );
+        // Anything else falls back to a scan: another key, a float, a longer number read
+        // short, a key with an escape, a layout that moved by a byte, an offset
+        // past the end, and the other sequence names still count.
+        assert_eq!(
+            seq_at(br#"{"t":2.5,"sez":42,"ok":true}"#, at, &auto()),
+            None
+        );
+        assert_eq!(
+            seq_at(br#"{"t":2.5,"seq":4.2,"ok":true}"#, at, &auto()),
+            None
+        );
+        assert_eq!(
+            seq_at(br#"{"t":2.5,"seq":42x"ok":true}"#, at, &auto()),
+            None
+        );
+        assert_eq!(
+            seq_at(br#"{"t":2.5,"s\q":42,"ok":true}"#, at, &auto()),
+            None
+        );
+        assert_eq!(
+            seq_at(br#"{"t":[2.5,"seq":42,"ok":true}"#, at, &auto()),
+            None
+        );
+        assert_eq!(seq_at(b"{}", at, &auto()), None);
+        assert_eq!(seq_at(b"", 0, &auto()), None);
+        assert_eq!(seq_at(br#"{ "counter" : 7 }"#, 14, &auto()), Some(7));
+        // Keys before it in any script; whitespace around the colon.
+        let text = r#"{"温度":21,"été":"x", "seq" :  -5 }"#;
+        let at = scan(text.as_bytes(), &auto()).seq_at.unwrap();
+        assert_eq!(seq_at(text.as_bytes(), at, &auto()), Some(-5));
+        // Reading anywhere never panics.
+        for at in 0..=text.len() + 2 {
+            let _ = seq_at(text.as_bytes(), at, &auto());
+        }
     }
 
     #[test]

@@ -30,13 +30,15 @@ pub(super) struct Track {
     pub rate_since: u16,
     /// The thresholds entry (`u16::MAX` not resolved yet).
     pub rule: u16,
-    /// The payload kind of the last non-empty message (a `Kind`).
-    pub kind: u8,
+    /// Where the sequence number began in the last fully scanned payload, plus one (0 not
+    /// known, or past 255): the messages in between are read there first.
+    pub seq_at: u8,
     pub flags: u8,
     /// Low nibble: +1 steps in a row; high nibble: jumps in a row since the sequence was
     /// confirmed.
     pub seq_run: u8,
-    /// More flags (`HOLD`, `PENDING`, `PREV_RETAINED`).
+    /// More flags (`HOLD`, `PENDING`, `PREV_RETAINED`) and, in bits 4 and 5, the payload
+    /// kind of the last non-empty message (a `Kind`).
     pub more: u8,
     /// The last payload's length, modulo 256: a changed length calls for a full scan, and
     /// reading the previous message from the store for it would cost a cache miss.
@@ -66,6 +68,8 @@ impl Track {
     pub const PENDING: u8 = 2;
     /// In `more`: the last message was retained.
     pub const PREV_RETAINED: u8 = 4;
+    const KIND_SHIFT: u8 = 4;
+    const KIND_MASK: u8 = 0b11 << Self::KIND_SHIFT;
 
     pub fn new() -> Self {
         Self {
@@ -88,6 +92,15 @@ impl Track {
             self.seq_lo = v as u32;
             self.seq_hi = (v >> 32) as u32;
         }
+    }
+
+    /// The payload kind of the last non-empty message (a `Kind` as a byte).
+    pub fn kind(&self) -> u8 {
+        (self.more & Self::KIND_MASK) >> Self::KIND_SHIFT
+    }
+
+    pub fn set_kind(&mut self, kind: u8) {
+        self.more = (self.more & !Self::KIND_MASK) | ((kind << Self::KIND_SHIFT) & Self::KIND_MASK);
     }
 
     pub fn has(&self, flag: u8) -> bool {
@@ -151,6 +164,12 @@ mod tests {
             std::mem::size_of::<Track>()
         );
         let mut t = Track::new();
+        t.more = Track::HOLD | Track::PREV_RETAINED;
+        for k in 0..4 {
+            t.set_kind(k);
+            assert_eq!(t.kind(), k);
+        }
+        assert_eq!(t.more & 0x0f, Track::HOLD | Track::PREV_RETAINED);
         for v in [0, -1, i64::MAX, i64::MIN, 1 << 40, -(1 << 35)] {
             t.set_seq(v);
             assert_eq!(t.seq(), v);
