@@ -1,6 +1,7 @@
 //! Payload decoding for display: JSON, UTF-8 text or binary, decided lazily for what is
 //! shown. The raw bytes are never altered; views are built from them and paged by line.
 
+pub mod decode;
 mod diff;
 mod highlight;
 

@@ -1,0 +1,222 @@
+//! Decoders for binary payloads, chosen per topic filter (`--decode FILTER=KIND[:ARGS]`,
+//! `[[decoders]]` in the config): Protobuf from .proto files compiled at run time, Sparkplug B,
+//! MessagePack, CBOR, base64 (then another decoder or the usual views), or a forced view.
+//!
+//! Nothing is guessed: a topic with no mapping keeps the JSON / text / binary views (a plain
+//! payload mis-decoded as Sparkplug is a known complaint about other tools), except the
+//! Sparkplug namespace `spBv1.0/#`, which is Sparkplug B unless mapped otherwise. Decoding is
+//! lazy: for the message shown, the visible rows, and headless output; never on the ingest
+//! path. The raw bytes are never altered: a decoded value is one more view of them.
+
+mod protobuf;
+mod spec;
+mod structured;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+pub use protobuf::Proto;
+pub use spec::{DecodeSpec, SpecError, parse_spec};
+
+use super::Mode;
+
+/// Payloads larger than this are not decoded (the raw views still show them): a decoded value
+/// costs several times its input in memory.
+pub const DECODE_LIMIT: usize = 16 << 20;
+
+/// Nesting followed in MessagePack and CBOR (Protobuf has its own limit of 100).
+pub const DEPTH_LIMIT: usize = 128;
+
+/// The Sparkplug B namespace, decoded as Sparkplug unless mapped otherwise.
+pub const SPARKPLUG_FILTER: &str = "spBv1.0/#";
+
+/// One step of a decoder.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Protobuf(Arc<Proto>),
+    Sparkplug,
+    Msgpack,
+    Cbor,
+    /// Text that is base64 of bytes.
+    Base64,
+    /// Force a view of the bytes (`json`, `text`, `hex`).
+    View(Mode),
+}
+
+/// A decoder: its steps, in order, and the name it is shown with.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    steps: Vec<Step>,
+}
+
+/// What decoding gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// A structured value, shown as coloured JSON.
+    Value(Value),
+    /// Bytes for the usual views (after base64, or with a view forced).
+    Bytes(Bytes, Mode),
+}
+
+/// Why a payload did not decode. The raw bytes are still one key away.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeError(pub String);
+
+impl Decoder {
+    pub fn new(steps: Vec<Step>) -> Self {
+        Self { steps }
+    }
+
+    /// `protobuf plant.v1.Telemetry`, `base64,cbor`, `Sparkplug B`.
+    pub fn label(&self) -> String {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Protobuf(p) => format!("protobuf {}", p.message_name()),
+                Step::Sparkplug => "Sparkplug B".into(),
+                Step::Msgpack => "msgpack".into(),
+                Step::Cbor => "cbor".into(),
+                Step::Base64 => "base64".into(),
+                Step::View(m) => m.label().into(),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Whether this decoder only forces a view (the inspector then uses its usual views).
+    pub fn view_only(&self) -> Option<Mode> {
+        match self.steps.as_slice() {
+            [Step::View(m)] => Some(*m),
+            _ => None,
+        }
+    }
+
+    /// Decodes a payload. Bounded: payloads over [`DECODE_LIMIT`] are refused, nesting is
+    /// limited, declared lengths are checked against the bytes there are.
+    pub fn decode(&self, payload: &[u8]) -> Result<Decoded, DecodeError> {
+        if payload.len() > DECODE_LIMIT {
+            return Err(DecodeError(format!(
+                "{} is over the decode limit of {} MiB",
+                crate::size::human(payload.len() as u64),
+                DECODE_LIMIT >> 20
+            )));
+        }
+        let mut bytes = Bytes::copy_from_slice(payload);
+        for (i, step) in self.steps.iter().enumerate() {
+            let last = i + 1 == self.steps.len();
+            match step {
+                Step::Base64 => {
+                    bytes = Bytes::from(base64_bytes(&bytes)?);
+                    if last {
+                        return Ok(Decoded::Bytes(bytes, Mode::Auto));
+                    }
+                }
+                Step::View(mode) => return Ok(Decoded::Bytes(bytes, *mode)),
+                Step::Protobuf(p) => return p.decode(&bytes).map(Decoded::Value),
+                Step::Sparkplug => {
+                    return protobuf::sparkplug()?.decode(&bytes).map(Decoded::Value);
+                }
+                Step::Msgpack => return structured::msgpack(&bytes).map(Decoded::Value),
+                Step::Cbor => return structured::cbor(&bytes).map(Decoded::Value),
+            }
+        }
+        Ok(Decoded::Bytes(bytes, Mode::Auto))
+    }
+}
+
+impl Decoded {
+    /// The decoded value as JSON, for `sub --json`, `decode` and copying: a structured value
+    /// as it is; bytes as JSON when they are JSON, else as text when UTF-8, else as hex.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Decoded::Value(v) => v.clone(),
+            Decoded::Bytes(b, mode) => {
+                let kind = super::classify(b);
+                match (mode, kind) {
+                    (Mode::Hex, _) | (_, super::Kind::Binary) => Value::String(hex(b)),
+                    (Mode::Auto | Mode::Json, super::Kind::Json) => {
+                        serde_json::from_slice(b).unwrap_or(Value::Null)
+                    }
+                    _ => Value::String(String::from_utf8_lossy(b).into_owned()),
+                }
+            }
+        }
+    }
+}
+
+/// The decoders of a session: first matching filter wins; `spBv1.0/#` is Sparkplug B when no
+/// mapping covers it.
+#[derive(Debug, Clone, Default)]
+pub struct Decoders {
+    list: Vec<(String, Arc<Decoder>)>,
+    sparkplug: Option<Arc<Decoder>>,
+}
+
+impl Decoders {
+    pub fn new(list: Vec<(String, Decoder)>) -> Self {
+        Self {
+            list: list.into_iter().map(|(f, d)| (f, Arc::new(d))).collect(),
+            sparkplug: Some(Arc::new(Decoder::new(vec![Step::Sparkplug]))),
+        }
+    }
+
+    /// The decoder for a topic, if any.
+    pub fn for_topic(&self, topic: &str) -> Option<&Arc<Decoder>> {
+        self.list
+            .iter()
+            .find(|(f, _)| crate::topic::matches(topic, f))
+            .map(|(_, d)| d)
+            .or_else(|| {
+                self.sparkplug
+                    .as_ref()
+                    .filter(|_| crate::topic::matches(topic, SPARKPLUG_FILTER))
+            })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+fn base64_bytes(bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    use base64::Engine as _;
+    let text: Vec<u8> = bytes
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+        base64::engine::general_purpose::STANDARD_NO_PAD,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    let mut first = None;
+    for engine in engines {
+        match engine.decode(&text) {
+            Ok(out) => return Ok(out),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    Err(DecodeError(format!(
+        "not base64: {}",
+        first.map(|e| e.to_string()).unwrap_or_default()
+    )))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;
