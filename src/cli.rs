@@ -24,6 +24,8 @@ Examples:
   mqscope doctor -b mqtts://broker:8883 --ca-file ca.pem     why does it not connect?
   mqscope demo                                              everything, with no broker needed
   mqscope proxy --to mqtt://broker:1883 --drop-every 30s    grade your own client's reconnects
+  mqscope sub -t 'plant/#' --decode 'plant/#=protobuf:plant.proto:plant.v1.Telemetry'
+                                                            decode Protobuf per topic
 
 Exit codes: 0 ok, 1 connection failure or refused, 2 usage or config error, 27 sub -W timeout.
 Logs: MQSCOPE_LOG (or RUST_LOG) sets the filter; the log file is under the state directory
@@ -69,6 +71,22 @@ pub struct SubscribeArgs {
     pub qos: u8,
 }
 
+/// How payloads are decoded: shared by the explorer, `sub` and `decode`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DecodeArgs {
+    /// Decode payloads on topics matching FILTER (repeatable, first match wins; before the
+    /// config file's [[decoders]]): protobuf:PATH.proto:pkg.Message, protobuf:PATH.desc:pkg.Msg,
+    /// sparkplug, msgpack, cbor, base64[,KIND], json, text, hex. spBv1.0/# is Sparkplug B
+    /// unless mapped otherwise
+    #[arg(long = "decode", value_name = "[FILTER=]KIND[:ARGS]",
+          value_parser = crate::payload::decode::spec::parse_flag)]
+    pub decode: Vec<crate::payload::decode::DecodeSpec>,
+
+    /// Directory searched for the imports of a .proto file, after the file's own (repeatable)
+    #[arg(long = "proto-path", value_name = "DIR")]
+    pub proto_path: Vec<PathBuf>,
+}
+
 /// The explorer (no subcommand).
 #[derive(Debug, Clone, Args)]
 pub struct TuiArgs {
@@ -77,6 +95,9 @@ pub struct TuiArgs {
 
     #[command(flatten)]
     pub subscribe: SubscribeArgs,
+
+    #[command(flatten)]
+    pub decode: DecodeArgs,
 
     /// Also subscribe to $SYS/# (broker statistics)
     #[arg(long)]
@@ -120,6 +141,9 @@ pub enum Mode {
     /// Watch the stream for anomalies: topics gone silent, JSON schema changes, sequence
     /// gaps and duplicates, rate jumps, retained values replaced; one line each.
     Watch(WatchArgs),
+    /// Decode one payload from a file or stdin with --decode (Protobuf, Sparkplug B,
+    /// MessagePack, CBOR, base64) and print it as JSON.
+    Decode(DecodeCmdArgs),
 }
 
 /// `mqscope watch`
@@ -387,6 +411,29 @@ pub struct SubArgs {
     /// Also watch for anomalies and print them among the messages (as `mqscope watch`)
     #[arg(long)]
     pub anomalies: bool,
+
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+}
+
+/// `mqscope decode`
+#[derive(Debug, Clone, Args)]
+pub struct DecodeCmdArgs {
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+
+    /// The topic the payload came from: picks the decoder among the mappings (default: the
+    /// first mapping's filter, or any topic when there is one mapping)
+    #[arg(short = 't', long, value_parser = crate::topic::parse_topic)]
+    pub topic: Option<String>,
+
+    /// Print the decoded value as one compact JSON line
+    #[arg(long)]
+    pub compact: bool,
+
+    /// The payload file ('-' or nothing: stdin)
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 /// Payload format indicator values.

@@ -3,6 +3,7 @@
 //! Passwords do not: a profile names where its password comes from.
 
 pub mod apply;
+pub mod decoders;
 mod error;
 pub mod password;
 pub mod save;
@@ -34,6 +35,38 @@ pub struct Config {
     /// Anomaly watch thresholds per topic filter, first match wins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<crate::watch::WatchRule>,
+    /// Payload decoders per topic filter, first match wins (after the command line's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decoders: Vec<DecoderEntry>,
+}
+
+/// One `[[decoders]]` entry: a topic filter and what decodes it (`--decode`'s right side).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecoderEntry {
+    pub filter: String,
+    /// `protobuf:PATH.proto:package.Message`, `sparkplug`, `msgpack`, `cbor`, `base64[,KIND]`,
+    /// `json`, `text`, `hex`. A relative path is taken from the config file's directory.
+    pub decoder: String,
+    /// Directories searched for a .proto file's imports (after the file's own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proto_path: Vec<PathBuf>,
+}
+
+impl DecoderEntry {
+    /// The entry as a spec (`filter=decoder`), syntax checked.
+    pub fn spec(&self) -> Result<crate::payload::decode::DecodeSpec, String> {
+        crate::topic::parse_filter(&self.filter).map_err(|e| format!("{}: {e}", self.filter))?;
+        let mut spec = crate::payload::decode::parse_spec(&self.decoder).map_err(|e| e.0)?;
+        if spec.filter != "#" {
+            return Err(format!(
+                "{:?}: the filter goes in `filter`, the decoder alone here",
+                self.decoder
+            ));
+        }
+        spec.filter.clone_from(&self.filter);
+        Ok(spec)
+    }
 }
 
 /// What applies when nothing more specific says otherwise.
@@ -118,6 +151,9 @@ pub struct Profile {
     /// Anomaly watch thresholds for this broker, ahead of the file's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<crate::watch::WatchRule>,
+    /// Payload decoders for this broker, ahead of the file's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decoders: Vec<DecoderEntry>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -140,6 +176,7 @@ impl std::fmt::Debug for Profile {
             .field("history", &self.history)
             .field("max_memory", &self.max_memory)
             .field("watch", &self.watch)
+            .field("decoders", &self.decoders)
             .finish()
     }
 }
@@ -207,6 +244,7 @@ impl Config {
         }
         self.profiles.extend(other.profiles);
         self.watch.extend(other.watch);
+        self.decoders.extend(other.decoders);
         self
     }
 
@@ -219,6 +257,28 @@ impl Config {
         all.extend(self.watch.iter().cloned());
         // Checked when the file was read.
         crate::watch::Rules::compile(&all, "watch").unwrap_or_default()
+    }
+
+    /// The decoders in the file: the profile's entries first, then the file's; each with the
+    /// key it came from, for errors. Syntax was checked when the file was read.
+    pub fn decoder_entries(&self, profile: Option<&str>) -> Vec<(String, DecoderEntry)> {
+        let mut all: Vec<(String, DecoderEntry)> = profile
+            .and_then(|p| self.profiles.get(p).map(|prof| (p, prof)))
+            .map(|(name, p)| {
+                p.decoders
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| (format!("profiles.{name}.decoders[{i}]"), d.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        all.extend(
+            self.decoders
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (format!("decoders[{i}]"), d.clone())),
+        );
+        all
     }
 
     /// What serde cannot check: values that must parse, and combinations.
@@ -248,10 +308,20 @@ impl Config {
         if let Err((key, why)) = crate::watch::Rules::compile(&self.watch, "watch") {
             return fail(key, why);
         }
+        for (i, d) in self.decoders.iter().enumerate() {
+            if let Err(why) = d.spec() {
+                return fail(format!("decoders[{i}].decoder"), why);
+            }
+        }
         for (name, p) in &self.profiles {
             let key = |k: &str| format!("profiles.{name}.{k}");
             if let Err((k, why)) = crate::watch::Rules::compile(&p.watch, &key("watch")) {
                 return fail(k, why);
+            }
+            for (i, d) in p.decoders.iter().enumerate() {
+                if let Err(why) = d.spec() {
+                    return fail(key(&format!("decoders[{i}].decoder")), why);
+                }
             }
             if let Err(why) = p.url.parse::<crate::broker::Target>() {
                 return fail(key("url"), why.to_string());

@@ -3,6 +3,7 @@
 
 pub mod clean;
 pub mod config;
+pub mod decode;
 pub mod doctor;
 pub mod proxy;
 pub mod publish;

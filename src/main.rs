@@ -62,7 +62,25 @@ fn main() -> ExitCode {
     if let Err(e) = mqscope::config::apply(&mut cli, &matches, &config) {
         return fail(&e.into());
     }
-    let settings = mqscope::tui::settings::Settings::from_config(&config, cli.profile.clone());
+    let mut settings = mqscope::tui::settings::Settings::from_config(&config, cli.profile.clone());
+    let decode_args = match &cli.mode {
+        None => Some(&cli.tui.decode),
+        Some(Mode::Sub(a)) => Some(&a.decode),
+        Some(Mode::Decode(a)) => Some(&a.decode),
+        _ => None,
+    };
+    if let Some(args) = decode_args {
+        let path = mqscope::config::path();
+        match mqscope::config::decoders::build(
+            args,
+            &config,
+            cli.profile.as_deref(),
+            path.as_deref(),
+        ) {
+            Ok(d) => settings.decoders = d,
+            Err(e) => return fail(&e.into()),
+        }
+    }
     // One thread: the pump, rumqttc and the output hand messages to each other without
     // cross-thread wake-ups, and the other core stays free for the broker.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -74,7 +92,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.mode {
-            Some(Mode::Sub(args)) => headless::sub::run(args, settings.watch).await,
+            Some(Mode::Sub(args)) => {
+                headless::sub::run(args, settings.watch, settings.decoders).await
+            }
+            Some(Mode::Decode(args)) => headless::decode::run(&args, &settings.decoders),
             Some(Mode::Watch(args)) => headless::watch::run(args, settings.watch).await,
             Some(Mode::Pub(args)) => until_signal(headless::publish::run(args)).await,
             Some(Mode::Doctor(args)) => until_signal(Box::pin(headless::doctor::run(args))).await,

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 pub use crate::broker::json::{message_json, timestamp};
 use crate::broker::{Lifecycle, LifecycleKind, Message, Stage};
+use crate::payload::decode::Decoder;
 use crate::sanitize;
 
 fn ms(d: Duration) -> f64 {
@@ -25,6 +26,46 @@ pub fn write_text(out: &mut impl Write, m: &Message, escape: bool) -> io::Result
         out.write_all(m.topic.as_bytes())?;
         out.write_all(b" ")?;
         out.write_all(&m.payload)?;
+    }
+    out.write_all(b"\n")
+}
+
+/// Adds what a decoder made of the payload to a message's JSON line: `decoder` and
+/// `decoded`, or `decode_error`; `payload`/`payload_b64` stay as received.
+pub fn add_decoded(line: &mut Value, decoder: &Decoder, payload: &[u8]) {
+    let Value::Object(obj) = line else {
+        return;
+    };
+    obj.insert("decoder".into(), json!(decoder.label()));
+    match decoder.decode(payload) {
+        Ok(d) => obj.insert("decoded".into(), d.to_json()),
+        Err(e) => obj.insert("decode_error".into(), json!(e.0)),
+    };
+}
+
+/// `topic decoded` with the decoded value as compact JSON (text and hex views as they are);
+/// when decoding fails, the raw payload as [`write_text`] prints it.
+pub fn write_decoded_text(
+    out: &mut impl Write,
+    m: &Message,
+    decoder: &Decoder,
+    escape: bool,
+) -> io::Result<()> {
+    let Ok(value) = decoder.decode(&m.payload) else {
+        return write_text(out, m, escape);
+    };
+    let text = match value.to_json() {
+        Value::String(s) => s,
+        other => other.to_string(),
+    };
+    if escape {
+        out.write_all(sanitize::line(m.topic.as_bytes()).as_bytes())?;
+        out.write_all(b" ")?;
+        out.write_all(sanitize::line(text.as_bytes()).as_bytes())?;
+    } else {
+        out.write_all(m.topic.as_bytes())?;
+        out.write_all(b" ")?;
+        out.write_all(text.as_bytes())?;
     }
     out.write_all(b"\n")
 }

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::render;
 use crate::broker::{BrokerEvent, BrokerHandle, Cause, LifecycleKind, Stage};
 use crate::cli::SubArgs;
+use crate::payload::decode::Decoders;
 
 /// Exit code for `-W` timing out, as mosquitto_sub.
 pub const EXIT_TIMEOUT: u8 = 27;
@@ -16,7 +17,11 @@ pub const EXIT_TIMEOUT: u8 = 27;
 /// How many queued events to print before flushing stdout.
 const BATCH: usize = 4096;
 
-pub async fn run(args: SubArgs, rules: crate::watch::Rules) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    args: SubArgs,
+    rules: crate::watch::Rules,
+    decoders: Decoders,
+) -> anyhow::Result<ExitCode> {
     let mut opts = args.connect.to_options()?;
     super::warn_if_insecure(&opts);
     opts.subscriptions = args.subscriptions();
@@ -31,6 +36,7 @@ pub async fn run(args: SubArgs, rules: crate::watch::Rules) -> anyhow::Result<Ex
         printed: 0,
         connack_elapsed: None,
         watcher: args.anomalies.then(|| super::watch::Watcher::new(rules)),
+        decoders,
     };
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -165,6 +171,7 @@ struct Printer<'a> {
     connack_elapsed: Option<Duration>,
     /// `--anomalies`: the watch, fed every event.
     watcher: Option<super::watch::Watcher>,
+    decoders: Decoders,
 }
 
 impl Printer<'_> {
@@ -203,10 +210,17 @@ impl Printer<'_> {
                 if self.args.retained_only && !m.retain {
                     return Ok(Step::Stop(Outcome::Done));
                 }
+                let decoder = self.decoders.for_topic(&m.topic);
                 let written = if self.args.json {
-                    serde_json::to_writer(&mut *out, &render::message_json(m))
+                    let mut line = render::message_json(m);
+                    if let Some(d) = decoder {
+                        render::add_decoded(&mut line, d, &m.payload);
+                    }
+                    serde_json::to_writer(&mut *out, &line)
                         .map_err(io::Error::from)
                         .and_then(|()| out.write_all(b"\n"))
+                } else if let Some(d) = decoder {
+                    render::write_decoded_text(out, m, d, self.escape)
                 } else {
                     render::write_text(out, m, self.escape)
                 };

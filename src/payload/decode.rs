@@ -9,7 +9,7 @@
 //! path. The raw bytes are never altered: a decoded value is one more view of them.
 
 mod protobuf;
-mod spec;
+pub mod spec;
 mod structured;
 
 use std::sync::Arc;
@@ -149,10 +149,16 @@ impl Decoded {
 
 /// The decoders of a session: first matching filter wins; `spBv1.0/#` is Sparkplug B when no
 /// mapping covers it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Decoders {
     list: Vec<(String, Arc<Decoder>)>,
     sparkplug: Option<Arc<Decoder>>,
+}
+
+impl Default for Decoders {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
 }
 
 impl Decoders {
@@ -172,8 +178,16 @@ impl Decoders {
             .or_else(|| {
                 self.sparkplug
                     .as_ref()
-                    .filter(|_| crate::topic::matches(topic, SPARKPLUG_FILTER))
+                    .filter(|_| topic.starts_with("spBv1.0/"))
             })
+    }
+
+    /// The first mapping whose filter is exactly this one.
+    pub fn for_topic_filter(&self, filter: &str) -> Option<&Decoder> {
+        self.list
+            .iter()
+            .find(|(f, _)| f == filter)
+            .map(|(_, d)| d.as_ref())
     }
 
     pub fn is_empty(&self) -> bool {

@@ -18,6 +18,8 @@ pub struct Settings {
     pub profile: Option<String>,
     /// The anomaly watch's thresholds (the profile's, then the file's).
     pub watch: crate::watch::Rules,
+    /// Payload decoders (the command line's, the profile's, the file's), built by the caller.
+    pub decoders: crate::payload::decode::Decoders,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Settings {
             keymap: keymap(config),
             config_path: crate::config::path(),
             watch: config.watch_rules(profile.as_deref()),
+            decoders: crate::payload::decode::Decoders::default(),
             profile,
         }
     }

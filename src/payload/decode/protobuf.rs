@@ -101,7 +101,9 @@ fn compile(file: &Path, proto_path: &[PathBuf]) -> Result<DescriptorPool, String
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let includes: Vec<PathBuf> = std::iter::once(dir).chain(proto_path.iter().cloned()).collect();
+    let includes: Vec<PathBuf> = std::iter::once(dir)
+        .chain(proto_path.iter().cloned())
+        .collect();
     let mut compiler = protox::Compiler::new(&includes).map_err(|e| located(&e, &includes))?;
     compiler.include_imports(true);
     compiler
@@ -214,7 +216,9 @@ fn unknown_value(encoded: &[u8]) -> Value {
             .map_or(Value::Null, |b: [u8; 4]| Value::from(u32::from_le_bytes(b))),
         2 => {
             let len = varint(&mut rest).unwrap_or(0);
-            let bytes = rest.get(..usize::try_from(len).unwrap_or(usize::MAX)).unwrap_or(rest);
+            let bytes = rest
+                .get(..usize::try_from(len).unwrap_or(usize::MAX))
+                .unwrap_or(rest);
             Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
         }
         _ => Value::Object(Map::from_iter([(

@@ -100,7 +100,9 @@ fn step(part: &str) -> Result<StepSpec, SpecError> {
         if args.is_empty() {
             Ok(s)
         } else {
-            Err(SpecError(format!("{name} takes no arguments (got {args:?})")))
+            Err(SpecError(format!(
+                "{name} takes no arguments (got {args:?})"
+            )))
         }
     };
     match name {
@@ -145,7 +147,9 @@ fn check_chain(steps: &[StepSpec]) -> Result<(), SpecError> {
         match s {
             StepSpec::Base64 if first => {}
             StepSpec::Base64 => {
-                return Err(SpecError("base64 can only come first, as in base64,cbor".into()));
+                return Err(SpecError(
+                    "base64 can only come first, as in base64,cbor".into(),
+                ));
             }
             _ if !last => {
                 return Err(SpecError(format!(

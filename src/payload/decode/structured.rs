@@ -11,8 +11,20 @@ use super::{DEPTH_LIMIT, DecodeError};
 
 pub fn msgpack(bytes: &[u8]) -> Result<Value, DecodeError> {
     let mut rest = bytes;
-    let value = rmpv::decode::read_value_with_max_depth(&mut rest, DEPTH_LIMIT)
-        .map_err(|e| DecodeError(format!("not MessagePack: {e}")))?;
+    let value = rmpv::decode::read_value_with_max_depth(&mut rest, DEPTH_LIMIT).map_err(|e| {
+        use rmpv::decode::Error as E;
+        DecodeError(match e {
+            E::InvalidMarkerRead(io) | E::InvalidDataRead(io)
+                if io.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                "not MessagePack: truncated (the value needs more bytes)".into()
+            }
+            E::DepthLimitExceeded => {
+                format!("not MessagePack: nested deeper than {DEPTH_LIMIT} levels")
+            }
+            other => format!("not MessagePack: {other}"),
+        })
+    })?;
     if !rest.is_empty() {
         return Err(DecodeError(format!(
             "not MessagePack: {} bytes left over after the value",
@@ -56,8 +68,18 @@ fn from_msgpack(v: rmpv::Value) -> Value {
 pub fn cbor(bytes: &[u8]) -> Result<Value, DecodeError> {
     let mut rest = bytes;
     let value: ciborium::Value =
-        ciborium::de::from_reader_with_recursion_limit(&mut rest, DEPTH_LIMIT)
-            .map_err(|e| DecodeError(format!("not CBOR: {e}")))?;
+        ciborium::de::from_reader_with_recursion_limit(&mut rest, DEPTH_LIMIT).map_err(|e| {
+            use ciborium::de::Error as E;
+            DecodeError(match e {
+                E::Io(_) => "not CBOR: truncated (the value needs more bytes)".into(),
+                E::Syntax(at) => format!("not CBOR: invalid byte at offset {at}"),
+                E::Semantic(Some(at), why) => format!("not CBOR: {why} (at offset {at})"),
+                E::Semantic(None, why) => format!("not CBOR: {why}"),
+                E::RecursionLimitExceeded => {
+                    format!("not CBOR: nested deeper than {DEPTH_LIMIT} levels")
+                }
+            })
+        })?;
     if !rest.is_empty() {
         return Err(DecodeError(format!(
             "not CBOR: {} bytes left over after the value",

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
 use serde_json::json;
 
 use super::spec::StepSpec;
@@ -21,7 +22,7 @@ fn build(spec: &str) -> Result<Decoder, String> {
 fn value(d: &Decoder, bytes: &[u8]) -> serde_json::Value {
     match d.decode(bytes).unwrap() {
         Decoded::Value(v) => v,
-        other => panic!("not a value: {other:?}"),
+        other @ Decoded::Bytes(..) => panic!("not a value: {other:?}"),
     }
 }
 
@@ -82,7 +83,10 @@ fn first_matching_filter_wins_and_sparkplug_is_the_default_for_its_namespace() {
     );
     // Mapped otherwise, it is that.
     let mapped = Decoders::new(vec![("spBv1.0/#".into(), build("hex").unwrap())]);
-    assert_eq!(mapped.for_topic("spBv1.0/g/NDATA/n").unwrap().label(), "hex");
+    assert_eq!(
+        mapped.for_topic("spBv1.0/g/NDATA/n").unwrap().label(),
+        "hex"
+    );
 }
 
 #[derive(serde::Serialize)]
@@ -123,7 +127,6 @@ fn msgpack_and_cbor_from_independent_encoders() {
     ciborium::into_writer(&sample(), &mut cbor).unwrap();
     assert_eq!(value(&build("cbor").unwrap(), &cbor), expected);
     // base64 of CBOR, with a line break in it.
-    use base64::Engine as _;
     let mut text = base64::engine::general_purpose::STANDARD.encode(&cbor);
     text.insert(10, '\n');
     let d = build("base64,cbor").unwrap();
@@ -154,8 +157,11 @@ fn odd_values_stay_readable() {
     // CBOR: a tag (1 = epoch time), a 2^64-1 integer.
     let tagged = ciborium::Value::Tag(1, Box::new(ciborium::Value::Integer(1_700_000_000.into())));
     let mut cbor = Vec::new();
-    ciborium::into_writer(&vec![tagged, ciborium::Value::Integer(u64::MAX.into())], &mut cbor)
-        .unwrap();
+    ciborium::into_writer(
+        &vec![tagged, ciborium::Value::Integer(u64::MAX.into())],
+        &mut cbor,
+    )
+    .unwrap();
     assert_eq!(
         value(&build("cbor").unwrap(), &cbor),
         json!([{"tag": 1, "value": 1_700_000_000}, u64::MAX])
@@ -196,7 +202,14 @@ fn truncated_corrupt_and_adversarial_input_is_an_error_in_bounded_memory() {
             .0
             .contains("1 bytes left over")
     );
-    assert!(build("base64,cbor").unwrap().decode(b"%%%").unwrap_err().0.starts_with("not base64"));
+    assert!(
+        build("base64,cbor")
+            .unwrap()
+            .decode(b"%%%")
+            .unwrap_err()
+            .0
+            .starts_with("not base64")
+    );
     // Too large to decode at all.
     let huge = vec![0u8; DECODE_LIMIT + 1];
     assert!(cbor.decode(&huge).unwrap_err().0.contains("decode limit"));
@@ -301,8 +314,8 @@ pub(crate) fn telemetry_bytes() -> Vec<u8> {
 
 #[test]
 fn protobuf_from_a_multi_file_proto_with_imports() {
-    let d = build("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Telemetry")
-        .unwrap();
+    let d =
+        build("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Telemetry").unwrap();
     assert_eq!(d.label(), "protobuf plant.v1.Telemetry");
     let v = value(&d, &telemetry_bytes());
     assert_eq!(v["device"], "pompe-7/été");
@@ -321,7 +334,9 @@ fn protobuf_from_a_multi_file_proto_with_imports() {
         Step::Protobuf(p) => p.clone(),
         _ => unreachable!(),
     };
-    let again = proto.encode(&v.to_string().replace(",\"#99\":7", "")).unwrap();
+    let again = proto
+        .encode(&v.to_string().replace(",\"#99\":7", ""))
+        .unwrap();
     let mut v2 = value(&d, &again);
     v2.as_object_mut().unwrap().insert("#99".into(), json!(7));
     assert_eq!(v2, v);
@@ -336,24 +351,27 @@ fn protobuf_errors_name_the_file_line_and_column() {
     let err =
         build("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Nope").unwrap_err();
     assert!(
-        err.contains("has no message \"plant.v1.Nope\"; it has: ") && err.contains("plant.v1.Telemetry"),
+        err.contains("has no message \"plant.v1.Nope\"; it has: ")
+            && err.contains("plant.v1.Telemetry"),
         "{err}"
     );
     // Without the include path the import is not found, and the error says which.
-    let spec = parse_spec("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.T")
-        .unwrap();
+    let spec =
+        parse_spec("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.T").unwrap();
     let err = spec
         .build(Path::new(env!("CARGO_MANIFEST_DIR")), &[])
         .unwrap_err()
         .0;
     assert!(err.contains("plant/common/units.proto"), "{err}");
     // Garbage in place of a message: an error, never a panic.
-    let d = build("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Telemetry")
-        .unwrap();
+    let d =
+        build("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Telemetry").unwrap();
     for bytes in [&[0xff, 0xff, 0xff][..], &[0x0a, 0xff, 0x01], &[0x12; 64]] {
         assert!(d.decode(bytes).is_err(), "{bytes:?}");
     }
-    let deep: Vec<u8> = std::iter::repeat_n([0x5a, 0x02], 10_000).flatten().collect();
+    let deep: Vec<u8> = std::iter::repeat_n([0x5a, 0x02], 10_000)
+        .flatten()
+        .collect();
     let _ = d.decode(&deep);
 }
 
