@@ -8,6 +8,7 @@ mod support;
 
 mod clean;
 mod config;
+mod decode;
 mod demo;
 mod doctor;
 mod errors;

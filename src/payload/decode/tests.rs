@@ -399,3 +399,14 @@ fn sparkplug_b_decodes_with_the_built_in_schema() {
         ])
     );
 }
+
+/// The binary fixture the CLI and explorer tests publish is this encoder's output
+/// (`MQSCOPE_WRITE_FIXTURES=1 cargo test --lib fixture` rewrites it).
+#[test]
+fn the_binary_fixture_is_the_independent_encoders_output() {
+    let path = fixtures().join("telemetry.bin");
+    if std::env::var_os("MQSCOPE_WRITE_FIXTURES").is_some() {
+        std::fs::write(&path, telemetry_bytes()).unwrap();
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), telemetry_bytes());
+}

@@ -1,0 +1,305 @@
+//! Decoders end to end: payloads made by independent encoders (prost-derive's output in
+//! `tests/fixtures/proto/telemetry.bin`, rmp-serde, ciborium), published through real brokers
+//! (mosquitto and rumqttd) on non-ASCII topics, read back by `sub --json`, `sub` and
+//! `decode`; and the errors a user meets first.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use mqscope::broker::MqttVersion;
+use serde_json::{Value, json};
+
+use super::support::{TempDir, TestBroker};
+use super::{Subscriber, mqscope, run};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proto")
+}
+
+fn proto_spec(filter: &str) -> String {
+    format!(
+        "{filter}=protobuf:{}:plant.v1.Telemetry",
+        fixtures().join("plant/v1/telemetry.proto").display()
+    )
+}
+
+#[derive(serde::Serialize)]
+struct Reading {
+    name: String,
+    temp: f64,
+    ok: bool,
+}
+
+fn reading() -> Reading {
+    Reading {
+        name: "capteur-été".into(),
+        temp: 21.5,
+        ok: true,
+    }
+}
+
+/// NDATA with two metrics by alias and seq 17, written field by field.
+fn ndata() -> Vec<u8> {
+    let mut p = vec![0x08, 0x96, 0x01];
+    for (alias, v) in [(1u8, 20u8), (2, 7)] {
+        let m = [0x10, alias, 0x20, 3, 0x50, v];
+        p.push(0x12);
+        p.push(6);
+        p.extend(m);
+    }
+    p.extend([0x18, 17]);
+    p
+}
+
+fn publish(url: &str, topic: &str, payload: &[u8], dir: &TempDir) {
+    let file = dir.path().join("payload.bin");
+    std::fs::write(&file, payload).unwrap();
+    let out = run(
+        {
+            let mut c = mqscope();
+            c.args(["pub", "-b", url, "-q", "1", "-t", topic, "-f"])
+                .arg(&file);
+            c
+        },
+        b"",
+        10,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sub_json_adds_the_decoded_value_on_both_brokers() {
+    let dir = TempDir::new("decode-sub");
+    let packed = rmp_serde::to_vec_named(&reading()).unwrap();
+    let mut cbor = Vec::new();
+    ciborium::into_writer(&reading(), &mut cbor).unwrap();
+    let cbor64 = base64::engine::general_purpose::STANDARD.encode(&cbor);
+    let telemetry = std::fs::read(fixtures().join("telemetry.bin")).unwrap();
+    for broker in TestBroker::all() {
+        let url = broker.url(MqttVersion::V5);
+        let pb = proto_spec("plant/+/pb");
+        let proto_path = fixtures().display().to_string();
+        let mut sub = Subscriber::start(&[
+            "--json",
+            "-b",
+            &url,
+            "-t",
+            "plant/#",
+            "-t",
+            "spBv1.0/#",
+            "--decode",
+            &pb,
+            "--proto-path",
+            &proto_path,
+            "--decode",
+            "plant/+/mp=msgpack",
+            "--decode",
+            "plant/+/cb=base64,cbor",
+            "-C",
+            "5",
+        ]);
+        publish(&url, "plant/温度/pb", &telemetry, &dir);
+        publish(&url, "plant/été/mp", &packed, &dir);
+        publish(&url, "plant/🔥/cb", cbor64.as_bytes(), &dir);
+        publish(&url, "plant/x/mp", b"\xc1 not msgpack", &dir);
+        publish(&url, "spBv1.0/g1/NDATA/edge-1", &ndata(), &dir);
+        sub.wait_for("spBv1.0");
+        let (out, code) = sub.finish(10);
+        assert_eq!(code, Some(0), "{}: {out}", broker.name());
+        let lines: Vec<Value> = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["type"] == "message")
+            .collect();
+        let by_topic = |t: &str| lines.iter().find(|v| v["topic"] == t).unwrap().clone();
+        let pb = by_topic("plant/温度/pb");
+        assert_eq!(pb["decoder"], "protobuf plant.v1.Telemetry", "{pb}");
+        assert_eq!(pb["decoded"]["device"], "pompe-7/été");
+        assert_eq!(pb["decoded"]["state"], "RUNNING");
+        assert_eq!(pb["decoded"]["at"], "2026-09-21T14:13:20.500Z");
+        assert_eq!(pb["decoded"]["labels"], json!({"zone": "温度"}));
+        assert_eq!(pb["decoded"]["#99"], 7);
+        // The payload as received is still there.
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(pb["payload_b64"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(raw, telemetry);
+        let expected = json!({"name": "capteur-été", "temp": 21.5, "ok": true});
+        assert_eq!(by_topic("plant/été/mp")["decoded"], expected);
+        let cb = by_topic("plant/🔥/cb");
+        assert_eq!(cb["decoder"], "base64,cbor");
+        assert_eq!(cb["decoded"], expected);
+        let bad = by_topic("plant/x/mp");
+        assert!(
+            bad["decode_error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("not MessagePack")),
+            "{bad}"
+        );
+        assert!(bad.get("decoded").is_none());
+        let sp = by_topic("spBv1.0/g1/NDATA/edge-1");
+        assert_eq!(sp["decoder"], "Sparkplug B");
+        assert_eq!(sp["decoded"]["seq"], 17);
+    }
+}
+
+#[test]
+fn sub_text_prints_the_decoded_value_as_one_json_line() {
+    let dir = TempDir::new("decode-text");
+    let broker = TestBroker::all().remove(0);
+    let url = broker.url(MqttVersion::V5);
+    let sub = Subscriber::start(&["-b", &url, "-t", "été/#", "--decode", "msgpack", "-C", "1"]);
+    publish(
+        &url,
+        "été/1",
+        &rmp_serde::to_vec_named(&reading()).unwrap(),
+        &dir,
+    );
+    let (out, code) = sub.finish(10);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out,
+        "été/1 {\"name\":\"capteur-été\",\"temp\":21.5,\"ok\":true}\n"
+    );
+}
+
+#[test]
+fn decode_reads_a_file_or_stdin_with_a_flag_or_the_config_mapping() {
+    let telemetry = std::fs::read(fixtures().join("telemetry.bin")).unwrap();
+    let proto_path = fixtures().display().to_string();
+    // A flag, a file.
+    let out = run(
+        {
+            let mut c = mqscope();
+            c.args([
+                "decode",
+                "--compact",
+                "--proto-path",
+                &proto_path,
+                "--decode",
+            ])
+            .arg(proto_spec("#"))
+            .arg(fixtures().join("telemetry.bin"));
+            c
+        },
+        b"",
+        10,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["temperature"], json!({"value": 21.5, "unit": "CELSIUS"}));
+    // The config file's mapping for a topic, the .proto relative to the file, stdin.
+    let dir = TempDir::new("decode-config");
+    std::fs::create_dir_all(dir.path().join("protos")).unwrap();
+    for f in ["plant/v1/telemetry.proto", "plant/common/units.proto"] {
+        let to = dir.path().join("protos").join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(fixtures().join(f), to).unwrap();
+    }
+    let config = dir.write(
+        "config.toml",
+        "[[decoders]]\nfilter = \"usine/+/télémétrie\"\n\
+         decoder = \"protobuf:protos/plant/v1/telemetry.proto:plant.v1.Telemetry\"\n\
+         proto_path = [\"protos\"]\n",
+    );
+    let out = run(
+        {
+            let mut c = mqscope();
+            c.env("MQSCOPE_CONFIG", &config)
+                .args(["decode", "-t", "usine/7/télémétrie", "-"]);
+            c
+        },
+        &telemetry,
+        10,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["device"], "pompe-7/été");
+    // Garbage: exit 1, the error names the source and the decoder.
+    let out = run(
+        {
+            let mut c = mqscope();
+            c.args(["decode", "--decode", "cbor"]);
+            c
+        },
+        b"\xff\xff",
+        10,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stdin (cbor): not CBOR"), "{err}");
+}
+
+#[test]
+fn bad_mappings_are_usage_errors_that_name_the_flag_or_key() {
+    let expect = |args: &[&str], env: Option<&Path>, needle: &str| {
+        let mut c = mqscope();
+        c.args(args);
+        if let Some(config) = env {
+            c.env("MQSCOPE_CONFIG", config);
+        }
+        let out = run(c, b"", 10);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    };
+    let broken = format!(
+        "protobuf:{}:broken.M",
+        fixtures().join("broken.proto").display()
+    );
+    expect(&["sub", "--decode", &broken], None, "--decode \"protobuf:");
+    expect(
+        &["sub", "--decode", &broken],
+        None,
+        "broken.proto:5:3: expected ';'",
+    );
+    expect(
+        &["sub", "--decode", "a/#=yaml"],
+        None,
+        "\"yaml\" is not a decoder",
+    );
+    expect(
+        &["decode", "--decode", "a/#/b=cbor"],
+        None,
+        "is not a topic filter",
+    );
+    expect(&["decode"], None, "say how to decode");
+    let dir = TempDir::new("decode-bad-config");
+    let config = dir.write(
+        "config.toml",
+        "[[decoders]]\nfilter = \"a/#\"\ndecoder = \"cbor,msgpack\"\n",
+    );
+    expect(
+        &["decode", "-t", "a/b"],
+        Some(&config),
+        "decoders[0].decoder",
+    );
+    expect(&["decode", "-t", "a/b"], Some(&config), "config.toml:3:11");
+    let config = dir.write(
+        "config.toml",
+        "[profiles.p]\nurl = \"mqtt://127.0.0.1:1\"\n[[profiles.p.decoders]]\nfilter = \"a/#\"\n\
+         decoder = \"protobuf:missing.proto:a.B\"\n",
+    );
+    expect(
+        &["decode", "-P", "p", "-t", "a/b"],
+        Some(&config),
+        "profiles.p.decoders[0].decoder: ",
+    );
+    expect(
+        &["decode", "-P", "p", "-t", "a/b"],
+        Some(&config),
+        "missing.proto: no such file",
+    );
+}
