@@ -63,23 +63,9 @@ fn main() -> ExitCode {
         return fail(&e.into());
     }
     let mut settings = mqscope::tui::settings::Settings::from_config(&config, cli.profile.clone());
-    let decode_args = match &cli.mode {
-        None => Some(&cli.tui.decode),
-        Some(Mode::Sub(a)) => Some(&a.decode),
-        Some(Mode::Decode(a)) => Some(&a.decode),
-        _ => None,
-    };
-    if let Some(args) = decode_args {
-        let path = mqscope::config::path();
-        match mqscope::config::decoders::build(
-            args,
-            &config,
-            cli.profile.as_deref(),
-            path.as_deref(),
-        ) {
-            Ok(d) => settings.decoders = d,
-            Err(e) => return fail(&e.into()),
-        }
+    match decoders(&cli, &config) {
+        Ok(d) => settings.decoders = d,
+        Err(e) => return fail(&e.into()),
     }
     // One thread: the pump, rumqttc and the output hand messages to each other without
     // cross-thread wake-ups, and the other core stays free for the broker.
@@ -117,6 +103,25 @@ fn main() -> ExitCode {
     // Do not wait for tasks still blocked on stdin or the network.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     done(result)
+}
+
+/// The payload decoders of the modes that show payloads: the mode's `--decode` flags, then
+/// the config file's `[[decoders]]`.
+fn decoders(
+    cli: &Cli,
+    config: &mqscope::config::Config,
+) -> Result<mqscope::payload::decode::Decoders, UsageError> {
+    let none = mqscope::cli::DecodeArgs::default();
+    let args = match &cli.mode {
+        None => &cli.tui.decode,
+        Some(Mode::Sub(a)) => &a.decode,
+        Some(Mode::Decode(a)) => &a.decode,
+        Some(Mode::Demo(_)) => &none,
+        // Modes that print no payloads do not read .proto files.
+        _ => return Ok(mqscope::payload::decode::Decoders::default()),
+    };
+    let path = mqscope::config::path();
+    mqscope::config::decoders::build(args, config, cli.profile.as_deref(), path.as_deref())
 }
 
 /// Runs a short mode, or ends it on SIGINT, SIGTERM or SIGHUP with 128 + the signal: the

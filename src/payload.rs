@@ -123,6 +123,10 @@ pub struct PayloadView {
     line_starts: Vec<usize>,
     /// Why the requested mode could not be honoured, if it could not.
     pub note: Option<&'static str>,
+    /// The decoder that made this view (`protobuf plant.v1.Telemetry`), if one did.
+    pub decoder: Option<String>,
+    /// Why the topic's decoder failed on this payload: the raw view is shown instead.
+    pub decode_error: Option<String>,
 }
 
 impl PayloadView {
@@ -172,7 +176,50 @@ impl PayloadView {
             text,
             line_starts,
             note,
+            decoder: None,
+            decode_error: None,
         }
+    }
+
+    /// The view of a payload on a topic with a decoder: in `auto` mode the decoded value (or
+    /// the decoded bytes' usual view, or the raw view and the error); `text`, `json` and `hex`
+    /// still show the raw bytes.
+    pub fn decoded(bytes: Bytes, mode: Mode, decoder: Option<&decode::Decoder>) -> Self {
+        let Some(decoder) = decoder.filter(|_| mode == Mode::Auto) else {
+            return Self::new(bytes, mode);
+        };
+        if let Some(forced) = decoder.view_only() {
+            let mut view = Self::new(bytes, forced);
+            view.decoder = Some(decoder.label());
+            return view;
+        }
+        let mut view = match decoder.decode(&bytes) {
+            Ok(decode::Decoded::Value(value)) => {
+                let kind = classify(window(&bytes));
+                let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+                let line_starts = std::iter::once(0)
+                    .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                    .collect();
+                Self {
+                    kind,
+                    shown: Shown::Json,
+                    bytes,
+                    text,
+                    line_starts,
+                    note: None,
+                    decoder: None,
+                    decode_error: None,
+                }
+            }
+            Ok(decode::Decoded::Bytes(inner, inner_mode)) => Self::new(inner, inner_mode),
+            Err(e) => {
+                let mut raw = Self::new(bytes, Mode::Auto);
+                raw.decode_error = Some(e.0);
+                raw
+            }
+        };
+        view.decoder = Some(decoder.label());
+        view
     }
 
     /// Number of lines to page through.

@@ -115,6 +115,7 @@ pub async fn run(
         .map(|dir| dir.join("mqscope.log.YYYY-MM-DD").display().to_string());
     model.keymap = settings.keymap;
     model.watch = crate::watch::Watch::new(settings.watch);
+    model.decoders = settings.decoders;
     model.profile.clone_from(&settings.profile);
     model.tls_unverified = doctor_opts.tls.insecure && doctor_opts.target.scheme.uses_tls();
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {

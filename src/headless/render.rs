@@ -30,19 +30,6 @@ pub fn write_text(out: &mut impl Write, m: &Message, escape: bool) -> io::Result
     out.write_all(b"\n")
 }
 
-/// Adds what a decoder made of the payload to a message's JSON line: `decoder` and
-/// `decoded`, or `decode_error`; `payload`/`payload_b64` stay as received.
-pub fn add_decoded(line: &mut Value, decoder: &Decoder, payload: &[u8]) {
-    let Value::Object(obj) = line else {
-        return;
-    };
-    obj.insert("decoder".into(), json!(decoder.label()));
-    match decoder.decode(payload) {
-        Ok(d) => obj.insert("decoded".into(), d.to_json()),
-        Err(e) => obj.insert("decode_error".into(), json!(e.0)),
-    };
-}
-
 /// `topic decoded` with the decoded value as compact JSON (text and hex views as they are);
 /// when decoding fails, the raw payload as [`write_text`] prints it.
 pub fn write_decoded_text(

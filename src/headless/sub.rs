@@ -214,7 +214,7 @@ impl Printer<'_> {
                 let written = if self.args.json {
                     let mut line = render::message_json(m);
                     if let Some(d) = decoder {
-                        render::add_decoded(&mut line, d, &m.payload);
+                        crate::payload::decode::add_to_json(&mut line, d, &m.payload);
                     }
                     serde_json::to_writer(&mut *out, &line)
                         .map_err(io::Error::from)

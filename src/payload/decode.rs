@@ -190,9 +190,33 @@ impl Decoders {
             .map(|(_, d)| d.as_ref())
     }
 
+    /// A one-line preview of a payload for a tree row: the decoded value as compact JSON when
+    /// a decoder maps the topic and decodes it, else the raw preview.
+    pub fn preview(&self, topic: &str, payload: &[u8], max_chars: usize) -> String {
+        let decoded = self.for_topic(topic).and_then(|d| d.decode(payload).ok());
+        match decoded {
+            Some(Decoded::Value(v)) => super::preview(v.to_string().as_bytes(), max_chars),
+            Some(Decoded::Bytes(b, _)) => super::preview(&b, max_chars),
+            None => super::preview(payload, max_chars),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
+}
+
+/// Adds what a decoder made of a payload to a message's JSON (as `sub --json` prints it):
+/// `decoder` and `decoded`, or `decode_error`; `payload`/`payload_b64` stay as received.
+pub fn add_to_json(line: &mut Value, decoder: &Decoder, payload: &[u8]) {
+    let Value::Object(obj) = line else {
+        return;
+    };
+    obj.insert("decoder".into(), Value::String(decoder.label()));
+    match decoder.decode(payload) {
+        Ok(d) => obj.insert("decoded".into(), d.to_json()),
+        Err(e) => obj.insert("decode_error".into(), Value::String(e.0)),
+    };
 }
 
 fn base64_bytes(bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {

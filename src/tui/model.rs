@@ -168,6 +168,8 @@ impl Default for Pages {
 pub struct Model {
     pub target: String,
     pub store: TopicStore,
+    /// Payload decoders per topic filter (`--decode`, `[[decoders]]`).
+    pub decoders: crate::payload::decode::Decoders,
     pub link: LinkState,
     pub now: SystemTime,
     pub focus: Pane,
@@ -223,6 +225,7 @@ impl Model {
         Self {
             target,
             store: TopicStore::new(limits),
+            decoders: crate::payload::decode::Decoders::default(),
             link: LinkState::Connecting { attempt: 1 },
             now,
             focus: Pane::Topics,

@@ -275,6 +275,7 @@ impl View {
         }
         let mut builder = Builder {
             store: &model.store,
+            decoders: &model.decoders,
             watch: &model.watch,
             opened: &model.topics.opened,
             theme: &self.theme,
@@ -306,6 +307,7 @@ impl View {
             if item.identifier() == id && item.children().is_empty() {
                 let text = row_line(
                     &model.store,
+                    &model.decoders,
                     *id,
                     &self.theme,
                     model.now,
@@ -340,14 +342,17 @@ impl View {
                 return;
             }
         }
-        let view = PayloadView::new(message.payload.clone(), model.inspector.mode);
+        let decoder = model.decoders.for_topic(model.store.node(node).path());
+        let decoder = decoder.map(AsRef::as_ref);
+        let view = PayloadView::decoded(message.payload.clone(), model.inspector.mode, decoder);
         let diff = want_diff.then(|| match index.checked_sub(1).map(|i| &history[i]) {
             None => Diff::Nothing,
             Some(prev) => {
                 if view.shown == payload::Shown::Hex {
                     Diff::Bytes(payload::diff_bytes(&prev.payload, &message.payload))
                 } else {
-                    let before = PayloadView::new(prev.payload.clone(), model.inspector.mode);
+                    let before =
+                        PayloadView::decoded(prev.payload.clone(), model.inspector.mode, decoder);
                     Diff::Lines(payload::diff_lines(before.text(), view.text()))
                 }
             }
@@ -377,6 +382,7 @@ fn item_at<'a>(
 
 struct Builder<'a> {
     store: &'a TopicStore,
+    decoders: &'a crate::payload::decode::Decoders,
     watch: &'a crate::watch::Watch,
     opened: &'a std::collections::HashSet<NodeId>,
     theme: &'a Theme,
@@ -423,6 +429,7 @@ impl Builder<'_> {
         let text = if in_window {
             row_line(
                 self.store,
+                self.decoders,
                 id,
                 self.theme,
                 self.now,
@@ -449,6 +456,7 @@ impl Builder<'_> {
 /// below, last value.
 pub fn row_line(
     store: &TopicStore,
+    decoders: &crate::payload::decode::Decoders,
     id: NodeId,
     theme: &Theme,
     now: SystemTime,
@@ -490,7 +498,7 @@ pub fn row_line(
     if let Some(last) = node.last() {
         spans.push(Span::styled(" = ", theme.dim));
         spans.push(Span::styled(
-            crate::payload::preview(&last.payload, PREVIEW_CHARS),
+            decoders.preview(node.path(), &last.payload, PREVIEW_CHARS),
             theme.preview,
         ));
     }

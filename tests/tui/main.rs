@@ -9,6 +9,7 @@ mod support;
 mod act;
 mod anomalies;
 mod config;
+mod decoders;
 mod demo;
 mod e2e;
 mod live;

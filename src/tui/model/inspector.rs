@@ -78,7 +78,22 @@ pub(super) fn copy_payload(model: &mut Model) -> Vec<Command> {
         model.notify("nothing to copy: no message on this topic");
         return Vec::new();
     };
-    let message = &model.store.node(id).history()[index];
+    let node = model.store.node(id);
+    let message = &node.history()[index];
+    // On a topic with a decoder, in the decoded view: the decoded value as JSON.
+    let decoded = model
+        .decoders
+        .for_topic(node.path())
+        .filter(|_| model.inspector.mode == crate::payload::Mode::Auto)
+        .and_then(|d| d.decode(&message.payload).ok().map(|v| (d.label(), v)));
+    if let Some((label, value)) = decoded {
+        let text = serde_json::to_string_pretty(&value.to_json()).unwrap_or_default();
+        model.notify(format!(
+            "copied the {label} value as JSON ({} bytes)",
+            text.len()
+        ));
+        return vec![Command::Copy(text)];
+    }
     let text = String::from_utf8_lossy(&message.payload).into_owned();
     let size = message.payload.len();
     model.notify(format!("copied {size} bytes to the clipboard"));
@@ -102,7 +117,11 @@ pub(super) fn copy_message(model: &mut Model) -> Vec<Command> {
     };
     let node = model.store.node(id);
     let message = node.history()[index].to_message(node.path());
-    let json = crate::broker::message_json(&message).to_string();
+    let mut json = crate::broker::message_json(&message);
+    if let Some(d) = model.decoders.for_topic(node.path()) {
+        crate::payload::decode::add_to_json(&mut json, d, &message.payload);
+    }
+    let json = json.to_string();
     model.notify(format!("copied the message as JSON ({} bytes)", json.len()));
     vec![Command::Copy(json)]
 }

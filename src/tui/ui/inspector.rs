@@ -60,6 +60,7 @@ pub fn render(model: &Model, view: &View, frame: &mut Frame<'_>, area: Rect) -> 
         header.push(line);
     }
     header.extend(anomaly_lines(model, t, id, width));
+    header.extend(decoder_line(t, &shown.view, width));
 
     let history_rows = u16::try_from(node.history().len().min(6) + 1).unwrap_or(7);
     let header_rows = u16::try_from(header.len()).unwrap_or(3);
@@ -114,6 +115,32 @@ fn anomaly_lines(
         ]));
     }
     lines
+}
+
+/// Which decoder made the view, or why it could not (the raw bytes are then shown).
+fn decoder_line(
+    t: &Theme,
+    view: &crate::payload::PayloadView,
+    width: usize,
+) -> Option<Line<'static>> {
+    let decoder = view.decoder.as_ref()?;
+    let (lead, rest, style) = match &view.decode_error {
+        None => (
+            format!("⚙ {decoder}"),
+            " · v: raw text, JSON, hex".to_string(),
+            t.ok,
+        ),
+        Some(e) => (
+            format!("✗ {decoder}: "),
+            format!("{} · raw bytes shown", crate::sanitize::line(e.as_bytes())),
+            t.error,
+        ),
+    };
+    let room = width.saturating_sub(crate::width::of(&lead));
+    Some(Line::from(vec![
+        Span::styled(lead, style),
+        Span::styled(crate::width::fit(&rest, room), t.dim),
+    ]))
 }
 
 /// Lays out units (groups of spans that stay together) in lines no wider than `width`.
@@ -269,6 +296,7 @@ fn payload_title(
 ) -> Line<'static> {
     let view = &shown.view;
     let what = match view.shown {
+        ShownKind::Json if view.decoder.is_some() && view.decode_error.is_none() => "decoded JSON",
         ShownKind::Json => "JSON",
         ShownKind::Text => "text",
         ShownKind::Hex => "hex",
@@ -304,6 +332,7 @@ fn payload_title(
     if let Some(note) = view.note {
         let _ = write!(text, " · {note}");
     }
+
     if let Some(Diff::Bytes(ranges)) = &shown.diff {
         let changed: usize = ranges.iter().map(|r| r.end - r.start).sum();
         let _ = write!(text, " · {} ranges, {changed} bytes changed", ranges.len());
