@@ -177,6 +177,16 @@ pub struct WatchArgs {
     pub quiet: bool,
 }
 
+/// `--encode KIND[:ARGS]`: a decoder spec without a filter.
+fn parse_encode(text: &str) -> Result<crate::payload::decode::DecodeSpec, String> {
+    let spec = crate::payload::decode::spec::parse_flag(text)?;
+    if spec.filter == "#" {
+        Ok(spec)
+    } else {
+        Err("--encode takes a kind only (no FILTER=)".into())
+    }
+}
+
 /// One kind of `--fail-on silent,gap`.
 fn parse_kind(text: &str) -> Result<crate::watch::AnomalyKind, String> {
     crate::watch::AnomalyKind::from_name(text.trim()).ok_or_else(|| {
@@ -506,6 +516,15 @@ pub struct PubArgs {
     /// MQTT 5 payload format indicator
     #[arg(long, value_enum)]
     pub payload_format: Option<PayloadFormat>,
+
+    /// Encode the payload (JSON text) first: protobuf:PATH.proto:pkg.Message, sparkplug,
+    /// msgpack, cbor, base64,KIND; or json (checked), hex (the bytes a hex string spells)
+    #[arg(long, value_name = "KIND[:ARGS]", value_parser = parse_encode)]
+    pub encode: Option<crate::payload::decode::DecodeSpec>,
+
+    /// Directory searched for the imports of --encode's .proto file (repeatable)
+    #[arg(long = "proto-path", value_name = "DIR")]
+    pub proto_path: Vec<PathBuf>,
 }
 
 impl PubArgs {

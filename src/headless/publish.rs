@@ -31,7 +31,25 @@ pub async fn run(args: PubArgs) -> anyhow::Result<ExitCode> {
     }
     // One attempt: a publisher should fail fast and say why, not retry in the background.
     opts.max_attempts.get_or_insert(1);
-    let single = single_payload(&args)?;
+    let encoder = match &args.encode {
+        Some(spec) => Some(
+            spec.build(std::path::Path::new(""), &args.proto_path)
+                .map_err(|e| UsageError(format!("--encode {:?}: {e}", spec.text)))?,
+        ),
+        None => None,
+    };
+    let encode = |payload: Bytes| -> Result<Bytes, UsageError> {
+        let Some(encoder) = &encoder else {
+            return Ok(payload);
+        };
+        let text = std::str::from_utf8(&payload)
+            .map_err(|_| UsageError("--encode takes JSON text: the payload is not UTF-8".into()))?;
+        encoder
+            .encode(text)
+            .map(Bytes::from)
+            .map_err(|e| UsageError(format!("--encode {}: {e}", encoder.label())))
+    };
+    let single = single_payload(&args)?.map(&encode).transpose()?;
 
     let mut handle = BrokerHandle::spawn(opts).map_err(crate::broker::Fatal)?;
     let Some(protocol) = wait_connected(&mut handle).await else {
@@ -91,7 +109,16 @@ pub async fn run(args: PubArgs) -> anyhow::Result<ExitCode> {
             }
         });
         while let Some(line) = lines.recv().await {
-            if !send(make(Bytes::from(line)), &mut pending).await {
+            let payload = match encode(Bytes::from(line)) {
+                Ok(p) => p,
+                Err(e) => {
+                    // One bad line: said, counted, and the next ones still go.
+                    eprintln_line(&e.0);
+                    failed = true;
+                    continue;
+                }
+            };
+            if !send(make(payload), &mut pending).await {
                 failed = true;
                 break;
             }

@@ -127,6 +127,62 @@ impl Decoder {
     }
 }
 
+impl Decoder {
+    /// The reverse, for `pub --encode`: JSON text into the binary form (Protobuf, Sparkplug,
+    /// MessagePack, CBOR; then base64 when it comes first); `json` checks the JSON, `text`
+    /// sends it as it is, `hex` sends the bytes a hex string spells.
+    pub fn encode(&self, text: &str) -> Result<Vec<u8>, String> {
+        let json = || -> Result<Value, String> {
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))
+        };
+        let Some((last, before)) = self.steps.split_last() else {
+            return Ok(text.as_bytes().to_vec());
+        };
+        let bytes = match last {
+            Step::Protobuf(p) => p.encode(text)?,
+            Step::Sparkplug => protobuf::sparkplug().map_err(|e| e.0)?.encode(text)?,
+            Step::Msgpack => rmp_serde::to_vec(&json()?).map_err(|e| e.to_string())?,
+            Step::Cbor => {
+                let mut out = Vec::new();
+                ciborium::into_writer(&json()?, &mut out).map_err(|e| e.to_string())?;
+                out
+            }
+            Step::View(Mode::Json) => {
+                json()?;
+                text.as_bytes().to_vec()
+            }
+            Step::View(Mode::Hex) => from_hex(text)?,
+            Step::View(_) | Step::Base64 => text.as_bytes().to_vec(),
+        };
+        if matches!(before.first(), Some(Step::Base64)) || matches!(last, Step::Base64) {
+            use base64::Engine as _;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            return Ok(encoded.into_bytes());
+        }
+        Ok(bytes)
+    }
+}
+
+/// `de ad be ef`, `deadbeef`, `0xdeadbeef`.
+fn from_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: String = text
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .collect();
+    if digits.len() % 2 != 0 {
+        return Err("hex needs an even number of digits".into());
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&digits[i..i + 2], 16)
+                .map_err(|_| format!("{:?} is not hex", &digits[i..i + 2]))
+        })
+        .collect()
+}
+
 impl Decoded {
     /// The decoded value as JSON, for `sub --json`, `decode` and copying: a structured value
     /// as it is; bytes as JSON when they are JSON, else as text when UTF-8, else as hex.

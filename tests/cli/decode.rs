@@ -303,3 +303,115 @@ fn bad_mappings_are_usage_errors_that_name_the_flag_or_key() {
         "missing.proto: no such file",
     );
 }
+
+#[test]
+fn pub_encode_and_sub_decode_round_trip_on_both_brokers() {
+    let proto_path = fixtures().display().to_string();
+    let proto = format!(
+        "protobuf:{}:plant.v1.Telemetry",
+        fixtures().join("plant/v1/telemetry.proto").display()
+    );
+    let json =
+        r#"{"device":"été-1","temperature":{"value":3.5,"unit":"BAR"},"labels":{"温度":"x"}}"#;
+    let cases: [(&str, &str, &str); 5] = [
+        ("rt/pb", proto.as_str(), json),
+        ("rt/mp", "msgpack", json),
+        ("rt/cb", "cbor", json),
+        ("rt/b64", "base64,cbor", json),
+        ("rt/hex", "hex", "de ad be ef"),
+    ];
+    for broker in TestBroker::all() {
+        let url = broker.url(MqttVersion::V5);
+        let mut args = vec![
+            "--json".to_string(),
+            "-b".into(),
+            url.clone(),
+            "-t".into(),
+            "rt/#".into(),
+            "--proto-path".into(),
+            proto_path.clone(),
+            "-C".into(),
+            "5".into(),
+        ];
+        for (topic, kind, _) in &cases {
+            let kind = if *kind == "hex" { "msgpack" } else { kind };
+            args.push("--decode".into());
+            args.push(format!("{topic}={kind}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let sub = Subscriber::start(&args);
+        for (topic, kind, payload) in &cases {
+            let out = run(
+                {
+                    let mut c = mqscope();
+                    c.args(["pub", "-b", &url, "-q", "1", "-t", topic, "--proto-path"])
+                        .args([&proto_path, "--encode", kind, "-m", payload]);
+                    c
+                },
+                b"",
+                10,
+            );
+            assert!(
+                out.status.success(),
+                "{topic}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let (out, code) = sub.finish(10);
+        assert_eq!(code, Some(0), "{}: {out}", broker.name());
+        let lines: Vec<Value> = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["type"] == "message")
+            .collect();
+        let by_topic = |t: &str| lines.iter().find(|v| v["topic"] == t).unwrap().clone();
+        let want: Value = serde_json::from_str(json).unwrap();
+        for topic in ["rt/mp", "rt/cb", "rt/b64"] {
+            assert_eq!(by_topic(topic)["decoded"], want, "{topic}");
+        }
+        let pb = by_topic("rt/pb");
+        assert_eq!(pb["decoded"]["device"], "été-1");
+        assert_eq!(pb["decoded"]["temperature"]["unit"], "BAR");
+        assert_eq!(pb["decoded"]["labels"]["温度"], "x");
+        // The hex payload went out as the four bytes it spells (0xde is not MessagePack).
+        let hex = by_topic("rt/hex");
+        assert_eq!(hex["payload_b64"], "3q2+7w==");
+    }
+}
+
+#[test]
+fn pub_encode_errors_are_usage_errors_before_connecting() {
+    let out = run(
+        {
+            let mut c = mqscope();
+            c.args([
+                "pub",
+                "-b",
+                "mqtt://127.0.0.1:1",
+                "-t",
+                "a",
+                "--encode",
+                "cbor",
+                "-m",
+                "{not json",
+            ]);
+            c
+        },
+        b"",
+        10,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--encode cbor: not JSON"), "{err}");
+    let out = run(
+        {
+            let mut c = mqscope();
+            c.args(["pub", "-t", "a", "--encode", "a/#=cbor", "-m", "{}"]);
+            c
+        },
+        b"",
+        10,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--encode takes a kind only"));
+}
