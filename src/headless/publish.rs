@@ -31,24 +31,7 @@ pub async fn run(args: PubArgs) -> anyhow::Result<ExitCode> {
     }
     // One attempt: a publisher should fail fast and say why, not retry in the background.
     opts.max_attempts.get_or_insert(1);
-    let encoder = match &args.encode {
-        Some(spec) => Some(
-            spec.build(std::path::Path::new(""), &args.proto_path)
-                .map_err(|e| UsageError(format!("--encode {:?}: {e}", spec.text)))?,
-        ),
-        None => None,
-    };
-    let encode = |payload: Bytes| -> Result<Bytes, UsageError> {
-        let Some(encoder) = &encoder else {
-            return Ok(payload);
-        };
-        let text = std::str::from_utf8(&payload)
-            .map_err(|_| UsageError("--encode takes JSON text: the payload is not UTF-8".into()))?;
-        encoder
-            .encode(text)
-            .map(Bytes::from)
-            .map_err(|e| UsageError(format!("--encode {}: {e}", encoder.label())))
-    };
+    let encode = encoder(&args)?;
     let single = single_payload(&args)?.map(&encode).transpose()?;
 
     let mut handle = BrokerHandle::spawn(opts).map_err(crate::broker::Fatal)?;
@@ -194,6 +177,28 @@ async fn wait_connected(handle: &mut BrokerHandle) -> Option<Protocol> {
         }
     }
     None
+}
+
+/// `--encode`: turns a payload (JSON text) into the binary form; none: as it is.
+fn encoder(args: &PubArgs) -> Result<impl Fn(Bytes) -> Result<Bytes, UsageError>, UsageError> {
+    let encoder = match &args.encode {
+        Some(spec) => Some(
+            spec.build(std::path::Path::new(""), &args.proto_path)
+                .map_err(|e| UsageError(format!("--encode {:?}: {e}", spec.text)))?,
+        ),
+        None => None,
+    };
+    Ok(move |payload: Bytes| -> Result<Bytes, UsageError> {
+        let Some(encoder) = &encoder else {
+            return Ok(payload);
+        };
+        let text = std::str::from_utf8(&payload)
+            .map_err(|_| UsageError("--encode takes JSON text: the payload is not UTF-8".into()))?;
+        encoder
+            .encode(text)
+            .map(Bytes::from)
+            .map_err(|e| UsageError(format!("--encode {}: {e}", encoder.label())))
+    })
 }
 
 fn single_payload(args: &PubArgs) -> anyhow::Result<Option<Bytes>> {
