@@ -5,6 +5,7 @@
 #[cfg(feature = "embedded-broker")]
 pub mod broker;
 #[cfg(feature = "embedded-broker")]
+pub mod factory;
 pub mod faults;
 #[cfg(feature = "embedded-broker")]
 pub mod fleet;
@@ -65,7 +66,10 @@ pub async fn run(
     let running = start(
         args.port,
         faults::Schedule::default(),
-        fleet::Script::default(),
+        fleet::Script {
+            start_ms: crate::store::millis(std::time::SystemTime::now()),
+            ..fleet::Script::default()
+        },
     )?;
     if args.no_tui {
         crate::headless::sub::eprintln_line(&format!(
@@ -78,6 +82,9 @@ pub async fn run(
     }
     let cli =
         <crate::cli::Cli as clap::Parser>::try_parse_from(["mqscope", "-b", &running.faulty])?;
+    // The factory's Protobuf topic decodes with its schema (after the config file's own).
+    let mut settings = settings;
+    settings.decoders.append(factory::decoders());
     crate::tui::run(cli.tui, ring, settings).await
 }
 

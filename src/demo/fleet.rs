@@ -2,7 +2,8 @@
 //! device metadata and configuration, a packed binary record, a camera snapshot of ~200 KB,
 //! MQTT 5 commands with properties and a request/response pair, one busy vibration topic at
 //! ~1k msg/s, a device that falls silent, a status topic whose JSON schema changes, and a
-//! sequence-numbered counter over a lossy link that drops a few messages and repeats one.
+//! sequence-numbered counter over a lossy link that drops a few messages and repeats one,
+//! and a factory floor in binary formats (a Protobuf press, a Sparkplug B edge node).
 //!
 //! What is published when is a pure function of the time (`vibration`, `second`), so tests
 //! can run the fleet on a simulated clock (the anomaly watch's no-false-alarm test does).
@@ -33,6 +34,8 @@ pub struct Script {
     pub schema_change_after: Duration,
     /// `line/1/counter` starts losing and repeating messages.
     pub lossy_after: Duration,
+    /// When the run started (ms since the Unix epoch), for timestamps inside payloads.
+    pub start_ms: u64,
 }
 
 impl Default for Script {
@@ -41,6 +44,7 @@ impl Default for Script {
             silent_after: Duration::from_secs(30),
             schema_change_after: Duration::from_secs(40),
             lossy_after: Duration::from_secs(10),
+            start_ms: 0,
         }
     }
 }
@@ -268,6 +272,10 @@ pub fn second(secs: u64, elapsed: Duration, script: Script) -> Vec<PublishReques
             out.push(counter.clone());
         }
         out.push(counter);
+    }
+    // The factory floor: a Protobuf press and a Sparkplug B edge node.
+    for (topic, payload) in super::factory::second(secs, script.start_ms) {
+        out.push(msg(topic, payload, false));
     }
     out
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
-pub use protobuf::Proto;
+pub use protobuf::{Proto, sparkplug};
 pub use spec::{DecodeSpec, SpecError, parse_spec};
 
 use super::Mode;
@@ -223,6 +223,12 @@ impl Decoders {
             list: list.into_iter().map(|(f, d)| (f, Arc::new(d))).collect(),
             sparkplug: Some(Arc::new(Decoder::new(vec![Step::Sparkplug]))),
         }
+    }
+
+    /// Adds mappings after the ones there are.
+    pub fn append(&mut self, list: Vec<(String, Decoder)>) {
+        self.list
+            .extend(list.into_iter().map(|(f, d)| (f, Arc::new(d))));
     }
 
     /// The decoder for a topic, if any.

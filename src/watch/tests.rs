@@ -541,6 +541,7 @@ fn a_steady_fleet_raises_nothing_for_five_minutes() {
         silent_after: never,
         schema_change_after: never,
         lossy_after: never,
+        start_ms: 0,
     };
     let mut b = Bench::new();
     run_fleet(&mut b, script, 300);

@@ -246,36 +246,49 @@ pub fn sparkplug() -> Result<&'static Proto, DecodeError> {
     static PROTO: OnceLock<Result<Proto, String>> = OnceLock::new();
     PROTO
         .get_or_init(|| {
-            let mut compiler = protox::Compiler::with_file_resolver(Embedded);
-            compiler.include_imports(true);
-            compiler
-                .open_file(SPARKPLUG_NAME)
-                .map_err(|e| e.to_string())?;
-            let pool = compiler.descriptor_pool();
-            let message = pool
-                .get_message_by_name("org.eclipse.tahu.protobuf.Payload")
-                .ok_or("no Payload in sparkplug_b.proto")?;
-            Ok(Proto {
-                message,
-                show_defaults: false,
-            })
+            let mut proto = Proto::embedded(
+                &[("sparkplug_b.proto", SPARKPLUG_SOURCE)],
+                "sparkplug_b.proto",
+                "org.eclipse.tahu.protobuf.Payload",
+            )?;
+            proto.show_defaults = false;
+            Ok(proto)
         })
         .as_ref()
         .map_err(|e| DecodeError(format!("Sparkplug B schema: {e}")))
 }
 
-const SPARKPLUG_NAME: &str = "sparkplug_b.proto";
 const SPARKPLUG_SOURCE: &str = include_str!("../../../assets/proto/sparkplug_b.proto");
 
-/// The files built into mqscope.
-struct Embedded;
+impl Proto {
+    /// A message from .proto sources built into mqscope (`(name, source)`; imports by name).
+    pub fn embedded(
+        files: &'static [(&'static str, &'static str)],
+        main: &str,
+        message: &str,
+    ) -> Result<Self, String> {
+        let mut compiler = protox::Compiler::with_file_resolver(Embedded(files));
+        compiler.include_imports(true);
+        compiler.open_file(main).map_err(|e| e.to_string())?;
+        let pool = compiler.descriptor_pool();
+        let message = pool
+            .get_message_by_name(message)
+            .ok_or_else(|| format!("no {message} in {main}"))?;
+        Ok(Self {
+            message,
+            show_defaults: true,
+        })
+    }
+}
+
+/// Files built into mqscope.
+struct Embedded(&'static [(&'static str, &'static str)]);
 
 impl protox::file::FileResolver for Embedded {
     fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
-        if name == SPARKPLUG_NAME {
-            protox::file::File::from_source(name, SPARKPLUG_SOURCE)
-        } else {
-            Err(protox::Error::file_not_found(name))
+        match self.0.iter().find(|(n, _)| *n == name) {
+            Some((_, source)) => protox::file::File::from_source(name, source),
+            None => protox::file::GoogleFileResolver::new().open_file(name),
         }
     }
 }
