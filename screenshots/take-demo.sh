@@ -26,6 +26,11 @@ keys d
 shot demo-diff
 keys d Escape / s n a p s h o t Enter
 shot demo-binary
+# The factory floor: Protobuf decoded with the demo's schema, Sparkplug B device data named by alias.
+keys Escape / p r e s s - 4 / t e l e m e t r y Enter
+shot demo-protobuf
+keys Escape / D D A T A / e d g e - 1 / p r e s s - 4 Enter
+shot demo-sparkplug
 keys Escape
 # The fault schedule drops every connection at 15 s for 5 s.
 until_second 19

@@ -185,6 +185,17 @@ impl PayloadView {
     /// the decoded bytes' usual view, or the raw view and the error); `text`, `json` and `hex`
     /// still show the raw bytes.
     pub fn decoded(bytes: Bytes, mode: Mode, decoder: Option<&decode::Decoder>) -> Self {
+        Self::decoded_with(bytes, mode, decoder, |_| {})
+    }
+
+    /// [`PayloadView::decoded`], with a decoded value completed by `annotate` first
+    /// (Sparkplug's metric names from the births).
+    pub fn decoded_with(
+        bytes: Bytes,
+        mode: Mode,
+        decoder: Option<&decode::Decoder>,
+        annotate: impl FnOnce(&mut serde_json::Value),
+    ) -> Self {
         let Some(decoder) = decoder.filter(|_| mode == Mode::Auto) else {
             return Self::new(bytes, mode);
         };
@@ -194,7 +205,8 @@ impl PayloadView {
             return view;
         }
         let mut view = match decoder.decode(&bytes) {
-            Ok(decode::Decoded::Value(value)) => {
+            Ok(decode::Decoded::Value(mut value)) => {
+                annotate(&mut value);
                 let kind = classify(window(&bytes));
                 let text = serde_json::to_string_pretty(&value).unwrap_or_default();
                 let line_starts = std::iter::once(0)

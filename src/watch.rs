@@ -422,6 +422,20 @@ impl Watch {
         }
     }
 
+    /// An anomaly found outside the watch's own detectors (a Sparkplug `seq` gap), raised
+    /// like the others: listed, marked, counted, muted by the same rules.
+    pub fn report(
+        &mut self,
+        store: &TopicStore,
+        id: NodeId,
+        kind: AnomalyKind,
+        message: Option<&StoredMessage>,
+        data: Data,
+    ) {
+        let at = message.map_or(SystemTime::UNIX_EPOCH, |m| m.received);
+        self.raise(store, id, kind, at, message, data);
+    }
+
     fn raise(
         &mut self,
         store: &TopicStore,

@@ -3,14 +3,12 @@
 //! device (births with metric names and aliases, then data by alias, one `seq` across both).
 //! Payloads are encoded from JSON with the same machinery that decodes them.
 
-#![expect(clippy::cast_possible_truncation, reason = "simulated values")]
-
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::payload::decode::{Decoder, Proto, Step, sparkplug};
+use crate::payload::decode::{Decoder, Proto, Step, sparkplug_schema};
 
 /// The Protobuf topic, and the filter the demo maps to its schema.
 pub const TELEMETRY_TOPIC: &str = "factory/press-4/telemetry";
@@ -94,7 +92,7 @@ pub fn second(secs: u64, start_ms: u64) -> Vec<(String, Bytes)> {
 /// The edge node: births in the fleet's first second (1), then node and device data each
 /// second; `seq` runs over all of them, 0 to 255.
 fn sparkplug_second(secs: u64, now_ms: u64, temp: f64, pressure: f64) -> Vec<(String, Bytes)> {
-    let Ok(proto) = sparkplug() else {
+    let Ok(proto) = sparkplug_schema() else {
         return Vec::new();
     };
     let topic = |kind: &str, device: bool| {

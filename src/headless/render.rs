@@ -37,11 +37,14 @@ pub fn write_decoded_text(
     m: &Message,
     decoder: &Decoder,
     escape: bool,
+    annotate: impl FnOnce(&mut Value),
 ) -> io::Result<()> {
     let Ok(value) = decoder.decode(&m.payload) else {
         return write_text(out, m, escape);
     };
-    let text = match value.to_json() {
+    let mut json = value.to_json();
+    annotate(&mut json);
+    let text = match json {
         Value::String(s) => s,
         other => other.to_string(),
     };

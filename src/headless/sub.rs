@@ -37,6 +37,7 @@ pub async fn run(
         connack_elapsed: None,
         watcher: args.anomalies.then(|| super::watch::Watcher::new(rules)),
         decoders,
+        sparkplug: crate::payload::decode::sparkplug::Sparkplug::default(),
     };
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -172,6 +173,8 @@ struct Printer<'a> {
     /// `--anomalies`: the watch, fed every event.
     watcher: Option<super::watch::Watcher>,
     decoders: Decoders,
+    /// Sparkplug B births seen, to name the metrics of later data by their aliases.
+    sparkplug: crate::payload::decode::sparkplug::Sparkplug,
 }
 
 impl Printer<'_> {
@@ -211,16 +214,29 @@ impl Printer<'_> {
                     return Ok(Step::Stop(Outcome::Done));
                 }
                 let decoder = self.decoders.for_topic(&m.topic);
+                let gap = if decoder.is_some_and(|d| d.is_sparkplug()) {
+                    self.sparkplug.observe(&m.topic, &m.payload, m.received)
+                } else {
+                    None
+                };
+                let sparkplug = &self.sparkplug;
+                let annotate = |v: &mut serde_json::Value| sparkplug.annotate(&m.topic, v);
                 let written = if self.args.json {
                     let mut line = render::message_json(m);
                     if let Some(d) = decoder {
-                        crate::payload::decode::add_to_json(&mut line, d, &m.payload);
+                        crate::payload::decode::add_to_json_with(
+                            &mut line, d, &m.payload, annotate,
+                        );
+                    }
+                    if let Some(gap) = gap {
+                        line["sparkplug_seq_gap"] =
+                            serde_json::json!({"expected": gap.expected, "got": gap.got});
                     }
                     serde_json::to_writer(&mut *out, &line)
                         .map_err(io::Error::from)
                         .and_then(|()| out.write_all(b"\n"))
                 } else if let Some(d) = decoder {
-                    render::write_decoded_text(out, m, d, self.escape)
+                    render::write_decoded_text(out, m, d, self.escape, annotate)
                 } else {
                     render::write_text(out, m, self.escape)
                 };

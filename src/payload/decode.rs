@@ -9,6 +9,7 @@
 //! path. The raw bytes are never altered: a decoded value is one more view of them.
 
 mod protobuf;
+pub mod sparkplug;
 pub mod spec;
 mod structured;
 
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
-pub use protobuf::{Proto, sparkplug};
+pub use protobuf::{Proto, sparkplug as sparkplug_schema};
 pub use spec::{DecodeSpec, SpecError, parse_spec};
 
 use super::Mode;
@@ -84,6 +85,11 @@ impl Decoder {
             })
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// Whether this is Sparkplug B (whose births are tracked as they arrive).
+    pub fn is_sparkplug(&self) -> bool {
+        matches!(self.steps.as_slice(), [Step::Sparkplug])
     }
 
     /// Whether this decoder only forces a view (the inspector then uses its usual views).
@@ -271,12 +277,26 @@ impl Decoders {
 /// Adds what a decoder made of a payload to a message's JSON (as `sub --json` prints it):
 /// `decoder` and `decoded`, or `decode_error`; `payload`/`payload_b64` stay as received.
 pub fn add_to_json(line: &mut Value, decoder: &Decoder, payload: &[u8]) {
+    add_to_json_with(line, decoder, payload, |_| {});
+}
+
+/// [`add_to_json`], with the decoded value completed by `annotate` (Sparkplug's names).
+pub fn add_to_json_with(
+    line: &mut Value,
+    decoder: &Decoder,
+    payload: &[u8],
+    annotate: impl FnOnce(&mut Value),
+) {
     let Value::Object(obj) = line else {
         return;
     };
     obj.insert("decoder".into(), Value::String(decoder.label()));
     match decoder.decode(payload) {
-        Ok(d) => obj.insert("decoded".into(), d.to_json()),
+        Ok(d) => {
+            let mut value = d.to_json();
+            annotate(&mut value);
+            obj.insert("decoded".into(), value)
+        }
         Err(e) => obj.insert("decode_error".into(), Value::String(e.0)),
     };
 }

@@ -170,6 +170,8 @@ pub struct Model {
     pub store: TopicStore,
     /// Payload decoders per topic filter (`--decode`, `[[decoders]]`).
     pub decoders: crate::payload::decode::Decoders,
+    /// Sparkplug B edge nodes and devices, from the births and data seen.
+    pub sparkplug: crate::payload::decode::sparkplug::Sparkplug,
     pub link: LinkState,
     pub now: SystemTime,
     pub focus: Pane,
@@ -226,6 +228,7 @@ impl Model {
             target,
             store: TopicStore::new(limits),
             decoders: crate::payload::decode::Decoders::default(),
+            sparkplug: crate::payload::decode::sparkplug::Sparkplug::default(),
             link: LinkState::Connecting { attempt: 1 },
             now,
             focus: Pane::Topics,

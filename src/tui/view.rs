@@ -342,17 +342,28 @@ impl View {
                 return;
             }
         }
-        let decoder = model.decoders.for_topic(model.store.node(node).path());
-        let decoder = decoder.map(AsRef::as_ref);
-        let view = PayloadView::decoded(message.payload.clone(), model.inspector.mode, decoder);
+        let path = model.store.node(node).path();
+        let decoder = model.decoders.for_topic(path).map(AsRef::as_ref);
+        let annotate = |v: &mut serde_json::Value| model.sparkplug.annotate(path, v);
+        let view = PayloadView::decoded_with(
+            message.payload.clone(),
+            model.inspector.mode,
+            decoder,
+            annotate,
+        );
         let diff = want_diff.then(|| match index.checked_sub(1).map(|i| &history[i]) {
             None => Diff::Nothing,
             Some(prev) => {
                 if view.shown == payload::Shown::Hex {
                     Diff::Bytes(payload::diff_bytes(&prev.payload, &message.payload))
                 } else {
-                    let before =
-                        PayloadView::decoded(prev.payload.clone(), model.inspector.mode, decoder);
+                    let annotate = |v: &mut serde_json::Value| model.sparkplug.annotate(path, v);
+                    let before = PayloadView::decoded_with(
+                        prev.payload.clone(),
+                        model.inspector.mode,
+                        decoder,
+                        annotate,
+                    );
                     Diff::Lines(payload::diff_lines(before.text(), view.text()))
                 }
             }

@@ -415,3 +415,86 @@ fn pub_encode_errors_are_usage_errors_before_connecting() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--encode takes a kind only"));
 }
+
+#[test]
+fn a_sparkplug_sequence_end_to_end_on_both_brokers() {
+    let steps: [(&str, &str); 6] = [
+        (
+            "spBv1.0/usine-été/NBIRTH/nœud-1",
+            r#"{"seq":0,"metrics":[{"name":"bdSeq","datatype":4,"long_value":1},{"name":"Température","alias":1,"datatype":10,"double_value":20.5}]}"#,
+        ),
+        (
+            "spBv1.0/usine-été/NDATA/nœud-1",
+            r#"{"seq":1,"metrics":[{"alias":1,"double_value":21.5}]}"#,
+        ),
+        (
+            "spBv1.0/usine-été/DBIRTH/nœud-1/presse",
+            r#"{"seq":2,"metrics":[{"name":"Running","alias":5,"datatype":11,"boolean_value":true}]}"#,
+        ),
+        (
+            "spBv1.0/usine-été/DDATA/nœud-1/presse",
+            r#"{"seq":3,"metrics":[{"alias":5,"boolean_value":false}]}"#,
+        ),
+        (
+            "spBv1.0/usine-été/NDATA/nœud-1",
+            r#"{"seq":6,"metrics":[{"alias":1,"double_value":22.5}]}"#,
+        ),
+        (
+            "spBv1.0/usine-été/NDEATH/nœud-1",
+            r#"{"metrics":[{"name":"bdSeq","datatype":4,"long_value":1}]}"#,
+        ),
+    ];
+    for broker in TestBroker::all() {
+        let url = broker.url(MqttVersion::V5);
+        let sub = Subscriber::start(&["--json", "-b", &url, "-t", "spBv1.0/#", "-C", "6"]);
+        for (topic, json) in &steps {
+            let out = run(
+                {
+                    let mut c = mqscope();
+                    c.args(["pub", "-b", &url, "-q", "1", "-t", topic]).args([
+                        "--encode",
+                        "sparkplug",
+                        "-m",
+                        json,
+                    ]);
+                    c
+                },
+                b"",
+                10,
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let (out, code) = sub.finish(10);
+        assert_eq!(code, Some(0), "{}: {out}", broker.name());
+        let lines: Vec<Value> = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["type"] == "message")
+            .collect();
+        assert_eq!(lines.len(), 6, "{out}");
+        assert!(lines.iter().all(|l| l["decoder"] == "Sparkplug B"));
+        // Data by alias, named from the births.
+        let metric = &lines[1]["decoded"]["metrics"][0];
+        assert_eq!(metric["name"], "Température", "{metric}");
+        assert_eq!(metric["datatype_name"], "Double");
+        assert_eq!(lines[3]["decoded"]["metrics"][0]["name"], "Running");
+        // seq 4 and 5 never came.
+        assert_eq!(
+            lines[4]["sparkplug_seq_gap"],
+            json!({"expected": 4, "got": 6}),
+            "{}",
+            lines[4]
+        );
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l.get("sparkplug_seq_gap").is_some())
+                .count()
+                == 1
+        );
+    }
+}

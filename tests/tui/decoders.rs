@@ -124,3 +124,57 @@ fn diffs_compare_decoded_values_and_copies_give_decoded_json() {
     assert_eq!(v["decoded"]["n"], 2);
     assert_eq!(v["topic"], "plant/été/mp");
 }
+
+fn sp(json: &str) -> Vec<u8> {
+    mqscope::payload::decode::sparkplug_schema()
+        .unwrap()
+        .encode(json)
+        .unwrap()
+}
+
+#[test]
+fn sparkplug_names_data_by_alias_shows_the_edge_node_and_reports_a_seq_gap() {
+    let mut model = Model::new(
+        "mqtt://broker.test:1883".into(),
+        mqscope::store::Limits::default(),
+        t0(),
+    );
+    let steps = [
+        (
+            "spBv1.0/usine-été/NBIRTH/nœud-1",
+            r#"{"seq":0,"metrics":[{"name":"bdSeq","datatype":4,"long_value":1},{"name":"Température","alias":1,"datatype":10,"double_value":20.5}]}"#,
+        ),
+        (
+            "spBv1.0/usine-été/DBIRTH/nœud-1/presse",
+            r#"{"seq":1,"metrics":[{"name":"Running","alias":5,"datatype":11,"boolean_value":true}]}"#,
+        ),
+        (
+            "spBv1.0/usine-été/NDATA/nœud-1",
+            r#"{"seq":2,"metrics":[{"alias":1,"double_value":21.5}]}"#,
+        ),
+        (
+            "spBv1.0/usine-été/NDATA/nœud-1",
+            r#"{"seq":5,"metrics":[{"alias":1,"double_value":22.5}]}"#,
+        ),
+    ];
+    for (i, (topic, json)) in steps.iter().enumerate() {
+        feed(&mut model, message(topic, &sp(json), 100 * i as u64));
+    }
+    let gaps: Vec<_> = model.watch.list().iter().collect();
+    assert_eq!(gaps.len(), 1, "{gaps:#?}");
+    assert_eq!(gaps[0].kind.name(), "gap");
+    assert_eq!(gaps[0].detail(), "2 missing: 3…4");
+    select(&mut model, "spBv1.0/usine-été/NDATA/nœud-1");
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 160, 45);
+    let text = screen(&terminal);
+    assert!(text.contains("\"name\": \"Température\""), "{text}");
+    assert!(text.contains("\"datatype_name\": \"Double\""), "{text}");
+    assert!(
+        text.contains(
+            "◆ Sparkplug nœud-1 online (birth 08:00:00.000, 2 metrics) · bdSeq 1 · seq 5 · 1 seq gaps"
+        ),
+        "{text}"
+    );
+    insta::assert_snapshot!("sparkplug_ndata_160x45", text);
+}

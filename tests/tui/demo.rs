@@ -41,6 +41,7 @@ async fn every_topic_family_arrives_intact() {
         silent_after: Duration::from_secs(2),
         schema_change_after: Duration::from_secs(2),
         lossy_after: Duration::from_secs(2),
+        start_ms: 0,
     };
     let demo = start(None, quiet_schedule(), script).unwrap();
     // Subscribe once the retained messages are in place, so they arrive flagged as retained.

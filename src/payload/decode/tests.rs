@@ -410,3 +410,84 @@ fn the_binary_fixture_is_the_independent_encoders_output() {
     }
     assert_eq!(std::fs::read(&path).unwrap(), telemetry_bytes());
 }
+
+fn sp(json: &serde_json::Value) -> Vec<u8> {
+    sparkplug_schema()
+        .unwrap()
+        .encode(&json.to_string())
+        .unwrap()
+}
+
+#[test]
+fn sparkplug_births_name_later_data_and_seq_gaps_are_found() {
+    use super::sparkplug::{SeqGap, Sparkplug, parse_topic};
+    let at = std::time::SystemTime::UNIX_EPOCH;
+    let mut state = Sparkplug::default();
+    let node = "spBv1.0/usine-été/NBIRTH/nœud-1";
+    let birth = sp(&json!({"seq": 0, "metrics": [
+        {"name": "bdSeq", "datatype": 4, "long_value": 3},
+        {"name": "Température", "alias": 1, "datatype": 10, "double_value": 20.5},
+        {"name": "温度/2", "alias": 2, "datatype": 3, "int_value": 7},
+    ]}));
+    assert_eq!(state.observe(node, &birth, at), None);
+    let dbirth = sp(&json!({"seq": 1, "metrics": [
+        {"name": "Running", "alias": 1, "datatype": 11, "boolean_value": true},
+    ]}));
+    assert_eq!(
+        state.observe("spBv1.0/usine-été/DBIRTH/nœud-1/presse", &dbirth, at),
+        None
+    );
+    // Data by alias: named from the node's birth, the device's from its own.
+    let data = sp(
+        &json!({"seq": 2, "metrics": [{"alias": 2, "int_value": 9}, {"alias": 9, "int_value": 1}]}),
+    );
+    let topic = "spBv1.0/usine-été/NDATA/nœud-1";
+    assert_eq!(state.observe(topic, &data, at), None);
+    let mut v = sparkplug_schema().unwrap().decode(&data).unwrap();
+    state.annotate(topic, &mut v);
+    assert_eq!(v["metrics"][0]["name"], "温度/2");
+    assert_eq!(v["metrics"][0]["datatype_name"], "Int32");
+    assert!(
+        v["metrics"][1].get("name").is_none(),
+        "an alias no birth named"
+    );
+    let device_data = sp(&json!({"seq": 3, "metrics": [{"alias": 1, "boolean_value": false}]}));
+    let dtopic = "spBv1.0/usine-été/DDATA/nœud-1/presse";
+    state.observe(dtopic, &device_data, at);
+    let mut v = sparkplug_schema().unwrap().decode(&device_data).unwrap();
+    state.annotate(dtopic, &mut v);
+    assert_eq!(v["metrics"][0]["name"], "Running");
+    assert_eq!(v["metrics"][0]["datatype_name"], "Boolean");
+    // seq 4 and 5 lost.
+    let late = sp(&json!({"seq": 6, "metrics": []}));
+    assert_eq!(
+        state.observe(topic, &late, at),
+        Some(SeqGap {
+            expected: 4,
+            got: 6
+        })
+    );
+    // 255 wraps to 0.
+    state.observe(topic, &sp(&json!({"seq": 255})), at);
+    assert_eq!(state.observe(topic, &sp(&json!({"seq": 0})), at), None);
+    let (_, name, n) = state.node_of(topic).unwrap();
+    assert_eq!((name, n.bd_seq, n.gaps), ("nœud-1", Some(3), 2));
+    assert!(n.endpoint.online && n.devices["presse"].online);
+    assert_eq!(n.endpoint.names, 3);
+    // The broker's will: the node and its devices go offline.
+    state.observe(
+        "spBv1.0/usine-été/NDEATH/nœud-1",
+        &sp(&json!({"metrics": [{"name": "bdSeq", "long_value": 3}]})),
+        at,
+    );
+    let (_, _, n) = state.node_of(topic).unwrap();
+    assert!(!n.endpoint.online && !n.devices["presse"].online);
+    // Not Sparkplug topics, garbage payloads: nothing, no panic.
+    assert!(parse_topic("spBv1.0/g").is_none());
+    assert!(parse_topic("spBv1.0/g/NDATA/n/d/extra").is_none());
+    assert_eq!(
+        state.observe("spBv1.0/g/NDATA/n", &[0xff, 0xff, 0xff], at),
+        None
+    );
+    assert_eq!(state.observe("spBv1.0/g/NBIRTH/n", &[0x12, 0xff], at), None);
+}

@@ -66,12 +66,43 @@ fn on_message(model: &mut Model, m: &Message) {
     let structure = model.store.structure_generation;
     if let Inserted::Existing(id) | Inserted::NewTopic(id) = model.store.insert(m) {
         model.watch.observe(&model.store, id);
+        if m.topic.starts_with("spBv1.0/") {
+            sparkplug(model, m, id);
+        }
     }
     if model.store.structure_generation != structure {
         topics::on_new_nodes(model);
     }
     if let Some(props) = &m.properties {
         track_request(model, m, props);
+    }
+}
+
+/// Sparkplug births are learned as they arrive (their aliases name later data); a `seq` that
+/// skips is a gap in the anomaly list.
+fn sparkplug(model: &mut Model, m: &Message, id: crate::store::NodeId) {
+    if !model
+        .decoders
+        .for_topic(&m.topic)
+        .is_some_and(|d| d.is_sparkplug())
+    {
+        return;
+    }
+    if let Some(gap) = model.sparkplug.observe(&m.topic, &m.payload, m.received) {
+        let missing = (gap.got + 256 - gap.expected) % 256;
+        let data = crate::watch::Data::Gap {
+            from: i64::try_from(gap.expected).unwrap_or(0),
+            to: i64::try_from((gap.got + 255) % 256).unwrap_or(0),
+            missing: i64::try_from(missing).unwrap_or(0),
+        };
+        let message = model.store.node(id).history().back().cloned();
+        model.watch.report(
+            &model.store,
+            id,
+            crate::watch::AnomalyKind::Gap,
+            message.as_ref(),
+            data,
+        );
     }
 }
 

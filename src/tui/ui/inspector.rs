@@ -61,6 +61,7 @@ pub fn render(model: &Model, view: &View, frame: &mut Frame<'_>, area: Rect) -> 
     }
     header.extend(anomaly_lines(model, t, id, width));
     header.extend(decoder_line(t, &shown.view, width));
+    header.extend(sparkplug_line(model, t, node.path(), width));
 
     let history_rows = u16::try_from(node.history().len().min(6) + 1).unwrap_or(7);
     let header_rows = u16::try_from(header.len()).unwrap_or(3);
@@ -115,6 +116,40 @@ fn anomaly_lines(
         ]));
     }
     lines
+}
+
+/// The Sparkplug B edge node a topic belongs to: online or not, its last birth, `bdSeq`,
+/// `seq`, metrics and gaps, and its devices.
+fn sparkplug_line(model: &Model, t: &Theme, path: &str, width: usize) -> Option<Line<'static>> {
+    let (_, name, node) = model.sparkplug.node_of(path)?;
+    let status = |e: &crate::payload::decode::sparkplug::Endpoint| {
+        let state = if e.online { "online" } else { "offline" };
+        let birth = e.last_birth.map_or_else(
+            || "no birth seen".to_string(),
+            |b| format!("birth {}", clock(b)),
+        );
+        format!("{state} ({birth}, {} metrics)", e.names)
+    };
+    let mut text = format!("{name} {}", status(&node.endpoint));
+    if let Some(bd) = node.bd_seq {
+        let _ = write!(text, " · bdSeq {bd}");
+    }
+    if let Some(seq) = node.seq {
+        let _ = write!(text, " · seq {seq}");
+    }
+    if node.gaps > 0 {
+        let _ = write!(text, " · {} seq gaps", node.gaps);
+    }
+    for (device, d) in &node.devices {
+        let _ = write!(text, " · {device} {}", status(d));
+    }
+    let text = crate::sanitize::line(text.as_bytes()).into_owned();
+    let lead = "◆ Sparkplug ";
+    let room = width.saturating_sub(crate::width::of(lead));
+    Some(Line::from(vec![
+        Span::styled(lead, t.label),
+        Span::styled(crate::width::fit(&text, room), t.value),
+    ]))
 }
 
 /// Which decoder made the view, or why it could not (the raw bytes are then shown).
