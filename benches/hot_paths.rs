@@ -251,5 +251,64 @@ fn flat_frame(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ingest, frame, flat_frame);
+/// The same flat level, every row Protobuf (the decoders' fixture), mapped with `--decode`:
+/// what decoding the visible rows adds to a frame.
+fn protobuf_frame(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame");
+    group.sample_size(10);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let payload =
+        Bytes::from(std::fs::read(root.join("tests/fixtures/proto/telemetry.bin")).unwrap());
+    let mut model = Model::new("mqtt://bench".into(), Limits::default(), SystemTime::now());
+    let spec = mqscope::payload::decode::parse_spec(
+        "flat/+/value=protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Telemetry",
+    )
+    .unwrap();
+    let decoder = spec
+        .build(root, &[root.join("tests/fixtures/proto")])
+        .unwrap();
+    model.decoders = mqscope::payload::decode::Decoders::new(vec![(spec.filter, decoder)]);
+    for i in 0..100_000u64 {
+        let mut m = message(format!("flat/dev{i}/value"), i);
+        m.payload = payload.clone();
+        update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
+    }
+    let top = model.store.find("flat").unwrap();
+    model.topics.opened.insert(top);
+    model.topics.selected = Some(top);
+    model.topics.changed();
+    update(&mut model, Msg::Frame);
+    let mut view = View::default();
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    view.refresh(&model);
+    terminal
+        .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
+        .unwrap();
+    group.bench_function(
+        "rebuild only, 100k Protobuf rows open (visible ones decoded)",
+        |b| {
+            b.iter(|| {
+                view.invalidate();
+                view.refresh(&model);
+            });
+        },
+    );
+    group.bench_function("frame under traffic, 100k Protobuf rows open", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            let mut m = message(format!("flat/dev{}/value", i % 1000), i);
+            m.payload = payload.clone();
+            update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
+            update(&mut model, Msg::Frame);
+            view.refresh(&model);
+            terminal
+                .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
+                .unwrap();
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest, frame, flat_frame, protobuf_frame);
 criterion_main!(benches);
