@@ -13,6 +13,7 @@ pub enum Field {
     Topic,
     Payload,
     File,
+    Encode,
     Qos,
     Retain,
     ContentType,
@@ -24,10 +25,11 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 11] = [
+    pub const ALL: [Field; 12] = [
         Field::Topic,
         Field::Payload,
         Field::File,
+        Field::Encode,
         Field::Qos,
         Field::Retain,
         Field::ContentType,
@@ -43,6 +45,7 @@ impl Field {
             Field::Topic => "topic",
             Field::Payload => "payload",
             Field::File => "or file",
+            Field::Encode => "encode",
             Field::Qos => "QoS",
             Field::Retain => "retain",
             Field::ContentType => "content type",
@@ -60,6 +63,9 @@ impl Field {
             Field::Topic => "no + or #; ↑↓ recall earlier publishes",
             Field::Payload => "Enter: new line",
             Field::File => "a path: the file's bytes are sent as they are, instead of the payload",
+            Field::Encode => {
+                "Space toggles: the JSON payload encoded with the topic's decoder (--decode)"
+            }
             Field::Qos => "← → or 0 1 2",
             Field::Retain => "Space toggles",
             Field::ContentType => "MQTT 5, e.g. application/json",
@@ -80,6 +86,8 @@ pub struct PublishForm {
     pub file: String,
     pub qos: u8,
     pub retain: bool,
+    /// Encode the payload (JSON) with the decoder that maps the topic.
+    pub encode: bool,
     pub content_type: String,
     /// `None` unset, `Some(0)` bytes, `Some(1)` UTF-8.
     pub payload_format: Option<u8>,
@@ -156,7 +164,7 @@ impl PublishForm {
             Field::ResponseTopic => &mut self.response_topic,
             Field::Correlation => &mut self.correlation,
             Field::UserProperties => &mut self.user_properties,
-            Field::Qos | Field::Retain | Field::PayloadFormat => return None,
+            Field::Qos | Field::Retain | Field::PayloadFormat | Field::Encode => return None,
         })
     }
 
@@ -184,10 +192,12 @@ impl PublishForm {
                         };
                     }
                     Field::Retain => self.retain = !self.retain,
+                    Field::Encode => self.encode = !self.encode,
                     _ => {}
                 }
             }
             KeyCode::Char(' ') if self.field() == Field::Retain => self.retain = !self.retain,
+            KeyCode::Char(' ') if self.field() == Field::Encode => self.encode = !self.encode,
             KeyCode::Char(c @ '0'..='2') if self.field() == Field::Qos => {
                 self.qos = c as u8 - b'0';
             }
@@ -206,6 +216,7 @@ impl PublishForm {
         &self,
         protocol: Protocol,
         max_packet: Option<u32>,
+        decoders: &crate::payload::decode::Decoders,
     ) -> Result<PublishRequest, String> {
         let topic = self.topic.trim();
         if topic.is_empty() {
@@ -224,6 +235,20 @@ impl PublishForm {
         } else {
             let path = self.file.trim();
             Bytes::from(std::fs::read(path).map_err(|e| format!("file {path}: {e}"))?)
+        };
+        let payload = if self.encode {
+            let decoder = decoders.for_topic(topic).ok_or_else(|| {
+                format!("encode: no decoder maps {topic} (--decode or [[decoders]])")
+            })?;
+            let text = std::str::from_utf8(&payload)
+                .map_err(|_| "encode: the payload must be JSON text".to_string())?;
+            Bytes::from(
+                decoder
+                    .encode(text)
+                    .map_err(|e| format!("encode ({}): {e}", decoder.label()))?,
+            )
+        } else {
+            payload
         };
         let properties = self.properties()?;
         if properties.is_some() && protocol == Protocol::V311 {
@@ -340,36 +365,73 @@ pub fn estimated_size(req: &PublishRequest) -> usize {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::payload::decode::Decoders;
+
+    #[test]
+    fn encode_uses_the_topic_decoder() {
+        let spec = crate::payload::decode::parse_spec("capteurs/+/été=msgpack").unwrap();
+        let decoder = spec.build(std::path::Path::new(""), &[]).unwrap();
+        let decoders = Decoders::new(vec![(spec.filter, decoder)]);
+        let mut f = PublishForm::to_topic("capteurs/1/été");
+        f.payload = r#"{"t":21}"#.into();
+        f.focus = Field::ALL.iter().position(|x| *x == Field::Encode).unwrap();
+        f.on_key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE));
+        assert!(f.encode);
+        let req = f.build(Protocol::V5, None, &decoders).unwrap();
+        assert_eq!(&req.payload[..], &[0x81, 0xa1, b't', 21]);
+        f.payload = "{oops".into();
+        assert!(
+            f.build(Protocol::V5, None, &decoders)
+                .unwrap_err()
+                .starts_with("encode (msgpack): not JSON")
+        );
+        f.topic = "ailleurs".into();
+        assert!(
+            f.build(Protocol::V5, None, &decoders)
+                .unwrap_err()
+                .contains("no decoder maps ailleurs")
+        );
+    }
 
     #[test]
     fn wildcards_sizes_and_properties_are_checked_before_sending() {
         let mut f = PublishForm::to_topic("a/+/b");
         assert!(
-            f.build(Protocol::V5, None)
+            f.build(Protocol::V5, None, &Decoders::default())
                 .unwrap_err()
                 .contains("wildcards")
         );
         f.topic = "a/b".into();
         f.payload = "x".repeat(200);
         assert!(
-            f.build(Protocol::V5, Some(100))
+            f.build(Protocol::V5, Some(100), &Decoders::default())
                 .unwrap_err()
                 .contains("at most 100")
         );
         f.payload = "hi".into();
         f.expiry = "soon".into();
-        assert!(f.build(Protocol::V5, None).unwrap_err().contains("expiry"));
+        assert!(
+            f.build(Protocol::V5, None, &Decoders::default())
+                .unwrap_err()
+                .contains("expiry")
+        );
         f.expiry = "60".into();
         f.correlation = "0xabc".into();
-        assert!(f.build(Protocol::V5, None).unwrap_err().contains("even"));
+        assert!(
+            f.build(Protocol::V5, None, &Decoders::default())
+                .unwrap_err()
+                .contains("even")
+        );
         f.correlation = "0x0a0b".into();
         f.user_properties = "site=north; line = 2".into();
         assert!(
-            f.build(Protocol::V311, None)
+            f.build(Protocol::V311, None, &Decoders::default())
                 .unwrap_err()
                 .contains("MQTT 5")
         );
-        let req = f.build(Protocol::V5, Some(1000)).unwrap();
+        let req = f
+            .build(Protocol::V5, Some(1000), &Decoders::default())
+            .unwrap();
         let p = req.properties.unwrap();
         assert_eq!(p.message_expiry, Some(60));
         assert_eq!(p.correlation_data.as_deref(), Some(&[10u8, 11][..]));

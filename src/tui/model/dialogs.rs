@@ -216,7 +216,7 @@ fn publish_key(
 /// Sends what the form describes, or keeps it open with the reason it cannot be sent.
 fn send_publish(model: &mut Model, mut form: PublishForm) -> (Option<Dialog>, Vec<Command>) {
     let (protocol, max) = link_limits(model);
-    let req = match form.build(protocol, max) {
+    let req = match form.build(protocol, max, &model.decoders) {
         Err(why) => {
             form.error = Some(why);
             return (Some(Dialog::Publish(form)), Vec::new());

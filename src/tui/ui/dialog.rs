@@ -153,6 +153,12 @@ fn publish_lines(model: &Model, t: &Theme, form: &PublishForm) -> Vec<Line<'stat
             Field::File => format!("{}{cursor}", tail(&form.file, 76)),
             Field::Qos => format!("{}", form.qos),
             Field::Retain => (if form.retain { "yes" } else { "no" }).to_string(),
+            Field::Encode => match (form.encode, model.decoders.for_topic(form.topic.trim())) {
+                (false, Some(d)) => format!("no (Space: as {})", d.label()),
+                (false, None) => "no".into(),
+                (true, Some(d)) => format!("yes, as {}", d.label()),
+                (true, None) => "yes, but no decoder maps this topic".into(),
+            },
             Field::ContentType => format!("{}{cursor}", tail(&form.content_type, 76)),
             Field::PayloadFormat => match form.payload_format {
                 None => "unset".into(),
@@ -207,7 +213,7 @@ fn publish_lines(model: &Model, t: &Theme, form: &PublishForm) -> Vec<Line<'stat
             .and_then(|c| c.max_packet_size),
     );
     let size = form
-        .build(crate::broker::Protocol::V5, None)
+        .build(crate::broker::Protocol::V5, None, &model.decoders)
         .map(|r| format!("~{} on the wire", bytes(estimated_size(&r))))
         .unwrap_or_default();
     lines.push(Line::styled(
