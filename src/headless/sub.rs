@@ -249,6 +249,9 @@ impl Printer<'_> {
                 }
             }
             BrokerEvent::Lifecycle(l) => {
+                if matches!(l.kind, LifecycleKind::Connected(_)) {
+                    self.sparkplug.link_lost();
+                }
                 if let LifecycleKind::Stage {
                     stage: Stage::Connack,
                     elapsed,

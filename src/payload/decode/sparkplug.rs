@@ -131,6 +131,14 @@ impl Sparkplug {
         }
     }
 
+    /// Our own link was lost: what the nodes sent meanwhile was never seen, so the next `seq`
+    /// of each is not checked (a gap there is not the node's).
+    pub fn link_lost(&mut self) {
+        for node in self.nodes.values_mut() {
+            node.seq = None;
+        }
+    }
+
     /// Adds to a decoded payload what the births said: each metric's `name` (from its alias)
     /// and `datatype_name`.
     pub fn annotate(&self, topic: &str, decoded: &mut Value) {

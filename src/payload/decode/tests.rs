@@ -467,6 +467,10 @@ fn sparkplug_births_name_later_data_and_seq_gaps_are_found() {
             got: 6
         })
     );
+    // After our own link was lost, the next seq is not checked.
+    state.link_lost();
+    assert_eq!(state.observe(topic, &sp(&json!({"seq": 40})), at), None);
+    assert_eq!(state.observe(topic, &sp(&json!({"seq": 41})), at), None);
     // 255 wraps to 0.
     state.observe(topic, &sp(&json!({"seq": 255})), at);
     assert_eq!(state.observe(topic, &sp(&json!({"seq": 0})), at), None);

@@ -109,6 +109,9 @@ fn sparkplug(model: &mut Model, m: &Message, id: crate::store::NodeId) {
 fn on_lifecycle(model: &mut Model, l: Lifecycle) {
     model.timeline.apply(&l);
     model.watch.lifecycle(&l);
+    if matches!(l.kind, LifecycleKind::Connected(_)) {
+        model.sparkplug.link_lost();
+    }
     model.link = match l.kind {
         LifecycleKind::Connecting { .. } => LinkState::Connecting { attempt: l.attempt },
         LifecycleKind::Connected(info) => LinkState::Connected {
