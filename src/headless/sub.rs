@@ -195,6 +195,39 @@ impl Printer<'_> {
         super::watch::write_anomalies(out, &fresh, self.args.json, "! ", &[]).map(|_| ())
     }
 
+    /// One message, in text or JSON, decoded when a decoder maps its topic.
+    fn write_message(
+        &mut self,
+        out: &mut impl Write,
+        m: &crate::broker::Message,
+    ) -> io::Result<()> {
+        let decoder = self.decoders.for_topic(&m.topic);
+        let gap = if decoder.is_some_and(|d| d.is_sparkplug()) {
+            self.sparkplug.observe(&m.topic, &m.payload, m.received)
+        } else {
+            None
+        };
+        let sparkplug = &self.sparkplug;
+        let annotate = |v: &mut serde_json::Value| sparkplug.annotate(&m.topic, v);
+        if self.args.json {
+            let mut line = render::message_json(m);
+            if let Some(d) = decoder {
+                crate::payload::decode::add_to_json_with(&mut line, d, &m.payload, annotate);
+            }
+            if let Some(gap) = gap {
+                line["sparkplug_seq_gap"] =
+                    serde_json::json!({"expected": gap.expected, "got": gap.got});
+            }
+            serde_json::to_writer(&mut *out, &line)
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+        } else if let Some(d) = decoder {
+            render::write_decoded_text(out, m, d, self.escape, annotate)
+        } else {
+            render::write_text(out, m, self.escape)
+        }
+    }
+
     fn event(
         &mut self,
         out: &mut impl Write,
@@ -213,33 +246,7 @@ impl Printer<'_> {
                 if self.args.retained_only && !m.retain {
                     return Ok(Step::Stop(Outcome::Done));
                 }
-                let decoder = self.decoders.for_topic(&m.topic);
-                let gap = if decoder.is_some_and(|d| d.is_sparkplug()) {
-                    self.sparkplug.observe(&m.topic, &m.payload, m.received)
-                } else {
-                    None
-                };
-                let sparkplug = &self.sparkplug;
-                let annotate = |v: &mut serde_json::Value| sparkplug.annotate(&m.topic, v);
-                let written = if self.args.json {
-                    let mut line = render::message_json(m);
-                    if let Some(d) = decoder {
-                        crate::payload::decode::add_to_json_with(
-                            &mut line, d, &m.payload, annotate,
-                        );
-                    }
-                    if let Some(gap) = gap {
-                        line["sparkplug_seq_gap"] =
-                            serde_json::json!({"expected": gap.expected, "got": gap.got});
-                    }
-                    serde_json::to_writer(&mut *out, &line)
-                        .map_err(io::Error::from)
-                        .and_then(|()| out.write_all(b"\n"))
-                } else if let Some(d) = decoder {
-                    render::write_decoded_text(out, m, d, self.escape, annotate)
-                } else {
-                    render::write_text(out, m, self.escape)
-                };
+                let written = self.write_message(out, m);
                 if let Err(e) = written.and_then(|()| self.anomalies(out)) {
                     return write_failed(&e).map(Step::Stop);
                 }
