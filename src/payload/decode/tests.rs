@@ -495,3 +495,22 @@ fn sparkplug_births_name_later_data_and_seq_gaps_are_found() {
     );
     assert_eq!(state.observe("spBv1.0/g/NBIRTH/n", &[0x12, 0xff], at), None);
 }
+
+#[test]
+fn a_compiled_descriptor_set_is_accepted_too() {
+    let mut compiler = protox::Compiler::new([fixtures()]).unwrap();
+    compiler.include_imports(true);
+    compiler.open_file("plant/v1/telemetry.proto").unwrap();
+    let dir = std::env::temp_dir().join(format!("mqscope-desc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let desc = dir.join("plant.desc");
+    std::fs::write(&desc, compiler.encode_file_descriptor_set()).unwrap();
+    let spec = parse_spec(&format!("protobuf:{}:plant.v1.Telemetry", desc.display())).unwrap();
+    let d = spec.build(Path::new(""), &[]).unwrap();
+    assert_eq!(value(&d, &telemetry_bytes())["state"], "RUNNING");
+    // Not a descriptor set: said, with the file.
+    std::fs::write(&desc, b"\xff\xff not protobuf").unwrap();
+    let err = spec.build(Path::new(""), &[]).unwrap_err().0;
+    assert!(err.contains("plant.desc: not a compiled descriptor set"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
