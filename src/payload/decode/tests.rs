@@ -511,6 +511,9 @@ fn a_compiled_descriptor_set_is_accepted_too() {
     // Not a descriptor set: said, with the file.
     std::fs::write(&desc, b"\xff\xff not protobuf").unwrap();
     let err = spec.build(Path::new(""), &[]).unwrap_err().0;
-    assert!(err.contains("plant.desc: not a compiled descriptor set"), "{err}");
+    assert!(
+        err.contains("plant.desc: not a compiled descriptor set"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
