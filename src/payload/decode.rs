@@ -259,11 +259,21 @@ impl Decoders {
     }
 
     /// A one-line preview of a payload for a tree row: the decoded value as compact JSON when
-    /// a decoder maps the topic and decodes it, else the raw preview.
-    pub fn preview(&self, topic: &str, payload: &[u8], max_chars: usize) -> String {
+    /// a decoder maps the topic and decodes it (completed by `annotate`: Sparkplug's names),
+    /// else the raw preview.
+    pub fn preview(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        max_chars: usize,
+        annotate: impl FnOnce(&mut Value),
+    ) -> String {
         let decoded = self.for_topic(topic).and_then(|d| d.decode(payload).ok());
         match decoded {
-            Some(Decoded::Value(v)) => super::preview(v.to_string().as_bytes(), max_chars),
+            Some(Decoded::Value(mut v)) => {
+                annotate(&mut v);
+                super::preview(v.to_string().as_bytes(), max_chars)
+            }
             Some(Decoded::Bytes(b, _)) => super::preview(&b, max_chars),
             None => super::preview(payload, max_chars),
         }

@@ -275,7 +275,7 @@ impl View {
         }
         let mut builder = Builder {
             store: &model.store,
-            decoders: &model.decoders,
+            decoding: (&model.decoders, &model.sparkplug),
             watch: &model.watch,
             opened: &model.topics.opened,
             theme: &self.theme,
@@ -307,7 +307,7 @@ impl View {
             if item.identifier() == id && item.children().is_empty() {
                 let text = row_line(
                     &model.store,
-                    &model.decoders,
+                    (&model.decoders, &model.sparkplug),
                     *id,
                     &self.theme,
                     model.now,
@@ -393,7 +393,11 @@ fn item_at<'a>(
 
 struct Builder<'a> {
     store: &'a TopicStore,
-    decoders: &'a crate::payload::decode::Decoders,
+    /// The decoders, and Sparkplug's names for data sent by alias.
+    decoding: (
+        &'a crate::payload::decode::Decoders,
+        &'a crate::payload::decode::sparkplug::Sparkplug,
+    ),
     watch: &'a crate::watch::Watch,
     opened: &'a std::collections::HashSet<NodeId>,
     theme: &'a Theme,
@@ -440,7 +444,7 @@ impl Builder<'_> {
         let text = if in_window {
             row_line(
                 self.store,
-                self.decoders,
+                self.decoding,
                 id,
                 self.theme,
                 self.now,
@@ -467,7 +471,10 @@ impl Builder<'_> {
 /// below, last value.
 pub fn row_line(
     store: &TopicStore,
-    decoders: &crate::payload::decode::Decoders,
+    (decoders, sparkplug): (
+        &crate::payload::decode::Decoders,
+        &crate::payload::decode::sparkplug::Sparkplug,
+    ),
     id: NodeId,
     theme: &Theme,
     now: SystemTime,
@@ -509,7 +516,9 @@ pub fn row_line(
     if let Some(last) = node.last() {
         spans.push(Span::styled(" = ", theme.dim));
         spans.push(Span::styled(
-            decoders.preview(node.path(), &last.payload, PREVIEW_CHARS),
+            decoders.preview(node.path(), &last.payload, PREVIEW_CHARS, |v| {
+                sparkplug.annotate(node.path(), v);
+            }),
             theme.preview,
         ));
     }

@@ -178,3 +178,25 @@ fn sparkplug_names_data_by_alias_shows_the_edge_node_and_reports_a_seq_gap() {
     );
     insta::assert_snapshot!("sparkplug_ndata_160x45", text);
 }
+
+#[test]
+fn sparkplug_tree_previews_name_metrics_sent_by_alias() {
+    let mut model = Model::new(
+        "mqtt://broker.test:1883".into(),
+        mqscope::store::Limits::default(),
+        t0(),
+    );
+    let birth =
+        r#"{"seq":0,"metrics":[{"name":"温度","alias":1,"datatype":10,"double_value":20.5}]}"#;
+    feed(&mut model, message("spBv1.0/g/NBIRTH/n", &sp(birth), 0));
+    let data = r#"{"seq":1,"metrics":[{"alias":1,"double_value":21.5}]}"#;
+    feed(&mut model, message("spBv1.0/g/NDATA/n", &sp(data), 100));
+    select(&mut model, "spBv1.0/g/NDATA/n");
+    let mut view = View::default();
+    let terminal = draw(&mut model, &mut view, 160, 45);
+    let text = screen(&terminal);
+    assert!(
+        text.contains(r#"n (1) = {"metrics":[{"name":"温"#),
+        "{text}"
+    );
+}

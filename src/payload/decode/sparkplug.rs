@@ -158,7 +158,8 @@ impl Sparkplug {
             let alias = obj.get("alias").and_then(Value::as_u64);
             if !obj.contains_key("name") {
                 if let Some(metric) = alias.and_then(|a| endpoint?.aliases.get(&a)) {
-                    obj.insert("name".into(), Value::String(metric.name.clone()));
+                    // First, as in a birth: the name is what a reader looks for.
+                    obj.shift_insert(0, "name".into(), Value::String(metric.name.clone()));
                 }
             }
             let datatype = obj.get("datatype").and_then(Value::as_u64).or_else(|| {
