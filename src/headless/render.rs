@@ -18,14 +18,19 @@ fn ms(d: Duration) -> f64 {
 /// (control characters and invalid UTF-8 escaped); into a pipe they go out raw, as
 /// mosquitto_sub writes them.
 pub fn write_text(out: &mut impl Write, m: &Message, escape: bool) -> io::Result<()> {
+    write_line(out, &m.topic, &m.payload, escape)
+}
+
+/// `topic payload`, both sanitized on a terminal.
+fn write_line(out: &mut impl Write, topic: &str, payload: &[u8], escape: bool) -> io::Result<()> {
     if escape {
-        out.write_all(sanitize::line(m.topic.as_bytes()).as_bytes())?;
+        out.write_all(sanitize::line(topic.as_bytes()).as_bytes())?;
         out.write_all(b" ")?;
-        out.write_all(sanitize::line(&m.payload).as_bytes())?;
+        out.write_all(sanitize::line(payload).as_bytes())?;
     } else {
-        out.write_all(m.topic.as_bytes())?;
+        out.write_all(topic.as_bytes())?;
         out.write_all(b" ")?;
-        out.write_all(&m.payload)?;
+        out.write_all(payload)?;
     }
     out.write_all(b"\n")
 }
@@ -48,16 +53,7 @@ pub fn write_decoded_text(
         Value::String(s) => s,
         other => other.to_string(),
     };
-    if escape {
-        out.write_all(sanitize::line(m.topic.as_bytes()).as_bytes())?;
-        out.write_all(b" ")?;
-        out.write_all(sanitize::line(text.as_bytes()).as_bytes())?;
-    } else {
-        out.write_all(m.topic.as_bytes())?;
-        out.write_all(b" ")?;
-        out.write_all(text.as_bytes())?;
-    }
-    out.write_all(b"\n")
+    write_line(out, &m.topic, text.as_bytes(), escape)
 }
 
 /// The fields of a SUBACK (`subscribed`) or UNSUBACK (`unsubscribed`) line.
@@ -262,6 +258,26 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use std::time::SystemTime;
+
+    #[test]
+    fn decoded_text_from_a_broker_is_escaped_on_a_terminal() {
+        // MessagePack {"t": "\x1b[2J温度"} on a non-ASCII topic.
+        let mut payload = vec![0x81, 0xa1, b't', 0xaa];
+        payload.extend("\x1b[2J温度".as_bytes());
+        let mut m = message(b"");
+        m.topic = "été/\x1b]0;x".into();
+        m.payload = Bytes::from(payload);
+        let spec = crate::payload::decode::parse_spec("msgpack").unwrap();
+        let d = spec.build(std::path::Path::new(""), &[]).unwrap();
+        let mut out = Vec::new();
+        write_decoded_text(&mut out, &m, &d, true, |_| {}).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\x1b'), "{text:?}");
+        assert!(
+            text.contains("温度") && text.starts_with("été/"),
+            "{text:?}"
+        );
+    }
 
     fn message(payload: &'static [u8]) -> Message {
         Message {
