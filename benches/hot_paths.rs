@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use mqscope::broker::{BrokerEvent, Message};
+use mqscope::payload::decode::Decoders;
 use mqscope::store::{Limits, TopicStore};
 use mqscope::tui::model::{Model, Msg, update};
 use mqscope::tui::view::View;
@@ -191,18 +192,26 @@ fn frame(c: &mut Criterion) {
     group.finish();
 }
 
-/// The worst case: one opened level with 100k children (`flat/dev0..dev99999/value`).
-fn flat_frame(c: &mut Criterion) {
-    let mut group = c.benchmark_group("frame");
-    group.sample_size(10);
+/// Message `i` on `flat/dev{dev}/value`: a JSON sample, or `payload`.
+fn flat_message(dev: u64, i: u64, payload: Option<&Bytes>) -> Message {
+    let mut m = message(format!("flat/dev{dev}/value"), i);
+    if let Some(p) = payload {
+        m.payload = p.clone();
+    }
+    m
+}
+
+/// One opened level of 100k topics (`flat/dev0..dev99999/value`), drawn once at 200×50.
+fn flat(payload: Option<&Bytes>, decoders: Decoders) -> (Model, View, Terminal<TestBackend>) {
     let mut model = Model::new("mqtt://bench".into(), Limits::default(), SystemTime::now());
+    model.decoders = decoders;
     for i in 0..100_000u64 {
-        let m = message(format!("flat/dev{i}/value"), i);
+        let m = flat_message(i, i, payload);
         update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
     }
-    let root = model.store.find("flat").unwrap();
-    model.topics.opened.insert(root);
-    model.topics.selected = Some(root);
+    let top = model.store.find("flat").unwrap();
+    model.topics.opened.insert(top);
+    model.topics.selected = Some(top);
     model.topics.changed();
     update(&mut model, Msg::Frame);
     let mut view = View::default();
@@ -211,6 +220,14 @@ fn flat_frame(c: &mut Criterion) {
     terminal
         .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
         .unwrap();
+    (model, view, terminal)
+}
+
+/// The worst case: one opened level with 100k children (`flat/dev0..dev99999/value`).
+fn flat_frame(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame");
+    group.sample_size(10);
+    let (mut model, mut view, mut terminal) = flat(None, Decoders::default());
     group.bench_function("rebuild only, one level of 100k rows open", |b| {
         b.iter(|| {
             view.invalidate();
@@ -239,7 +256,7 @@ fn flat_frame(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i += 1;
-            let m = message(format!("flat/dev{}/value", i % 1000), i);
+            let m = flat_message(i % 1000, i, None);
             update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
             update(&mut model, Msg::Frame);
             view.refresh(&model);
@@ -259,31 +276,13 @@ fn protobuf_frame(c: &mut Criterion) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let payload =
         Bytes::from(std::fs::read(root.join("tests/fixtures/proto/telemetry.bin")).unwrap());
-    let mut model = Model::new("mqtt://bench".into(), Limits::default(), SystemTime::now());
     let spec = mqscope::payload::decode::parse_spec(
-        "flat/+/value=protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Telemetry",
+        "flat/+/value=protobuf:assets/proto/plant/v1/telemetry.proto:plant.v1.Telemetry",
     )
     .unwrap();
-    let decoder = spec
-        .build(root, &[root.join("tests/fixtures/proto")])
-        .unwrap();
-    model.decoders = mqscope::payload::decode::Decoders::new(vec![(spec.filter, decoder)]);
-    for i in 0..100_000u64 {
-        let mut m = message(format!("flat/dev{i}/value"), i);
-        m.payload = payload.clone();
-        update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
-    }
-    let top = model.store.find("flat").unwrap();
-    model.topics.opened.insert(top);
-    model.topics.selected = Some(top);
-    model.topics.changed();
-    update(&mut model, Msg::Frame);
-    let mut view = View::default();
-    let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    view.refresh(&model);
-    terminal
-        .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
-        .unwrap();
+    let decoder = spec.build(root, &[root.join("assets/proto")]).unwrap();
+    let decoders = Decoders::new(vec![(spec.filter, decoder)]);
+    let (mut model, mut view, mut terminal) = flat(Some(&payload), decoders);
     group.bench_function(
         "rebuild only, 100k Protobuf rows open (visible ones decoded)",
         |b| {
@@ -297,8 +296,7 @@ fn protobuf_frame(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i += 1;
-            let mut m = message(format!("flat/dev{}/value", i % 1000), i);
-            m.payload = payload.clone();
+            let m = flat_message(i % 1000, i, Some(&payload));
             update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
             update(&mut model, Msg::Frame);
             view.refresh(&model);

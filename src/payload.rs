@@ -165,9 +165,7 @@ impl PayloadView {
         let line_starts = if shown == Shown::Hex {
             Vec::new()
         } else {
-            std::iter::once(0)
-                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect()
+            line_starts(&text)
         };
         Self {
             kind,
@@ -209,15 +207,12 @@ impl PayloadView {
                 annotate(&mut value);
                 let kind = classify(window(&bytes));
                 let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-                let line_starts = std::iter::once(0)
-                    .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-                    .collect();
                 Self {
                     kind,
                     shown: Shown::Json,
                     bytes,
+                    line_starts: line_starts(&text),
                     text,
-                    line_starts,
                     note: None,
                     decoder: None,
                     decode_error: None,
@@ -265,6 +260,13 @@ impl PayloadView {
     pub fn text(&self) -> &str {
         &self.text
     }
+}
+
+/// Where each line of a text starts.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 /// The part of a payload a text view decodes: all of it, or the first `TEXT_WINDOW` bytes

@@ -20,7 +20,7 @@ pub use anomaly::{Anomaly, AnomalyKind, Data};
 use detect::{Raised, baseline, duplicate_bytes, kind_and_shape, retained, sequence};
 pub use rules::{Rules, Thresholds, WatchRule};
 use shape::Kind;
-use track::{BASELINE_AFTER, BASELINE_AGE_SECS, BASELINE_SECS, Track};
+use track::{BASELINE_SECS, Track};
 
 use crate::store::{NodeId, ROOT, StoredMessage, TopicStore};
 
@@ -303,12 +303,7 @@ impl Watch {
         if t.first_s == 0 {
             t.first_s = now_s;
         }
-        if !t.has(Track::BASELINE)
-            && t.count >= BASELINE_AFTER
-            && now_s.saturating_sub(t.first_s) >= BASELINE_AGE_SECS
-        {
-            t.set(Track::BASELINE, true);
-        }
+        t.settle_baseline(now_s);
         let established = t.count > th.min_messages;
         // A message after an outage of ours: its gap, rate and sequence say nothing of the
         // topic. Retained ones are replays of the past.
@@ -556,11 +551,8 @@ fn steady(
     }
     t.sample_gap(gap);
     baseline(t, Some(gap));
-    if !t.has(Track::BASELINE) && t.count >= BASELINE_AFTER {
-        let now_s = u32::try_from(now / 1000).unwrap_or(u32::MAX);
-        if now_s.saturating_sub(t.first_s) >= BASELINE_AGE_SECS {
-            t.set(Track::BASELINE, true);
-        }
+    if !t.has(Track::BASELINE) {
+        t.settle_baseline(u32::try_from(now / 1000).unwrap_or(u32::MAX));
     }
     true
 }

@@ -110,26 +110,21 @@ impl Decoder {
                 DECODE_LIMIT >> 20
             )));
         }
-        let mut bytes = Bytes::copy_from_slice(payload);
-        for (i, step) in self.steps.iter().enumerate() {
-            let last = i + 1 == self.steps.len();
-            match step {
-                Step::Base64 => {
-                    bytes = Bytes::from(base64_bytes(&bytes)?);
-                    if last {
-                        return Ok(Decoded::Bytes(bytes, Mode::Auto));
-                    }
-                }
-                Step::View(mode) => return Ok(Decoded::Bytes(bytes, *mode)),
-                Step::Protobuf(p) => return p.decode(&bytes).map(Decoded::Value),
-                Step::Sparkplug => {
-                    return protobuf::sparkplug()?.decode(&bytes).map(Decoded::Value);
-                }
-                Step::Msgpack => return structured::msgpack(&bytes).map(Decoded::Value),
-                Step::Cbor => return structured::cbor(&bytes).map(Decoded::Value),
-            }
+        // base64 can only come first (the spec's rule): undo it, then the last step decides.
+        let (unwrapped, steps) = match self.steps.split_first() {
+            Some((Step::Base64, rest)) => (Some(base64_bytes(payload)?), rest),
+            _ => (None, self.steps.as_slice()),
+        };
+        let bytes = unwrapped.as_deref().unwrap_or(payload);
+        match steps.first() {
+            None => Ok(Decoded::Bytes(Bytes::copy_from_slice(bytes), Mode::Auto)),
+            Some(Step::View(mode)) => Ok(Decoded::Bytes(Bytes::copy_from_slice(bytes), *mode)),
+            Some(Step::Protobuf(p)) => p.decode(bytes).map(Decoded::Value),
+            Some(Step::Sparkplug) => protobuf::sparkplug()?.decode(bytes).map(Decoded::Value),
+            Some(Step::Msgpack) => structured::msgpack(bytes).map(Decoded::Value),
+            Some(Step::Cbor) => structured::cbor(bytes).map(Decoded::Value),
+            Some(Step::Base64) => Err(DecodeError("base64 can only come first".into())),
         }
-        Ok(Decoded::Bytes(bytes, Mode::Auto))
     }
 }
 

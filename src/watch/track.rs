@@ -115,6 +115,16 @@ impl Track {
         }
     }
 
+    /// The rate baseline counts once the topic sent enough, for long enough.
+    pub fn settle_baseline(&mut self, now_s: u32) {
+        if !self.has(Self::BASELINE)
+            && self.count >= BASELINE_AFTER
+            && now_s.saturating_sub(self.first_s) >= BASELINE_AGE_SECS
+        {
+            self.set(Self::BASELINE, true);
+        }
+    }
+
     /// Takes one gap between messages into the typical interval.
     pub fn sample_gap(&mut self, gap_ms: u64) {
         #[expect(clippy::cast_precision_loss, reason = "an average")]

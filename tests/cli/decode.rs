@@ -12,14 +12,20 @@ use serde_json::{Value, json};
 use super::support::{TempDir, TestBroker};
 use super::{Subscriber, mqscope, run};
 
+/// The binary payload and the broken .proto.
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proto")
+}
+
+/// The schemas: the demo's, which the tests use too.
+fn schemas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/proto")
 }
 
 fn proto_spec(filter: &str) -> String {
     format!(
         "{filter}=protobuf:{}:plant.v1.Telemetry",
-        fixtures().join("plant/v1/telemetry.proto").display()
+        schemas().join("plant/v1/telemetry.proto").display()
     )
 }
 
@@ -54,21 +60,28 @@ fn ndata() -> Vec<u8> {
 fn publish(url: &str, topic: &str, payload: &[u8], dir: &TempDir) {
     let file = dir.path().join("payload.bin");
     std::fs::write(&file, payload).unwrap();
-    let out = run(
-        {
-            let mut c = mqscope();
-            c.args(["pub", "-b", url, "-q", "1", "-t", topic, "-f"])
-                .arg(&file);
-            c
-        },
-        b"",
-        10,
-    );
+    publish_with(url, topic, &["-f", file.to_str().unwrap()]);
+}
+
+/// `mqscope pub` at QoS 1 with more arguments; it must succeed.
+fn publish_with(url: &str, topic: &str, more: &[&str]) {
+    let mut c = mqscope();
+    c.args(["pub", "-b", url, "-q", "1", "-t", topic])
+        .args(more);
+    let out = run(c, b"", 10);
     assert!(
         out.status.success(),
-        "{}",
+        "{topic}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The message lines of `sub --json` output.
+fn messages(out: &str) -> Vec<Value> {
+    out.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == "message")
+        .collect()
 }
 
 #[test]
@@ -82,7 +95,7 @@ fn sub_json_adds_the_decoded_value_on_both_brokers() {
     for broker in TestBroker::all() {
         let url = broker.url(MqttVersion::V5);
         let pb = proto_spec("plant/+/pb");
-        let proto_path = fixtures().display().to_string();
+        let proto_path = schemas().display().to_string();
         let mut sub = Subscriber::start(&[
             "--json",
             "-b",
@@ -110,11 +123,7 @@ fn sub_json_adds_the_decoded_value_on_both_brokers() {
         sub.wait_for("spBv1.0");
         let (out, code) = sub.finish(10);
         assert_eq!(code, Some(0), "{}: {out}", broker.name());
-        let lines: Vec<Value> = out
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["type"] == "message")
-            .collect();
+        let lines = messages(&out);
         let by_topic = |t: &str| lines.iter().find(|v| v["topic"] == t).unwrap().clone();
         let pb = by_topic("plant/温度/pb");
         assert_eq!(pb["decoder"], "protobuf plant.v1.Telemetry", "{pb}");
@@ -170,7 +179,7 @@ fn sub_text_prints_the_decoded_value_as_one_json_line() {
 #[test]
 fn decode_reads_a_file_or_stdin_with_a_flag_or_the_config_mapping() {
     let telemetry = std::fs::read(fixtures().join("telemetry.bin")).unwrap();
-    let proto_path = fixtures().display().to_string();
+    let proto_path = schemas().display().to_string();
     // A flag, a file.
     let out = run(
         {
@@ -202,7 +211,7 @@ fn decode_reads_a_file_or_stdin_with_a_flag_or_the_config_mapping() {
     for f in ["plant/v1/telemetry.proto", "plant/common/units.proto"] {
         let to = dir.path().join("protos").join(f);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(fixtures().join(f), to).unwrap();
+        std::fs::copy(schemas().join(f), to).unwrap();
     }
     let config = dir.write(
         "config.toml",
@@ -306,10 +315,10 @@ fn bad_mappings_are_usage_errors_that_name_the_flag_or_key() {
 
 #[test]
 fn pub_encode_and_sub_decode_round_trip_on_both_brokers() {
-    let proto_path = fixtures().display().to_string();
+    let proto_path = schemas().display().to_string();
     let proto = format!(
         "protobuf:{}:plant.v1.Telemetry",
-        fixtures().join("plant/v1/telemetry.proto").display()
+        schemas().join("plant/v1/telemetry.proto").display()
     );
     let json =
         r#"{"device":"été-1","temperature":{"value":3.5,"unit":"BAR"},"labels":{"温度":"x"}}"#;
@@ -341,29 +350,12 @@ fn pub_encode_and_sub_decode_round_trip_on_both_brokers() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let sub = Subscriber::start(&args);
         for (topic, kind, payload) in &cases {
-            let out = run(
-                {
-                    let mut c = mqscope();
-                    c.args(["pub", "-b", &url, "-q", "1", "-t", topic, "--proto-path"])
-                        .args([&proto_path, "--encode", kind, "-m", payload]);
-                    c
-                },
-                b"",
-                10,
-            );
-            assert!(
-                out.status.success(),
-                "{topic}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let more = ["--proto-path", &proto_path, "--encode", kind, "-m", payload];
+            publish_with(&url, topic, &more);
         }
         let (out, code) = sub.finish(10);
         assert_eq!(code, Some(0), "{}: {out}", broker.name());
-        let lines: Vec<Value> = out
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["type"] == "message")
-            .collect();
+        let lines = messages(&out);
         let by_topic = |t: &str| lines.iter().find(|v| v["topic"] == t).unwrap().clone();
         let want: Value = serde_json::from_str(json).unwrap();
         for topic in ["rt/mp", "rt/cb", "rt/b64"] {
@@ -448,33 +440,11 @@ fn a_sparkplug_sequence_end_to_end_on_both_brokers() {
         let url = broker.url(MqttVersion::V5);
         let sub = Subscriber::start(&["--json", "-b", &url, "-t", "spBv1.0/#", "-C", "6"]);
         for (topic, json) in &steps {
-            let out = run(
-                {
-                    let mut c = mqscope();
-                    c.args(["pub", "-b", &url, "-q", "1", "-t", topic]).args([
-                        "--encode",
-                        "sparkplug",
-                        "-m",
-                        json,
-                    ]);
-                    c
-                },
-                b"",
-                10,
-            );
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            publish_with(&url, topic, &["--encode", "sparkplug", "-m", json]);
         }
         let (out, code) = sub.finish(10);
         assert_eq!(code, Some(0), "{}: {out}", broker.name());
-        let lines: Vec<Value> = out
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["type"] == "message")
-            .collect();
+        let lines = messages(&out);
         assert_eq!(lines.len(), 6, "{out}");
         assert!(lines.iter().all(|l| l["decoder"] == "Sparkplug B"));
         // Data by alias, named from the births.

@@ -15,10 +15,14 @@ fn fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proto")
 }
 
+fn schemas() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/proto")
+}
+
 fn decoder(spec: &str) -> (String, Decoder) {
     let spec = parse_spec(spec).unwrap();
     let d = spec
-        .build(Path::new(env!("CARGO_MANIFEST_DIR")), &[fixtures()])
+        .build(Path::new(env!("CARGO_MANIFEST_DIR")), &[schemas()])
         .unwrap();
     (spec.filter, d)
 }
@@ -38,9 +42,7 @@ fn decoding() -> Model {
         t0(),
     );
     model.decoders = Decoders::new(vec![
-        decoder(
-            "plant/+/pb=protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Telemetry",
-        ),
+        decoder("plant/+/pb=protobuf:assets/proto/plant/v1/telemetry.proto:plant.v1.Telemetry"),
         decoder("plant/+/mp=msgpack"),
     ]);
     let telemetry = std::fs::read(fixtures().join("telemetry.bin")).unwrap();

@@ -228,7 +228,8 @@ fn unknown_value(encoded: &[u8]) -> Value {
     }
 }
 
-fn varint(buf: &mut &[u8]) -> Option<u64> {
+/// A protobuf varint from the front of `buf`, which moves past it.
+pub(super) fn varint(buf: &mut &[u8]) -> Option<u64> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
         let (&b, rest) = buf.split_first()?;

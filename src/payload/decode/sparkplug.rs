@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::protobuf::sparkplug as schema;
+use super::protobuf::{sparkplug as schema, varint};
 
 /// A Sparkplug topic: `spBv1.0/GROUP/KIND/NODE[/DEVICE]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,19 +235,6 @@ fn top_level_varint(mut buf: &[u8], field: u64) -> Option<u64> {
             }
             5 => buf = buf.get(4..)?,
             _ => return None,
-        }
-    }
-    None
-}
-
-fn varint(buf: &mut &[u8]) -> Option<u64> {
-    let mut value = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = buf.split_first()?;
-        *buf = rest;
-        value |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some(value);
         }
     }
     None

@@ -8,14 +8,20 @@ use serde_json::json;
 use super::spec::StepSpec;
 use super::*;
 
+/// The binary payload and the broken .proto.
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proto")
+}
+
+/// The schemas: the demo's, which the tests use too.
+fn schemas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/proto")
 }
 
 fn build(spec: &str) -> Result<Decoder, String> {
     parse_spec(spec)
         .map_err(|e| e.0)?
-        .build(Path::new(env!("CARGO_MANIFEST_DIR")), &[fixtures()])
+        .build(Path::new(env!("CARGO_MANIFEST_DIR")), &[schemas()])
         .map_err(|e| e.0)
 }
 
@@ -314,8 +320,7 @@ pub(crate) fn telemetry_bytes() -> Vec<u8> {
 
 #[test]
 fn protobuf_from_a_multi_file_proto_with_imports() {
-    let d =
-        build("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Telemetry").unwrap();
+    let d = build("protobuf:assets/proto/plant/v1/telemetry.proto:plant.v1.Telemetry").unwrap();
     assert_eq!(d.label(), "protobuf plant.v1.Telemetry");
     let v = value(&d, &telemetry_bytes());
     assert_eq!(v["device"], "pompe-7/été");
@@ -348,24 +353,21 @@ fn protobuf_errors_name_the_file_line_and_column() {
     assert!(err.starts_with("broken.proto:5:"), "{err}");
     let err = build("protobuf:tests/fixtures/proto/none.proto:a.B").unwrap_err();
     assert!(err.contains("none.proto: no such file"), "{err}");
-    let err =
-        build("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Nope").unwrap_err();
+    let err = build("protobuf:assets/proto/plant/v1/telemetry.proto:plant.v1.Nope").unwrap_err();
     assert!(
         err.contains("has no message \"plant.v1.Nope\"; it has: ")
             && err.contains("plant.v1.Telemetry"),
         "{err}"
     );
     // Without the include path the import is not found, and the error says which.
-    let spec =
-        parse_spec("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.T").unwrap();
+    let spec = parse_spec("protobuf:assets/proto/plant/v1/telemetry.proto:plant.v1.T").unwrap();
     let err = spec
         .build(Path::new(env!("CARGO_MANIFEST_DIR")), &[])
         .unwrap_err()
         .0;
     assert!(err.contains("plant/common/units.proto"), "{err}");
     // Garbage in place of a message: an error, never a panic.
-    let d =
-        build("protobuf:tests/fixtures/proto/plant/v1/telemetry.proto:plant.v1.Telemetry").unwrap();
+    let d = build("protobuf:assets/proto/plant/v1/telemetry.proto:plant.v1.Telemetry").unwrap();
     for bytes in [&[0xff, 0xff, 0xff][..], &[0x0a, 0xff, 0x01], &[0x12; 64]] {
         assert!(d.decode(bytes).is_err(), "{bytes:?}");
     }
@@ -498,7 +500,7 @@ fn sparkplug_births_name_later_data_and_seq_gaps_are_found() {
 
 #[test]
 fn a_compiled_descriptor_set_is_accepted_too() {
-    let mut compiler = protox::Compiler::new([fixtures()]).unwrap();
+    let mut compiler = protox::Compiler::new([schemas()]).unwrap();
     compiler.include_imports(true);
     compiler.open_file("plant/v1/telemetry.proto").unwrap();
     let dir = std::env::temp_dir().join(format!("mqscope-desc-{}", std::process::id()));
