@@ -267,11 +267,13 @@ mod tests {
         let mut m = message(b"");
         m.topic = "été/\x1b]0;x".into();
         m.payload = Bytes::from(payload);
-        let spec = crate::payload::decode::parse_spec("msgpack").unwrap();
-        let d = spec.build(std::path::Path::new(""), &[]).unwrap();
+        let spec = crate::payload::decode::parse_spec("msgpack").expect("a spec");
+        let d = spec
+            .build(std::path::Path::new(""), &[])
+            .expect("a decoder");
         let mut out = Vec::new();
-        write_decoded_text(&mut out, &m, &d, true, |_| {}).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        write_decoded_text(&mut out, &m, &d, true, |_| {}).expect("written");
+        let text = String::from_utf8(out).expect("UTF-8");
         assert!(!text.contains('\x1b'), "{text:?}");
         assert!(
             text.contains("温度") && text.starts_with("été/"),
