@@ -10,7 +10,11 @@ use crate::broker::{BrokerOptions, MqttVersion, Subscription, Target, TlsSetting
 use crate::secret::Secret;
 
 mod proxy;
+mod record;
 pub use proxy::{ProxyArgs, parse_duration};
+pub use record::{
+    ExportArgs, ExportFormatArg, OpenArgs, QosMode, RecordArgs, ReplayArgs, RetainMode, parse_speed,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -144,6 +148,14 @@ pub enum Mode {
     /// Decode one payload from a file or stdin with --decode (Protobuf, Sparkplug B,
     /// MessagePack, CBOR, base64) and print it as JSON.
     Decode(DecodeCmdArgs),
+    /// Record every message and connection event to a file (JSON lines; .zst/.gz compress).
+    Record(RecordArgs),
+    /// Open the explorer on a recording, no broker needed: play, pause, seek.
+    Open(OpenArgs),
+    /// Publish a recording into a broker with its timing, QoS, retain flags and properties.
+    Replay(ReplayArgs),
+    /// Write a recording's messages as CSV or JSON lines.
+    Export(ExportArgs),
 }
 
 /// `mqscope watch`

@@ -1,13 +1,16 @@
 //! Modes without a terminal UI, for scripts: `sub`, `pub`, `doctor`, `clean-retained`,
-//! `watch`, `proxy --json`, `config`, `completions`, `man`.
+//! `watch`, `proxy --json`, `record`, `replay`, `export`, `config`, `completions`, `man`.
 
 pub mod clean;
 pub mod config;
 pub mod decode;
 pub mod doctor;
+pub mod export;
 pub mod proxy;
 pub mod publish;
+pub mod record;
 pub mod render;
+pub mod replay;
 pub mod sub;
 pub mod watch;
 

@@ -32,6 +32,20 @@ pub fn log_dir() -> Option<PathBuf> {
     )
 }
 
+/// Where mqscope keeps what it makes (recordings): `MQSCOPE_STATE_DIR`, else the platform's
+/// state directory.
+pub fn state_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("MQSCOPE_STATE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let dirs = directories::ProjectDirs::from("", "", "mqscope")?;
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf(),
+    )
+}
+
 fn filter(default: &str) -> EnvFilter {
     let spec = std::env::var("MQSCOPE_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))

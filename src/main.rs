@@ -41,8 +41,10 @@ fn main() -> ExitCode {
         use std::io::IsTerminal;
         std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
     });
-    let tui =
-        cli.mode.is_none() || proxy_screen || matches!(&cli.mode, Some(Mode::Demo(d)) if !d.no_tui);
+    let tui = cli.mode.is_none()
+        || proxy_screen
+        || matches!(&cli.mode, Some(Mode::Demo(d)) if !d.no_tui)
+        || matches!(&cli.mode, Some(Mode::Open(_)));
     let _log = if tui {
         mqscope::logging::init_tui(&ring)
     } else {
@@ -96,6 +98,10 @@ fn main() -> ExitCode {
                 mqscope::tui::proxy::run(args, theme).await
             }
             Some(Mode::Proxy(args)) => headless::proxy::run(args).await,
+            Some(Mode::Record(args)) => headless::record::run(args).await,
+            Some(Mode::Replay(args)) => headless::replay::run(args).await,
+            Some(Mode::Export(args)) => headless::export::run(&args),
+            Some(Mode::Open(args)) => mqscope::tui::open(args, ring, settings).await,
             Some(Mode::Config(_) | Mode::Completions { .. } | Mode::Man) => Ok(ExitCode::SUCCESS),
             None => mqscope::tui::run(cli.tui, ring, settings).await,
         }
@@ -117,6 +123,7 @@ fn decoders(
         Some(Mode::Sub(a)) => &a.decode,
         Some(Mode::Decode(a)) => &a.decode,
         Some(Mode::Demo(_)) => &none,
+        Some(Mode::Open(a)) => &a.decode,
         // Modes that print no payloads do not read .proto files.
         _ => return Ok(mqscope::payload::decode::Decoders::default()),
     };

@@ -130,6 +130,17 @@ impl TopicStore {
         self.limits
     }
 
+    /// Empties the store (a recording played again from its start). Ids start over, so the
+    /// same events give the same ids; the generations go on, so no view mistakes the new
+    /// contents for what it cached of the old.
+    pub fn restart(&mut self) {
+        let generation = self.generation + 1;
+        let structure = self.structure_generation + 1;
+        *self = Self::new(self.limits);
+        self.generation = generation;
+        self.structure_generation = structure;
+    }
+
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id as usize]
     }

@@ -84,31 +84,25 @@ pub fn profile_draft(args: &TuiArgs, password_in_env: bool) -> crate::config::Pr
     }
 }
 
-/// Opens the explorer on the broker the arguments name.
-pub async fn run(
-    args: TuiArgs,
-    ring: crate::logging::LogRing,
-    settings: settings::Settings,
-) -> anyhow::Result<ExitCode> {
-    // Long by design: set-up, the loop and the orderly shutdown, in the order they must happen.
+/// The explorer's terminal check: scripts get a pointer to the headless modes.
+fn needs_terminal() -> Result<(), crate::cli::UsageError> {
     use std::io::IsTerminal;
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(crate::cli::UsageError(
             "the explorer needs a terminal; for scripts use `mqscope sub` (see --help)".into(),
-        )
-        .into());
+        ));
     }
-    let opts = explorer_options(&args)?;
-    let doctor_opts = opts.clone();
-    let doctor_filters = args.subscribe.filters.clone();
-    let target = opts.target.to_string();
-    let limits = Limits {
-        history: args.history as usize,
-        topic_bytes: Limits::default().topic_bytes,
-        total_bytes: args.max_memory,
-    };
-    let mut handle = BrokerHandle::spawn(opts).map_err(crate::broker::Fatal)?;
+    Ok(())
+}
 
+/// A model with the user's settings applied, the theme (plain under `NO_COLOR`), and the
+/// config file "save as profile" writes to.
+fn model_with(
+    target: String,
+    limits: Limits,
+    ring: &crate::logging::LogRing,
+    settings: settings::Settings,
+) -> (Model, theme::Theme, Option<std::path::PathBuf>) {
     let mut model = Model::new(target, limits, SystemTime::now());
     model.log.level = Some(ring.level());
     model.log_file = crate::logging::log_dir()
@@ -117,60 +111,56 @@ pub async fn run(
     model.watch = crate::watch::Watch::new(settings.watch);
     model.decoders = settings.decoders;
     model.profile.clone_from(&settings.profile);
-    model.tls_unverified = doctor_opts.tls.insecure && doctor_opts.target.scheme.uses_tls();
+    model.record_dir = crate::logging::state_dir().map(|d| d.join("recordings"));
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         theme::Theme::plain()
     } else {
         settings.theme
     };
-    let draft = profile_draft(&args, std::env::var_os("MQSCOPE_PASSWORD").is_some());
+    (model, theme, settings.config_path)
+}
+
+/// Takes the terminal, runs the loop over these sources until the user quits, gives the
+/// terminal back. `effects` is built with the channel side effects report back on.
+async fn session(
+    model: &mut Model,
+    theme: theme::Theme,
+    events: crate::source::Sources<'_>,
+    ring: &crate::logging::LogRing,
+    effects: impl FnOnce(tokio::sync::mpsc::Sender<model::Msg>) -> effects::Effects,
+) -> anyhow::Result<app::Ending> {
     let mut view = view::View::new(theme);
     let mut signals = crate::signals::Signals::new().context("cannot listen for signals")?;
-    let result = {
-        let _guard = terminal::TerminalGuard::enter()
-            .context("cannot switch the terminal to the explorer's screen")?;
-        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
-            .context("cannot draw on this terminal")?;
-        let input = crossterm::event::EventStream::new();
-        let (replies_tx, mut replies) = tokio::sync::mpsc::channel(256);
-        let effects = effects::Effects {
-            commands: handle.commands(),
-            replies: replies_tx,
-            ring: ring.clone(),
-            doctor: crate::diagnose::Plan {
-                opts: doctor_opts,
-                filters: doctor_filters,
-                round_trip: true,
-            },
-            profile: settings.config_path.map(|path| (path, draft)),
-        };
-        let sources = app::Sources {
-            events: &mut handle.events,
-            logs: Some(&ring),
-            replies: Some(&mut replies),
-            signals: Some(&mut signals),
-        };
-        app::run(
-            &mut terminal,
-            &mut model,
-            &mut view,
-            input,
-            sources,
-            |command| effects.run(command),
-        )
-        .await
+    let _guard = terminal::TerminalGuard::enter()
+        .context("cannot switch the terminal to the explorer's screen")?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
+        .context("cannot draw on this terminal")?;
+    let input = crossterm::event::EventStream::new();
+    let (replies_tx, mut replies) = tokio::sync::mpsc::channel(256);
+    let effects = effects(replies_tx);
+    let sources = app::Sources {
+        events,
+        logs: Some(ring),
+        replies: Some(&mut replies),
+        signals: Some(&mut signals),
     };
-    // Disconnect cleanly (which also removes the private socket directory), then (the guard
-    // has restored the terminal) report.
-    handle.shutdown().await;
-    let ending = result?;
+    Ok(
+        app::run(&mut terminal, model, &mut view, input, sources, |command| {
+            effects.run(command);
+        })
+        .await?,
+    )
+}
+
+/// What the explorer says on stderr once the terminal is back, and its exit code.
+fn ending(ending: app::Ending, model: &Model) -> ExitCode {
     let log = crate::logging::log_dir().map(|dir| dir.join("mqscope.log.*"));
     if ending == app::Ending::Panicked {
         let log = log.map_or_else(String::new, |l| format!("; the log: {}", l.display()));
         super::headless::sub::eprintln_line(&format!(
             "mqscope stopped after an internal error (above){log}"
         ));
-        return Ok(ExitCode::from(101));
+        return ExitCode::from(101);
     }
     let store = &model.store;
     super::headless::sub::eprintln_line(&format!(
@@ -181,7 +171,7 @@ pub async fn run(
     if let Some(log) = log {
         super::headless::sub::eprintln_line(&format!("log: {}", log.display()));
     }
-    Ok(match ending {
+    match ending {
         app::Ending::Signal(signal) => {
             super::headless::sub::eprintln_line(&format!(
                 "ended by {}",
@@ -190,5 +180,103 @@ pub async fn run(
             crate::signals::exit_code(signal)
         }
         _ => ExitCode::SUCCESS,
-    })
+    }
+}
+
+/// Opens the explorer on the broker the arguments name.
+pub async fn run(
+    args: TuiArgs,
+    ring: crate::logging::LogRing,
+    settings: settings::Settings,
+) -> anyhow::Result<ExitCode> {
+    needs_terminal()?;
+    let opts = explorer_options(&args)?;
+    let doctor_opts = opts.clone();
+    let doctor_filters = args.subscribe.filters.clone();
+    let target = opts.target.to_string();
+    let limits = Limits {
+        history: args.history as usize,
+        topic_bytes: Limits::default().topic_bytes,
+        total_bytes: args.max_memory,
+    };
+    let mut handle = BrokerHandle::spawn(opts).map_err(crate::broker::Fatal)?;
+    let (mut model, theme, config_path) = model_with(target, limits, &ring, settings);
+    model.tls_unverified = doctor_opts.tls.insecure && doctor_opts.target.scheme.uses_tls();
+    let draft = profile_draft(&args, std::env::var_os("MQSCOPE_PASSWORD").is_some());
+    let commands = handle.commands();
+    let result = session(
+        &mut model,
+        theme,
+        (&mut handle.events).into(),
+        &ring,
+        |replies| effects::Effects {
+            commands,
+            replies,
+            ring: ring.clone(),
+            doctor: Some(crate::diagnose::Plan {
+                opts: doctor_opts,
+                filters: doctor_filters,
+                round_trip: true,
+            }),
+            profile: config_path.map(|path| (path, draft)),
+        },
+    )
+    .await;
+    // Disconnect cleanly (which also removes the private socket directory), then (the guard
+    // has restored the terminal) report.
+    handle.shutdown().await;
+    Ok(ending(result?, &model))
+}
+
+/// `mqscope open FILE`: the explorer on a recording, played from its start.
+pub async fn open(
+    args: crate::cli::OpenArgs,
+    ring: crate::logging::LogRing,
+    settings: settings::Settings,
+) -> anyhow::Result<ExitCode> {
+    needs_terminal()?;
+    let playback = crate::record::Playback {
+        speed: if args.max {
+            crate::record::Speed::Max
+        } else {
+            crate::record::Speed::Times(args.speed)
+        },
+        paused: args.paused,
+    };
+    let mut player = crate::record::Player::open(&args.file, playback)?;
+    let name = args
+        .file
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let target = match &player.header {
+        Some(h) => format!("{name} ▸ {}", crate::sanitize::line(h.broker.as_bytes())),
+        None => name,
+    };
+    let limits = Limits {
+        history: args.history as usize,
+        topic_bytes: Limits::default().topic_bytes,
+        total_bytes: args.max_memory,
+    };
+    let (mut model, theme, _) = model_with(target, limits, &ring, settings);
+    for w in &player.warnings {
+        tracing::warn!("{w}");
+    }
+    model.playback = crate::source::EventSource::playback(&player, std::time::Instant::now());
+    // Nothing listens: the model refuses every command that needs a broker.
+    let (commands, _) = tokio::sync::mpsc::channel(1);
+    let result = session(
+        &mut model,
+        theme,
+        crate::source::Sources::new(vec![Box::new(&mut player)]),
+        &ring,
+        |replies| effects::Effects {
+            commands,
+            replies,
+            ring: ring.clone(),
+            doctor: None,
+            profile: None,
+        },
+    )
+    .await;
+    Ok(ending(result?, &model))
 }

@@ -87,6 +87,14 @@ impl Watch {
         }
     }
 
+    /// Forgets every topic and anomaly (the store restarted); the rules stay.
+    pub fn restart(&mut self) {
+        let generation = self.generation + 1;
+        let rules = std::mem::take(&mut self.rules);
+        *self = Self::new(rules);
+        self.generation = generation;
+    }
+
     /// The anomalies kept, oldest first.
     pub fn list(&self) -> &VecDeque<Anomaly> {
         &self.list

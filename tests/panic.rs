@@ -45,7 +45,7 @@ async fn a_panicking_task_ends_the_loop() {
             &mut view,
             input,
             Sources {
-                events: &mut events,
+                events: (&mut events).into(),
                 logs: None,
                 replies: None,
                 signals: None,

@@ -48,6 +48,17 @@ impl EventReceiver {
         Some(event)
     }
 
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<BrokerEvent>> {
+        let polled = self.rx.poll_recv(cx);
+        if let std::task::Poll::Ready(Some(event)) = &polled {
+            self.taken(event);
+        }
+        polled
+    }
+
     pub fn try_recv(&mut self) -> Result<BrokerEvent, mpsc::error::TryRecvError> {
         let event = self.rx.try_recv()?;
         self.taken(&event);

@@ -29,7 +29,7 @@ pub enum PacketType {
 }
 
 impl PacketType {
-    const ALL: [PacketType; 16] = [
+    pub const ALL: [PacketType; 16] = [
         Self::Reserved,
         Self::Connect,
         Self::Connack,

@@ -45,6 +45,14 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, config: &Config) -> Result<(),
             connect(&mut a.connect, m, profile, d)?;
             filters(&mut a.subscribe, m, profile);
         }
+        Some(Mode::Record(a)) => {
+            let m = sub_matches(matches, "record");
+            connect(&mut a.connect, m, profile, d)?;
+            filters(&mut a.subscribe, m, profile);
+        }
+        Some(Mode::Replay(a)) => {
+            connect(&mut a.connect, sub_matches(matches, "replay"), profile, d)?;
+        }
         Some(Mode::Pub(a)) => connect(&mut a.connect, sub_matches(matches, "pub"), profile, d)?,
         Some(Mode::Doctor(a)) => {
             connect(&mut a.connect, sub_matches(matches, "doctor"), profile, d)?;

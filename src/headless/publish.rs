@@ -159,7 +159,7 @@ fn report(outcome: Result<PublishOutcome, oneshot::error::RecvError>) -> bool {
 }
 
 /// Waits for CONNACK (printing failures); `None` when the layer gave up.
-async fn wait_connected(handle: &mut BrokerHandle) -> Option<Protocol> {
+pub(super) async fn wait_connected(handle: &mut BrokerHandle) -> Option<Protocol> {
     while let Some(event) = handle.events.recv().await {
         if let BrokerEvent::Lifecycle(l) = &event {
             if let Some(line) = super::render::lifecycle_text(l, false) {

@@ -14,6 +14,12 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
 }
 
+/// `HH:MM:SS` of a running time, for progress lines.
+pub fn elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
 /// Writes `topic payload`. On a terminal, topic and payload pass through the sanitizer
 /// (control characters and invalid UTF-8 escaped); into a pipe they go out raw, as
 /// mosquitto_sub writes them.

@@ -39,7 +39,8 @@ pub enum Ending {
 
 /// What feeds the loop besides the terminal.
 pub struct Sources<'a> {
-    pub events: &'a mut crate::broker::events::EventReceiver,
+    /// Broker events: a live connection, a recording being played, or several.
+    pub events: crate::source::Sources<'a>,
     /// The app's own log lines, for the log pane.
     pub logs: Option<&'a LogRing>,
     /// What side effects report back: doctor reports, publish outcomes, clearing progress.
@@ -73,17 +74,26 @@ where
     let mut active = true;
     let mut frame_cost = Duration::ZERO;
     let Sources {
-        events,
+        mut events,
         logs,
         mut replies,
         mut signals,
     } = sources;
+    let mut tap = Tap::default();
+    let playing = events.playback(Instant::now().into_std()).is_some();
     loop {
         if super::terminal::panicked() {
             return Ok(Ending::Panicked);
         }
         if dirty && Instant::now() >= next_frame {
             drain_logs(model, logs);
+            if playing {
+                update(
+                    model,
+                    Msg::Playback(events.playback(std::time::Instant::now())),
+                );
+            }
+            tap.report(model);
             let started = std::time::Instant::now();
             draw(terminal, model, view)?;
             frame_cost = started.elapsed();
@@ -114,7 +124,9 @@ where
                         if command == Command::Quit {
                             return Ok(Ending::Quit);
                         }
-                        effects(&command);
+                        if !tap.command(&command, &mut events, model) {
+                            effects(&command);
+                        }
                     }
                     // A key shows at once: the frame cap is for broker traffic, not for input.
                     dirty = true;
@@ -125,19 +137,9 @@ where
                 Some(Err(e)) => return Err(e),
                 None => return Ok(Ending::InputEnded),
             },
-            event = events.recv(), if broker_open => match event {
+            event = events.next_event(), if broker_open => match event {
                 Some(event) => {
-                    update(model, Msg::Broker(event));
-                    let started = std::time::Instant::now();
-                    let mut n = 1;
-                    while n < DRAIN_COUNT {
-                        let Ok(event) = events.try_recv() else { break };
-                        update(model, Msg::Broker(event));
-                        n += 1;
-                        if n % 1024 == 0 && started.elapsed() > DRAIN_TIME {
-                            break;
-                        }
-                    }
+                    tap.drain(model, event, &mut events);
                     dirty = true;
                     active = true;
                     next_tick = next_tick.min(Instant::now() + TICK);
@@ -153,13 +155,145 @@ where
             }
             () = tokio::time::sleep_until(next_frame), if dirty => {}
             () = tokio::time::sleep_until(next_tick) => {
-                update(model, Msg::Tick(SystemTime::now()));
+                let now = events.clock(std::time::Instant::now()).unwrap_or_else(SystemTime::now);
+                update(model, Msg::Tick(now));
                 drain_logs(model, logs);
+                tap.hand_over(true);
                 dirty = true;
+                // A recording being written or played moves every second.
+                let busy = active || playing || tap.recorder.is_some();
                 next_tick = Instant::now()
-                    + if active { TICK } else { idle_every(model, frame_cost) };
+                    + if busy { TICK } else { idle_every(model, frame_cost) };
                 active = false;
             }
+        }
+    }
+}
+
+/// Between the sources and the model: applies events, and tees them into `W`'s recording.
+#[derive(Default)]
+struct Tap {
+    recorder: Option<crate::record::Recorder>,
+    handed_over: Option<std::time::Instant>,
+}
+
+impl Tap {
+    fn apply(&mut self, model: &mut Model, event: crate::source::SourceEvent) {
+        match event {
+            crate::source::SourceEvent::Broker(event) => {
+                if let Some(r) = &mut self.recorder {
+                    r.event(&event);
+                }
+                update(model, Msg::Broker(event));
+            }
+            crate::source::SourceEvent::Reset => {
+                update(model, Msg::Reset);
+            }
+        }
+    }
+
+    /// Applies one event and what else is queued, up to a budget of count and time.
+    fn drain(
+        &mut self,
+        model: &mut Model,
+        first: crate::source::SourceEvent,
+        events: &mut crate::source::Sources<'_>,
+    ) {
+        self.apply(model, first);
+        let started = std::time::Instant::now();
+        let mut n = 1;
+        while n < DRAIN_COUNT {
+            let Some(event) = events.try_event() else {
+                break;
+            };
+            self.apply(model, event);
+            n += 1;
+            if n % 1024 == 0 && started.elapsed() > DRAIN_TIME {
+                break;
+            }
+        }
+        self.hand_over(false);
+    }
+
+    /// Hands buffered lines to the writer: every tick, and after a batch once half a second
+    /// has passed (a killed process loses at most about a second).
+    fn hand_over(&mut self, tick: bool) {
+        let Some(r) = &mut self.recorder else { return };
+        let now = std::time::Instant::now();
+        if tick
+            || self
+                .handed_over
+                .is_none_or(|t| now - t >= Duration::from_millis(500))
+        {
+            r.tick();
+            self.handed_over = Some(now);
+        }
+    }
+
+    /// Carries out the commands that belong to the loop; `false` for the others.
+    fn command(
+        &mut self,
+        command: &Command,
+        events: &mut crate::source::Sources<'_>,
+        model: &mut Model,
+    ) -> bool {
+        match command {
+            Command::Playback(control) => events.control(*control, std::time::Instant::now()),
+            Command::StartRecording { path, header } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let opts = crate::record::writer::RecordOptions {
+                    max_size: None,
+                    packets: true,
+                };
+                match crate::record::Recorder::create(path, header, &opts) {
+                    Ok(r) => {
+                        tracing::info!("recording to {}", path.display());
+                        self.recorder = Some(r);
+                        self.report(model);
+                    }
+                    Err(e) => {
+                        let text = format!("cannot record to {}: {e}", path.display());
+                        tracing::error!("{text}");
+                        update(model, Msg::Notice(text));
+                    }
+                }
+            }
+            Command::StopRecording => {
+                self.report(model);
+                if let Some(r) = self.recorder.take() {
+                    let path = r.path.display().to_string();
+                    let stats = r.finish();
+                    tracing::info!(
+                        "recorded {} messages to {path}",
+                        stats.messages.load(std::sync::atomic::Ordering::Relaxed)
+                    );
+                }
+                update(model, Msg::Recording(None));
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The recording's state into the model; a recorder whose disk failed is closed.
+    fn report(&mut self, model: &mut Model) {
+        use std::sync::atomic::Ordering;
+        let Some(r) = &self.recorder else { return };
+        let counts = r.stats();
+        let status = super::model::RecordingStatus {
+            path: r.path.display().to_string(),
+            messages: counts.messages.load(Ordering::Relaxed),
+            dropped: counts.dropped.load(Ordering::Relaxed),
+            failure: counts.failure(),
+        };
+        let failed = status.failure.clone();
+        update(model, Msg::Recording(Some(status)));
+        if let Some(why) = failed {
+            tracing::error!("{why}");
+            self.recorder = None;
+            update(model, Msg::Recording(None));
         }
     }
 }

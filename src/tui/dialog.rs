@@ -31,6 +31,10 @@ pub enum Dialog {
     SaveProfile {
         name: String,
     },
+    /// The recorded time to go to.
+    SeekTo {
+        text: String,
+    },
 }
 
 /// What a key did to a one-line input.

@@ -17,7 +17,8 @@ pub struct Effects {
     pub commands: mpsc::Sender<broker::Command>,
     pub replies: mpsc::Sender<Msg>,
     pub ring: LogRing,
-    pub doctor: crate::diagnose::Plan,
+    /// How to run the doctor; `None` where there is no broker (a recording).
+    pub doctor: Option<crate::diagnose::Plan>,
     /// The config file and the profile "save as profile" writes there.
     pub profile: Option<(std::path::PathBuf, crate::config::Profile)>,
 }
@@ -26,7 +27,11 @@ impl Effects {
     pub fn run(&self, command: &Command) {
         // Long by design: one arm per command.
         match command {
-            Command::Quit => {}
+            // The loop's own: it holds the sources and the recorder.
+            Command::Quit
+            | Command::Playback(_)
+            | Command::StartRecording { .. }
+            | Command::StopRecording => {}
             Command::Copy(text) => {
                 if let Err(e) = super::terminal::copy_osc52(text) {
                     tracing::warn!("clipboard: {e}");
@@ -40,7 +45,12 @@ impl Effects {
             }
             Command::SetLogLevel(level) => self.ring.set_level(*level),
             Command::RunDoctor => {
-                let plan = self.doctor.clone();
+                let Some(plan) = self.doctor.clone() else {
+                    let _ = self
+                        .replies
+                        .try_send(Msg::Notice("no broker to check".into()));
+                    return;
+                };
                 let tx = self.replies.clone();
                 tokio::spawn(async move {
                     let report = crate::diagnose::run(plan).await;

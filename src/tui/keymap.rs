@@ -118,6 +118,12 @@ actions! {
     Subscriptions => "subscriptions", "subscriptions: list/add/remove";
     ClearRetained => "clear_retained", "clear retained at and below";
     CopyTopic => "copy_topic", "copy topic (OSC 52)";
+    Record => "record", "record the session to a file / stop";
+    ExportHistory => "export_history", "export the topic's kept history to CSV";
+    PlaybackSpeed => "playback_speed", "recording: speed 1× / 10× / max";
+    SeekBack => "seek_back", "recording: back 10 s";
+    SeekForward => "seek_forward", "recording: forward 10 s";
+    SeekTo => "seek_to", "recording: go to a time";
     CopyMessage => "copy_message", "copy message as JSON";
     SavePayload => "save_payload", "save payload to a file";
     SaveProfile => "save_profile", "save this broker as a profile";
@@ -279,6 +285,12 @@ impl Default for Keymap {
                 b(G, Key::ch('w'), A::SavePayload),
                 b(G, Key::ch('S'), A::SaveProfile),
                 b(G, Key::ch('A'), A::ToggleAnomalies),
+                b(G, Key::ch('W'), A::Record),
+                b(G, Key::ch('E'), A::ExportHistory),
+                b(G, Key::ch('f'), A::PlaybackSpeed),
+                b(G, Key::ch('<'), A::SeekBack),
+                b(G, Key::ch('>'), A::SeekForward),
+                b(G, Key::ch(':'), A::SeekTo),
                 b(T, Key::plain(K::Up), A::Up),
                 b(T, Key::ch('k'), A::Up),
                 b(T, Key::plain(K::Down), A::Down),

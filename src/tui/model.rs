@@ -13,6 +13,7 @@ mod dialogs;
 mod inspector;
 mod log;
 mod mouse;
+mod playback;
 mod tick;
 mod timeline;
 mod topics;
@@ -35,6 +36,7 @@ pub use anomalies::{AnomaliesPane, selected_index as anomalies_selected_index};
 pub use inspector::Inspector;
 pub use log::{LogPane, PacketEntry, PacketFilter, Tab};
 pub use mouse::Pointer;
+pub use playback::{RecordingStatus, clock_text, parse_seek};
 pub use topics::{Filter, Topics};
 
 /// Everything that reaches the update step.
@@ -67,6 +69,12 @@ pub enum Msg {
     Cleaning(crate::retained::Progress),
     /// A line for the status bar from a side effect (a saved file, a failure).
     Notice(String),
+    /// The source starts over (a recording seeking back): forget what it said.
+    Reset,
+    /// Where the played recording stands (`None` on a live connection).
+    Playback(Option<crate::source::PlaybackStatus>),
+    /// The recording `W` started: how far it got, or `None` when none runs.
+    Recording(Option<playback::RecordingStatus>),
 }
 
 /// The doctor popup.
@@ -109,6 +117,14 @@ pub enum Command {
     /// Add this connection to the config file as a profile of this name; the result comes
     /// back as `Msg::Notice`.
     SaveProfile(String),
+    /// Play, pause, speed up or seek the recording being played.
+    Playback(crate::source::Control),
+    /// Record the session from now on into this file.
+    StartRecording {
+        path: std::path::PathBuf,
+        header: crate::record::Header,
+    },
+    StopRecording,
 }
 
 /// The connection as the status bar shows it.
@@ -220,6 +236,12 @@ pub struct Model {
     /// Expectations per topic and the anomalies that broke them.
     pub watch: crate::watch::Watch,
     pub anomalies: AnomaliesPane,
+    /// A recording is being played, not a live connection: where it stands.
+    pub playback: Option<crate::source::PlaybackStatus>,
+    /// `W`'s recording, while it runs.
+    pub recording: Option<playback::RecordingStatus>,
+    /// Where `W` puts recordings (the state directory); `None`: the current directory.
+    pub record_dir: Option<std::path::PathBuf>,
 }
 
 impl Model {
@@ -261,6 +283,9 @@ impl Model {
             tls_unverified: false,
             watch: crate::watch::Watch::default(),
             anomalies: AnomaliesPane::default(),
+            playback: None,
+            recording: None,
+            record_dir: None,
         }
     }
 
@@ -339,6 +364,9 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
         }
         Msg::Cleaning(progress) => broker::on_cleaning(model, progress),
         Msg::Notice(text) => model.notify(text),
+        Msg::Reset => playback::restart(model),
+        Msg::Playback(status) => playback::on_status(model, status),
+        Msg::Recording(status) => playback::on_recording(model, status),
     }
     Vec::new()
 }
@@ -391,6 +419,17 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
         Action::Quit => return vec![Command::Quit],
         Action::FocusNext | Action::FocusPrev => focus_step(model, action == Action::FocusNext),
         Action::Zoom => model.zoom = !model.zoom,
+        _ if model.playback.is_some() && playback::live_only(action) => {
+            model.notify("a recording is open: there is no broker to do that with");
+        }
+        Action::Pause if model.playback.is_some() => {
+            return vec![Command::Playback(crate::source::Control::PlayPause)];
+        }
+        Action::PlaybackSpeed | Action::SeekBack | Action::SeekForward | Action::SeekTo => {
+            return playback::on_action(model, action);
+        }
+        Action::Record => return playback::toggle_recording(model),
+        Action::ExportHistory => playback::export_history(model),
         Action::Reconnect => {
             model.notify("reconnecting now");
             return vec![Command::Reconnect];

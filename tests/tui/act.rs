@@ -98,11 +98,11 @@ pub fn effects(
         commands,
         replies,
         ring: mqscope::logging::LogRing::new(10, tracing::Level::INFO),
-        doctor: mqscope::diagnose::Plan {
+        doctor: Some(mqscope::diagnose::Plan {
             opts: opts("mqtt://127.0.0.1:1", &[]),
             filters: Vec::new(),
             round_trip: false,
-        },
+        }),
         profile: None,
     }
 }
@@ -444,7 +444,7 @@ async fn a_retained_subtree_of_5000_topics_is_cleared_while_keys_keep_working() 
         &mut view,
         input,
         mqscope::tui::app::Sources {
-            events: &mut handle.events,
+            events: (&mut handle.events).into(),
             logs: None,
             replies: Some(&mut forward_rx),
             signals: None,

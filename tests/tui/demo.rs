@@ -194,7 +194,7 @@ async fn the_explorer_on_the_demo_shows_tree_inspector_and_timeline() {
             .unwrap();
     };
     let sources = mqscope::tui::app::Sources {
-        events: &mut handle.events,
+        events: (&mut handle.events).into(),
         logs: None,
         replies: None,
         signals: None,

@@ -58,7 +58,7 @@ async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
         &mut view,
         input,
         mqscope::tui::app::Sources {
-            events: &mut events,
+            events: (&mut events).into(),
             logs: None,
             replies: None,
             signals: None,
@@ -104,7 +104,7 @@ async fn the_loop_ends_when_input_ends_even_under_a_flood() {
             &mut view,
             input,
             mqscope::tui::app::Sources {
-                events: &mut events,
+                events: (&mut events).into(),
                 logs: None,
                 replies: None,
                 signals: None,

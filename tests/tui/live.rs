@@ -78,7 +78,7 @@ async fn publishing_updates_tree_and_inspector() {
         &mut view,
         input,
         mqscope::tui::app::Sources {
-            events: &mut handle.events,
+            events: (&mut handle.events).into(),
             logs: None,
             replies: None,
             signals: None,

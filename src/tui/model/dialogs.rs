@@ -148,6 +148,17 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
             LineKey::Done => (None, vec![Command::SaveProfile(name.trim().to_string())]),
             LineKey::Edited => (Some(Dialog::SaveProfile { name }), Vec::new()),
         },
+        Dialog::SeekTo { mut text } => match line_key(&mut text, key) {
+            LineKey::Cancel => (None, Vec::new()),
+            LineKey::Done => match super::playback::seek_to(model, &text) {
+                Ok(commands) => (None, commands),
+                Err(why) => {
+                    model.notify(why);
+                    (Some(Dialog::SeekTo { text }), Vec::new())
+                }
+            },
+            LineKey::Edited => (Some(Dialog::SeekTo { text }), Vec::new()),
+        },
         Dialog::Save { mut path, bytes } => match line_key(&mut path, key) {
             LineKey::Cancel => (None, Vec::new()),
             LineKey::Done => (

@@ -86,6 +86,7 @@ pub fn render(model: &Model, t: &Theme, dialog: &Dialog, frame: &mut Frame<'_>, 
             ],
             90,
         ),
+        Dialog::SeekTo { text } => seek_to(model, t, text),
         Dialog::Save { path, bytes: b } => (
             "save payload",
             vec![
@@ -297,4 +298,37 @@ fn subs_lines(model: &Model, t: &Theme, d: &SubsDialog) -> Vec<Line<'static>> {
         ],
     ));
     lines
+}
+
+/// The seek dialog of a recording being played.
+fn seek_to<'a>(model: &Model, t: &Theme, text: &str) -> (&'static str, Vec<Line<'a>>, u16) {
+    (
+        "go to time",
+        vec![
+            Line::from(match &model.playback {
+                Some(p) => format!(
+                    "The recording runs from {} to {} (UTC).",
+                    crate::tui::model::clock_text(p.start),
+                    crate::tui::model::clock_text(p.end)
+                ),
+                None => String::new(),
+            }),
+            Line::from(vec![
+                Span::styled("time: ", t.label),
+                Span::styled(
+                    format!("{}▏", crate::sanitize::line(text.as_bytes())),
+                    t.value,
+                ),
+            ]),
+            Line::from(Span::styled(
+                "HH:MM:SS, 2026-12-03T10:22:05Z, or +90s from the start",
+                t.dim,
+            )),
+            keys(
+                t,
+                &[("Enter", "go"), ("Ctrl-U", "clear"), ("Esc", "cancel")],
+            ),
+        ],
+        70,
+    )
 }

@@ -117,6 +117,20 @@ pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect
     if let Some(n) = model.new_while_paused() {
         parts.push((9, Span::styled(format!("PAUSED, {} new", count(n)), t.warn)));
     }
+    if let Some(p) = &model.playback {
+        parts.push((10, playback_span(p, t)));
+    }
+    if let Some(r) = &model.recording {
+        let dropped = if r.dropped > 0 {
+            format!(", {} lines dropped", count(r.dropped))
+        } else {
+            String::new()
+        };
+        parts.push((
+            10,
+            Span::styled(format!("● REC {}{dropped} (W)", count(r.messages)), t.error),
+        ));
+    }
     if let Some((under, p)) = &model.cleaning {
         parts.push((
             7,
@@ -163,6 +177,59 @@ pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect
         spans.push(span);
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(t.status), area);
+}
+
+/// `▶ 1× 10:22:05 ─ 35% of 10:02:01–10:31:40`, or paused, seeking, loading.
+fn playback_span(p: &crate::source::PlaybackStatus, t: &Theme) -> Span<'static> {
+    use crate::tui::model::clock_text;
+    let state = if p.seeking {
+        "⏩ seeking".to_string()
+    } else if p.paused {
+        "⏸ paused".to_string()
+    } else {
+        match p.speed {
+            Some(x) if (x - x.round()).abs() < 1e-9 => format!("▶ {x:.0}×"),
+            Some(x) => format!("▶ {x}×"),
+            None => "▶ max".to_string(),
+        }
+    };
+    let span = p
+        .end
+        .duration_since(p.start)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let at = p
+        .position
+        .duration_since(p.start)
+        .unwrap_or_default()
+        .as_secs_f64();
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a percentage"
+    )]
+    let share = if span > 0.0 {
+        (at / span * 100.0).round().clamp(0.0, 100.0) as u32
+    } else {
+        100
+    };
+    let loading = p
+        .loading
+        .map_or(String::new(), |l| format!(" · loading {:.0}%", l * 100.0));
+    let problem = if p.problem.is_some() {
+        " · file cut short (log)"
+    } else {
+        ""
+    };
+    Span::styled(
+        format!(
+            "{state} {} {share}% of {}–{}{loading}{problem}",
+            clock_text(p.position),
+            clock_text(p.start),
+            clock_text(p.end)
+        ),
+        if p.problem.is_some() { t.warn } else { t.ok },
+    )
 }
 
 #[expect(
