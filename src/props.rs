@@ -156,6 +156,48 @@ proptest! {
     }
 
     #[test]
+    fn recording_lines_take_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        let _ = crate::record::format::parse_line(&bytes, &mut None);
+    }
+
+    #[test]
+    fn recorded_messages_read_back_exactly(
+        topic in "[a-z温été🙂/\u{1b}\u{0}\\\"]{1,30}",
+        payload in prop::collection::vec(any::<u8>(), 0..200),
+        qos in 0u8..=2,
+        retain: bool,
+        dup: bool,
+        correlation in prop::option::of(prop::collection::vec(any::<u8>(), 0..20)),
+        user in prop::collection::vec(("[a-zé\\\"]{0,6}", "[a-z温\u{7}]{0,6}"), 0..3),
+    ) {
+        let m = crate::broker::Message {
+            topic,
+            payload: bytes::Bytes::from(payload),
+            qos,
+            retain,
+            dup,
+            properties: Some(Box::new(crate::broker::MessageProperties {
+                correlation_data: correlation.map(bytes::Bytes::from),
+                user_properties: user,
+                ..Default::default()
+            })),
+            received: std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_764_720_000_123),
+            wire_size: 0,
+        };
+        let line = serde_json::to_vec(&crate::record::format::message_line(&m)).expect("JSON");
+        let Ok(crate::record::Entry::Events(events)) = crate::record::format::parse_line(&line, &mut None) else {
+            return Err(TestCaseError::fail("does not read back"));
+        };
+        let [crate::broker::BrokerEvent::Message(back)] = events.as_slice() else {
+            return Err(TestCaseError::fail("not one message"));
+        };
+        prop_assert_eq!(&back.topic, &m.topic);
+        prop_assert_eq!(&back.payload, &m.payload);
+        prop_assert_eq!((back.qos, back.retain, back.dup, back.received), (m.qos, m.retain, m.dup, m.received));
+        prop_assert_eq!(&back.properties, &m.properties);
+    }
+
+    #[test]
     fn config_parsing_takes_any_text(text in "[\\[\\]a-z_.=\" \\n0-9#{}:/@-]{0,200}") {
         let _ = crate::config::Config::parse(
             &text,

@@ -141,7 +141,9 @@ fn record(
         }
         BrokerEvent::Lifecycle(l) => {
             if !args.quiet {
-                if let Some(line) = super::render::lifecycle_text(l, false) {
+                // The subscription is shown too: from then on, nothing is missed.
+                let verbose = matches!(l.kind, LifecycleKind::Subscribed(_));
+                if let Some(line) = super::render::lifecycle_text(l, verbose) {
                     if progress {
                         // Above the progress line, which the next tick redraws.
                         let _ = write!(io::stderr(), "\r\x1b[K");

@@ -204,3 +204,77 @@ impl<W: Write> Exporter<W> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_read_keys_and_indexes_and_bad_ones_say_where() {
+        let v = json!({"a": {"b": [{"c": 1}, {"c": "温度"}]}, "été": true});
+        let get = |p: &str| FieldPath::parse(p).expect(p).get(&v).cloned();
+        assert_eq!(get("a.b[1].c"), Some(json!("温度")));
+        assert_eq!(get("a.b[0]"), Some(json!({"c": 1})));
+        assert_eq!(get("été"), Some(json!(true)));
+        assert_eq!(get("a.x"), None);
+        assert_eq!(get("a.b[9].c"), None);
+        for bad in ["", "a..b", "a.", "a[", "a[x]", "a[0]b"] {
+            let e = FieldPath::parse(bad).expect_err(bad);
+            assert!(e.contains(&format!("`{bad}`")), "{e}");
+        }
+    }
+
+    fn message(topic: &str, payload: &[u8]) -> Message {
+        Message {
+            topic: topic.into(),
+            payload: bytes::Bytes::copy_from_slice(payload),
+            qos: 1,
+            retain: true,
+            dup: false,
+            properties: None,
+            received: std::time::SystemTime::UNIX_EPOCH,
+            wire_size: 0,
+        }
+    }
+
+    #[test]
+    fn csv_rows_quote_what_needs_it_and_read_back() {
+        let mut e = Exporter::new(Vec::new(), ExportFormat::Csv, Vec::new()).expect("header");
+        e.message(&message("温度/a,b", b"say \"hi\",\nthere"))
+            .expect("row");
+        e.message(&message("bin", &[0xff, 0])).expect("row");
+        let out = e.finish().expect("done");
+        let mut r = csv::Reader::from_reader(out.as_slice());
+        let rows: Vec<csv::StringRecord> = r.records().map(|r| r.expect("a row")).collect();
+        assert_eq!(&rows[0][1], "温度/a,b");
+        assert_eq!(&rows[0][5], "say \"hi\",\nthere");
+        assert_eq!(
+            (&rows[0][2], &rows[0][3], &rows[0][4], &rows[0][6]),
+            ("1", "true", "15", "text")
+        );
+        assert_eq!((&rows[1][5], &rows[1][6]), ("/wA=", "base64"));
+    }
+
+    #[test]
+    fn fields_become_columns_and_non_json_leaves_them_empty() {
+        let fields = vec![
+            FieldPath::parse("t").expect("t"),
+            FieldPath::parse("m.x").expect("m.x"),
+        ];
+        let mut e = Exporter::new(Vec::new(), ExportFormat::Csv, fields.clone()).expect("header");
+        e.message(&message("a", br#"{"t":21.5,"m":{"x":"ok"}}"#))
+            .expect("row");
+        e.message(&message("a", b"not json")).expect("row");
+        let text = String::from_utf8(e.finish().expect("done")).expect("UTF-8");
+        assert_eq!(
+            text,
+            "ts,topic,t,m.x\n1970-01-01T00:00:00.000Z,a,21.5,ok\n1970-01-01T00:00:00.000Z,a,,\n"
+        );
+        let mut e = Exporter::new(Vec::new(), ExportFormat::Jsonl, fields).expect("jsonl");
+        e.message(&message("a", br#"{"t":1}"#)).expect("line");
+        let line: serde_json::Value =
+            serde_json::from_slice(&e.finish().expect("done")).expect("JSON");
+        assert_eq!(line["fields"], json!({"t": 1, "m.x": null}));
+    }
+}

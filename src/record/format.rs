@@ -462,4 +462,4 @@ fn packet(v: &Value, at: SystemTime, mono: Instant) -> Result<PacketRecord, Line
 
 #[cfg(test)]
 #[path = "format_tests.rs"]
-mod tests;
+pub(crate) mod tests;

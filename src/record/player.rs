@@ -369,3 +369,7 @@ fn load(mut reader: Reader, tx: &mpsc::Sender<Loaded>) {
     let problem = reader.problem.as_ref().map(ToString::to_string);
     let _ = tx.blocking_send(Loaded::Done { problem });
 }
+
+#[cfg(test)]
+#[path = "player_tests.rs"]
+mod tests;

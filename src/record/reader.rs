@@ -254,3 +254,7 @@ fn open_file(path: &Path, read: &Arc<AtomicU64>) -> io::Result<Box<dyn BufRead +
         )),
     })
 }
+
+#[cfg(test)]
+#[path = "reader_tests.rs"]
+mod tests;

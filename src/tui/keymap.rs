@@ -119,7 +119,7 @@ actions! {
     ClearRetained => "clear_retained", "clear retained at and below";
     CopyTopic => "copy_topic", "copy topic (OSC 52)";
     Record => "record", "record the session to a file / stop";
-    ExportHistory => "export_history", "export the topic's kept history to CSV";
+    ExportHistory => "export_history", "export kept history to CSV";
     PlaybackSpeed => "playback_speed", "recording: speed 1× / 10× / max";
     SeekBack => "seek_back", "recording: back 10 s";
     SeekForward => "seek_forward", "recording: forward 10 s";
