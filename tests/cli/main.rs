@@ -15,6 +15,7 @@ mod errors;
 mod hostile;
 mod proxy;
 mod publish;
+mod record;
 mod secrets;
 mod signals;
 mod subscribe;
