@@ -81,7 +81,8 @@ pub struct Player {
     /// Seeking: play every event up to this time at once.
     target: Option<SystemTime>,
     reset: bool,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// The wait for the next event's time (made on first use: it needs Tokio's timer).
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     waker: Option<Waker>,
 }
 
@@ -150,7 +151,7 @@ impl Player {
             paused: playback.paused,
             target: None,
             reset: false,
-            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            sleep: None,
             waker: None,
         }
     }
@@ -271,10 +272,13 @@ impl EventSource for Player {
             .unwrap_or_default()
             .div_f64(factor);
         let deadline = tokio::time::Instant::from_std(self.anchor + wait);
-        if self.sleep.deadline() != deadline {
-            self.sleep.as_mut().reset(deadline);
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if sleep.deadline() != deadline {
+            sleep.as_mut().reset(deadline);
         }
-        match self.sleep.as_mut().poll(cx) {
+        match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => self.deliver(),
             Poll::Pending => self.pending(cx),
         }

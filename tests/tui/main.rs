@@ -15,6 +15,7 @@ mod e2e;
 mod live;
 mod panes;
 mod proxy;
+mod recording;
 mod snapshots;
 mod update;
 mod wire;
