@@ -113,7 +113,7 @@ async fn ten_x_is_ten_times_faster() {
     next(&mut p).await;
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(190) && took < Duration::from_millis(1000),
+        took >= Duration::from_millis(190) && took < Duration::from_secs(1),
         "{took:?}"
     );
 }

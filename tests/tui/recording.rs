@@ -106,7 +106,7 @@ async fn play(player: &mut Player, keys: &[&str], width: u16, height: u16) -> (M
                         KeyCode::Char('u'),
                         KeyModifiers::CONTROL,
                     ))),
-                    c => key(c),
+                    c => Ok(key(c)),
                 };
                 input_tx.send(event).unwrap();
             }
@@ -120,7 +120,7 @@ async fn play(player: &mut Player, keys: &[&str], width: u16, height: u16) -> (M
             ))))
             .unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        input_tx.send(key('q')).unwrap();
+        input_tx.send(Ok(key('q'))).unwrap();
     };
     let run = mqscope::tui::app::run(
         &mut terminal,
@@ -315,14 +315,14 @@ async fn w_records_a_live_session_that_opens_again() {
     let url = broker.url();
     let script = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        input_tx.send(key('W')).unwrap();
+        input_tx.send(Ok(key('W'))).unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         let topics: Vec<String> = (0..20).map(|i| format!("温度/w/{i}")).collect();
         super::support::seed_retained(&url, &topics).await;
         tokio::time::sleep(Duration::from_millis(700)).await;
-        input_tx.send(key('W')).unwrap();
+        input_tx.send(Ok(key('W'))).unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        input_tx.send(key('q')).unwrap();
+        input_tx.send(Ok(key('q'))).unwrap();
     };
     let run = mqscope::tui::app::run(
         &mut terminal,
