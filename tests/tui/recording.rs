@@ -71,11 +71,8 @@ fn session() -> Vec<BrokerEvent> {
     out
 }
 
-fn key(c: char) -> io::Result<Event> {
-    Ok(Event::Key(KeyEvent::new(
-        KeyCode::Char(c),
-        KeyModifiers::NONE,
-    )))
+fn key(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
 /// Runs the loop over a player, sending `keys` (with a pause after each), then `q`.
