@@ -189,14 +189,13 @@ fn a_mixed_stream_replays_byte_for_byte_into_another_mosquitto() {
     assert_eq!(rows.len(), 5);
     for (row, m) in rows.iter().zip(&recorded) {
         assert_eq!(&row[1], m.topic);
-        let payload = match &row[6] {
-            "text" => row[5].as_bytes().to_vec(),
-            _ => {
-                use base64::Engine as _;
-                base64::engine::general_purpose::STANDARD
-                    .decode(&row[5])
-                    .unwrap()
-            }
+        let payload = if &row[6] == "text" {
+            row[5].as_bytes().to_vec()
+        } else {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(&row[5])
+                .unwrap()
         };
         assert_eq!(payload, m.payload.to_vec(), "{}", m.topic);
         assert_eq!(row[4].parse::<usize>().unwrap(), m.payload.len());
@@ -264,7 +263,7 @@ fn replay_span(speed: &str, n: u64, step_ms: u64) -> Duration {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    wait_for_messages(&seen, n as usize);
+    wait_for_messages(&seen, usize::try_from(n).unwrap());
     let _ = rec.signal("TERM");
     let (got, _) = messages(&seen);
     let first = got.first().unwrap().received;
@@ -311,8 +310,8 @@ fn a_recorder_killed_with_9_leaves_a_file_every_reader_takes() {
     assert!(got.len() > 100, "{} messages survived", got.len());
     let problem = reader.problem.expect("the stream was never closed");
     assert!(problem.what.contains("not closed"), "{problem}");
-    let last = got.last().unwrap().received;
-    let lost = killed_at.duration_since(last).unwrap_or_default();
+    let newest = got.last().unwrap().received;
+    let lost = killed_at.duration_since(newest).unwrap_or_default();
     assert!(lost < Duration::from_millis(1500), "lost the last {lost:?}");
 
     let mut cmd = mqscope();
