@@ -308,5 +308,45 @@ fn protobuf_frame(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ingest, frame, flat_frame, protobuf_frame);
+/// Recordings: a message into its line (what `record` and `W` add per message) and a line back
+/// into a message (what `open`, `replay` and `export` pay per message).
+fn recording(c: &mut Criterion) {
+    let mut group = c.benchmark_group("record");
+    let messages = fleet(10_000);
+    group.throughput(Throughput::Elements(messages.len() as u64));
+    let mut buf = Vec::with_capacity(4 << 20);
+    group.bench_function("10k messages to lines", |b| {
+        b.iter(|| {
+            buf.clear();
+            for m in &messages {
+                serde_json::to_writer(&mut buf, &mqscope::record::format::message_line(m)).unwrap();
+                buf.push(b'\n');
+            }
+            black_box(buf.len())
+        });
+    });
+    buf.clear();
+    for m in &messages {
+        serde_json::to_writer(&mut buf, &mqscope::record::format::message_line(m)).unwrap();
+        buf.push(b'\n');
+    }
+    group.bench_function("10k lines to messages", |b| {
+        b.iter(|| {
+            let mut base = None;
+            for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                black_box(mqscope::record::format::parse_line(line, &mut base).unwrap());
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    ingest,
+    frame,
+    flat_frame,
+    protobuf_frame,
+    recording
+);
 criterion_main!(benches);

@@ -148,3 +148,29 @@ pub fn config(data: &[u8]) {
         Ok(())
     });
 }
+
+/// Recording lines: any bytes read as a line, and whole files of them through the reader
+/// (plain and as a damaged zstd stream), never panic; a message that reads back writes the
+/// same line again.
+///
+/// # Panics
+/// When a message read back does not write the line it was read from (modulo key order).
+pub fn recordings(data: &[u8]) {
+    for line in data.split(|b| *b == b'\n') {
+        if let Ok(crate::record::Entry::Events(events)) =
+            crate::record::format::parse_line(line, &mut None)
+        {
+            for event in events {
+                if let crate::broker::BrokerEvent::Message(m) = event {
+                    let again = serde_json::to_string(&crate::record::format::message_line(&m))
+                        .unwrap_or_default();
+                    let back = crate::record::format::parse_line(again.as_bytes(), &mut None);
+                    assert!(
+                        back.is_ok(),
+                        "a message line that does not read back: {again}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -157,7 +157,7 @@ proptest! {
 
     #[test]
     fn recording_lines_take_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
-        let _ = crate::record::format::parse_line(&bytes, &mut None);
+        crate::fuzz::recordings(&bytes);
     }
 
     #[test]

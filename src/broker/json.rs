@@ -18,61 +18,104 @@ pub fn timestamp(t: SystemTime) -> String {
 
 /// One message as a JSON line (without the newline).
 pub fn message_json(m: &Message) -> Value {
-    let mut obj = Map::new();
-    obj.insert("type".into(), json!("message"));
-    obj.insert("ts".into(), json!(timestamp(m.received)));
-    obj.insert("topic".into(), json!(m.topic));
-    obj.insert("qos".into(), json!(m.qos));
-    obj.insert("retain".into(), json!(m.retain));
-    obj.insert("dup".into(), json!(m.dup));
-    obj.insert("size".into(), json!(m.payload.len()));
-    match std::str::from_utf8(&m.payload) {
-        Ok(text) => obj.insert("payload".into(), json!(text)),
-        Err(_) => obj.insert(
-            "payload_b64".into(),
-            json!(base64::engine::general_purpose::STANDARD.encode(&m.payload)),
+    serde_json::to_value(MessageLine::new(m, false)).unwrap_or(Value::Null)
+}
+
+/// The message line, written straight from the message (no intermediate `Value`): the shape
+/// of `sub --json` and of recordings, which add the packet's size on the wire.
+#[derive(Serialize)]
+pub struct MessageLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(serialize_with = "rfc3339")]
+    ts: SystemTime,
+    topic: &'a str,
+    qos: u8,
+    retain: bool,
+    dup: bool,
+    size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_b64: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<PropertiesLine<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wire_size: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct PropertiesLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_format: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_expiry: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_topic: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlation_data: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlation_data_b64: Option<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    user_properties: &'a [(String, String)],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    subscription_ids: &'a [usize],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic_alias: Option<u16>,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_millis(*t))
+}
+
+/// Text as it is, or base64 when it is not UTF-8.
+fn text_or_b64(bytes: &[u8]) -> (Option<&str>, Option<String>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (Some(text), None),
+        Err(_) => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
         ),
-    };
-    if let Some(p) = &m.properties {
-        let mut props = Map::new();
-        if let Some(v) = p.payload_format {
-            props.insert("payload_format".into(), json!(v));
-        }
-        if let Some(v) = p.message_expiry {
-            props.insert("message_expiry".into(), json!(v));
-        }
-        if let Some(v) = &p.content_type {
-            props.insert("content_type".into(), json!(v));
-        }
-        if let Some(v) = &p.response_topic {
-            props.insert("response_topic".into(), json!(v));
-        }
-        if let Some(v) = &p.correlation_data {
-            match std::str::from_utf8(v) {
-                Ok(text) => props.insert("correlation_data".into(), json!(text)),
-                Err(_) => props.insert(
-                    "correlation_data_b64".into(),
-                    json!(base64::engine::general_purpose::STANDARD.encode(v)),
-                ),
-            };
-        }
-        if !p.user_properties.is_empty() {
-            let pairs: Vec<Value> = p
-                .user_properties
-                .iter()
-                .map(|(k, v)| json!([k, v]))
-                .collect();
-            props.insert("user_properties".into(), Value::Array(pairs));
-        }
-        if !p.subscription_ids.is_empty() {
-            props.insert("subscription_ids".into(), json!(p.subscription_ids));
-        }
-        if let Some(v) = p.topic_alias {
-            props.insert("topic_alias".into(), json!(v));
-        }
-        obj.insert("properties".into(), Value::Object(props));
     }
-    Value::Object(obj)
+}
+
+impl<'a> MessageLine<'a> {
+    /// `wire`: add the packet's size on the wire (recordings).
+    pub fn new(m: &'a Message, wire: bool) -> Self {
+        let (payload, payload_b64) = text_or_b64(&m.payload);
+        let properties = m.properties.as_deref().map(|p| {
+            let (correlation_data, correlation_data_b64) = p
+                .correlation_data
+                .as_deref()
+                .map_or((None, None), text_or_b64);
+            PropertiesLine {
+                payload_format: p.payload_format,
+                message_expiry: p.message_expiry,
+                content_type: p.content_type.as_deref(),
+                response_topic: p.response_topic.as_deref(),
+                correlation_data,
+                correlation_data_b64,
+                user_properties: &p.user_properties,
+                subscription_ids: &p.subscription_ids,
+                topic_alias: p.topic_alias,
+            }
+        });
+        Self {
+            kind: "message",
+            ts: m.received,
+            topic: &m.topic,
+            qos: m.qos,
+            retain: m.retain,
+            dup: m.dup,
+            size: m.payload.len(),
+            payload,
+            payload_b64,
+            properties,
+            wire_size: (wire && m.wire_size > 0).then_some(m.wire_size),
+        }
+    }
 }
 
 /// A CONNACK as JSON.

@@ -19,39 +19,7 @@ const HAND_OVER_EVERY: Duration = Duration::from_millis(500);
 
 pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     // Long by design: connect, then one loop that records, reports and stops, then the summary.
-    let mut opts = args.connect.to_options()?;
-    super::warn_if_insecure(&opts);
-    opts.subscriptions = args
-        .subscribe
-        .filters
-        .iter()
-        .map(|f| {
-            let mut s = crate::broker::Subscription::new(f.clone(), args.subscribe.qos);
-            s.retain_as_published = true;
-            s
-        })
-        .collect();
-    opts.packet_log = args.packets;
-    let header = Header::new(
-        &opts.target.to_string(),
-        args.subscribe.filters.clone(),
-        std::time::SystemTime::now(),
-        args.packets,
-    );
-    if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(crate::cli::UsageError(format!(
-                "-o {}: the directory {} does not exist",
-                args.output.display(),
-                dir.display()
-            ))
-            .into());
-        }
-    }
-    let record_opts = RecordOptions {
-        max_size: args.max_size.map(|s| s as u64),
-        packets: args.packets,
-    };
+    let (opts, header, record_opts) = prepare(&args)?;
     let mut recorder = Recorder::create(&args.output, &header, &record_opts)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.output.display()))?;
     let mut handle = BrokerHandle::spawn(opts).map_err(crate::broker::Fatal)?;
@@ -101,6 +69,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    let missed = handle.dropped_messages();
     handle.shutdown().await;
     if progress {
         let _ = write!(io::stderr(), "\r\x1b[K");
@@ -112,11 +81,58 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet || stats.failure().is_some() {
         eprintln_line(&summary(&stats, started.elapsed(), &args.output));
     }
+    if missed > 0 {
+        eprintln_line(&format!(
+            "{missed} messages were dropped before they could be recorded: recording could \
+             not keep up with the broker (a faster disk, no compression, or a narrower -t helps)"
+        ));
+    }
     Ok(match outcome {
         Outcome::Done => ExitCode::SUCCESS,
         Outcome::Signal(signal) => crate::signals::exit_code(signal),
         Outcome::DiskFailed(_) | Outcome::GaveUp(_) => ExitCode::FAILURE,
     })
+}
+
+/// The connection (subscribed as the explorer is: publishers' retain flags kept), the file's
+/// header and how to write it; a missing output directory is a usage error.
+fn prepare(
+    args: &RecordArgs,
+) -> anyhow::Result<(crate::broker::BrokerOptions, Header, RecordOptions)> {
+    let mut opts = args.connect.to_options()?;
+    super::warn_if_insecure(&opts);
+    opts.subscriptions = args
+        .subscribe
+        .filters
+        .iter()
+        .map(|f| {
+            let mut s = crate::broker::Subscription::new(f.clone(), args.subscribe.qos);
+            s.retain_as_published = true;
+            s
+        })
+        .collect();
+    opts.packet_log = args.packets;
+    let header = Header::new(
+        &opts.target.to_string(),
+        args.subscribe.filters.clone(),
+        std::time::SystemTime::now(),
+        args.packets,
+    );
+    if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(crate::cli::UsageError(format!(
+                "-o {}: the directory {} does not exist",
+                args.output.display(),
+                dir.display()
+            ))
+            .into());
+        }
+    }
+    let record_opts = RecordOptions {
+        max_size: args.max_size.map(|s| s as u64),
+        packets: args.packets,
+    };
+    Ok((opts, header, record_opts))
 }
 
 enum Outcome {

@@ -137,7 +137,7 @@ impl<W: Write> Exporter<W> {
                     .out
                     .as_mut()
                     .ok_or_else(|| io::Error::other("closed"))?;
-                let mut line = crate::record::format::message_line(m);
+                let mut line = serde_json::to_value(crate::record::format::message_line(m))?;
                 if !self.fields.is_empty() {
                     let json: Option<Value> = serde_json::from_slice(&m.payload).ok();
                     let fields: serde_json::Map<String, Value> = self

@@ -87,12 +87,8 @@ fn field(field: &'static str, why: impl Into<String>) -> LineError {
 }
 
 /// The message line: `sub --json`'s, plus the packet's size on the wire.
-pub fn message_line(m: &Message) -> Value {
-    let mut v = crate::broker::json::message_json(m);
-    if m.wire_size > 0 {
-        v["wire_size"] = json!(m.wire_size);
-    }
-    v
+pub fn message_line(m: &Message) -> crate::broker::json::MessageLine<'_> {
+    crate::broker::json::MessageLine::new(m, true)
 }
 
 /// A packet record as a line.

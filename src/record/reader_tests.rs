@@ -147,7 +147,8 @@ fn sub_json_output_without_a_header_reads_and_newer_lines_stop_the_reading() {
     let d = dir("sub");
     let path = d.join("sub.jsonl");
     let mut f = std::fs::File::create(&path).expect("created");
-    let m = crate::record::format::message_line(&hostile_message());
+    let m = serde_json::to_string(&crate::record::format::message_line(&hostile_message()))
+        .expect("JSON");
     writeln!(f, "{m}").expect("written");
     writeln!(f).expect("blank lines are skipped");
     writeln!(f, "{m}").expect("written");
@@ -167,7 +168,8 @@ fn a_newer_header_warns_and_reads_on() {
     let path = d.join("r.jsonl");
     let mut h = Header::new("mqtt://h", vec![], SystemTime::now(), false);
     h.version = 9;
-    let m = crate::record::format::message_line(&hostile_message());
+    let m = serde_json::to_string(&crate::record::format::message_line(&hostile_message()))
+        .expect("JSON");
     std::fs::write(&path, format!("{}\n{m}\n", h.to_line())).expect("written");
     let (events, reader) = read_all(&path);
     assert_eq!(events.len(), 1);

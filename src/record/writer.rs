@@ -127,7 +127,15 @@ impl Recorder {
         let line = match event {
             BrokerEvent::Message(m) => {
                 self.stats.messages.fetch_add(1, Ordering::Relaxed);
-                format::message_line(m)
+                // The hot path: straight from the message into the buffer.
+                if serde_json::to_writer(&mut self.buf, &format::message_line(m)).is_ok() {
+                    self.buf.push(b'\n');
+                    self.lines_in_buf += 1;
+                }
+                if self.buf.len() >= CHUNK {
+                    self.hand_over(false);
+                }
+                return;
             }
             BrokerEvent::Lifecycle(l) => {
                 if let LifecycleKind::Stage {

@@ -235,7 +235,7 @@ fn synthetic(path: &Path, n: u64, step_ms: u64) {
             received: t0 + Duration::from_millis(i * step_ms),
             wire_size: 0,
         };
-        text.push_str(&mqscope::record::format::message_line(&m).to_string());
+        text.push_str(&serde_json::to_string(&mqscope::record::format::message_line(&m)).unwrap());
         text.push('\n');
     }
     std::fs::write(path, text).unwrap();
