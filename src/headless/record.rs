@@ -220,13 +220,19 @@ impl Progress {
 
 fn summary(stats: &RecorderStats, elapsed: Duration, path: &std::path::Path) -> String {
     let dropped = stats.dropped.load(Ordering::Relaxed);
+    let lines = stats.lines.load(Ordering::Relaxed);
+    let messages = stats.messages.load(Ordering::Relaxed);
+    let written = crate::size::human(stats.written.load(Ordering::Relaxed));
+    let elapsed = super::render::elapsed(elapsed);
+    let path = path.display();
+    if stats.failure().is_some() {
+        return format!(
+            "wrote {lines} lines ({written}) to {path} in {elapsed} before the disk failed; \
+             {messages} messages had arrived; every complete line in the file reads back"
+        );
+    }
     format!(
-        "recorded {} messages ({} lines) in {} to {} ({} on disk){}",
-        stats.messages.load(Ordering::Relaxed),
-        stats.lines.load(Ordering::Relaxed),
-        super::render::elapsed(elapsed),
-        path.display(),
-        crate::size::human(stats.written.load(Ordering::Relaxed)),
+        "recorded {messages} messages ({lines} lines) in {elapsed} to {path} ({written} on disk){}",
         if dropped > 0 {
             format!("; {dropped} lines dropped because the disk could not keep up")
         } else {

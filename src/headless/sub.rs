@@ -209,7 +209,12 @@ impl Printer<'_> {
         };
         let sparkplug = &self.sparkplug;
         let annotate = |v: &mut serde_json::Value| sparkplug.annotate(&m.topic, v);
-        if self.args.json {
+        if self.args.json && decoder.is_none() && gap.is_none() {
+            // The common line, straight from the message.
+            serde_json::to_writer(&mut *out, &crate::broker::json::MessageLine::new(m, false))
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+        } else if self.args.json {
             let mut line = render::message_json(m);
             if let Some(d) = decoder {
                 crate::payload::decode::add_to_json_with(&mut line, d, &m.payload, annotate);

@@ -466,3 +466,93 @@ fn record_and_replay_work_against_rumqttd_too() {
             .all(|(i, m)| m.payload == i.to_string())
     );
 }
+
+#[test]
+fn replay_into_a_3_1_1_session_drops_the_properties_with_one_warning() {
+    let (a, b) = (Mosquitto::plain(), Mosquitto::plain());
+    let dir = TempDir::new("record-v311");
+    let file = dir.path().join("v5.jsonl");
+    let rec = recorder(&a.url(), &file, &[]);
+    for i in 0..3 {
+        publish(
+            &a.url(),
+            &[
+                "-t",
+                &format!("été/{i}"),
+                "-m",
+                "x",
+                "--user-property",
+                "k=v",
+            ],
+        );
+    }
+    wait_for_messages(&file, 3);
+    let _ = rec.signal("INT");
+    let seen = dir.path().join("seen.jsonl");
+    let rec = recorder(&b.url(), &seen, &[]);
+    let mut cmd = mqscope();
+    cmd.args([
+        "replay",
+        file.to_str().unwrap(),
+        "-b",
+        &b.url(),
+        "--max",
+        "-V",
+        "3.1.1",
+    ]);
+    let out = run(cmd, b"", 30);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("are not replayed").count(), 1, "{stderr}");
+    wait_for_messages(&seen, 3);
+    let _ = rec.signal("INT");
+    let (got, _) = messages(&seen);
+    assert!(got.iter().all(|m| m.properties.is_none()), "{got:?}");
+}
+
+/// A disk that fails mid-recording (here a file-size limit: writes fail with EFBIG, as they
+/// fail with ENOSPC on a full disk): the recorder stops, says why, and keeps the lines written.
+#[test]
+fn a_failing_disk_stops_the_recording_and_says_why() {
+    let broker = Mosquitto::plain();
+    let dir = TempDir::new("record-efbig");
+    let file = dir.path().join("full.jsonl");
+    let ticks = dir.path().join("ticks.jsonl");
+    synthetic(&ticks, 3000, 1);
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 100; exec {} record -b {} -t '#' -o {}",
+        env!("CARGO_BIN_EXE_mqscope"),
+        broker.url(),
+        file.display()
+    );
+    let mut sh = std::process::Command::new("sh");
+    sh.args(["-c", &script])
+        .env("MQSCOPE_LOG_DIR", dir.path())
+        .env("MQSCOPE_CONFIG", dir.path().join("none.toml"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = sh.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let mut cmd = mqscope();
+    cmd.args([
+        "replay",
+        ticks.to_str().unwrap(),
+        "-b",
+        &broker.url(),
+        "--max",
+    ]);
+    assert!(run(cmd, b"", 30).status.success());
+    let out = super::wait(child, 20);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+    assert!(stderr.contains("recording stopped"), "{stderr}");
+    assert!(stderr.contains("before the disk failed"), "{stderr}");
+    let (got, _) = messages(&file);
+    assert!(
+        got.len() > 100,
+        "what was written stays readable: {}",
+        got.len()
+    );
+}

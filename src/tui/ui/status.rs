@@ -72,7 +72,15 @@ pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect
         (9, link),
         (
             7,
-            Span::styled(format!("{} msg/s", count(rate(model.rate))), t.value),
+            // A paused recording has no rate at its still moment: the rate then is unknown.
+            Span::styled(
+                if model.playback.as_ref().is_some_and(|p| p.paused) {
+                    "– msg/s".to_string()
+                } else {
+                    format!("{} msg/s", count(rate(model.rate)))
+                },
+                t.value,
+            ),
         ),
         (
             3,
