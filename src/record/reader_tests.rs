@@ -179,3 +179,47 @@ fn a_newer_header_warns_and_reads_on() {
         reader.warnings
     );
 }
+
+/// A disk that cannot keep up (here a pipe nobody reads yet): lines are dropped and counted,
+/// and recording an event never waits for the disk.
+#[test]
+fn a_disk_that_cannot_keep_up_costs_dropped_lines_never_a_stall() {
+    let d = dir("slow");
+    let fifo = d.join("slow.jsonl");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let path = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        let mut f = std::fs::File::open(&path).expect("the reading end");
+        let _ = wait.recv();
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut f, &mut sink);
+        sink.len()
+    });
+    let header = Header::new("mqtt://h", vec![], SystemTime::now(), false);
+    let mut r = Recorder::create(&fifo, &header, &RecordOptions::default()).expect("created");
+    let m = hostile_message();
+    let mut slowest = std::time::Duration::ZERO;
+    for _ in 0..100_000 {
+        let started = std::time::Instant::now();
+        r.event(&BrokerEvent::Message(m.clone()));
+        slowest = slowest.max(started.elapsed());
+    }
+    r.tick();
+    let dropped = r.stats().dropped.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(dropped > 0, "a stuck disk drops lines");
+    assert!(
+        slowest < std::time::Duration::from_millis(100),
+        "an event waited {slowest:?}"
+    );
+    go.send(()).expect("the reader waits");
+    let stats = r.finish();
+    let read = reader.join().expect("the reader");
+    assert!(read > 0);
+    assert_eq!(
+        stats.lines.load(std::sync::atomic::Ordering::Relaxed) + dropped,
+        100_000,
+        "every line written or counted as dropped"
+    );
+}
