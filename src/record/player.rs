@@ -285,6 +285,15 @@ impl EventSource for Player {
     }
 
     fn clock(&self, now: Instant) -> Option<SystemTime> {
+        if self.target.is_some() {
+            // Catching up: the clock is where the events are, not where they are going, or
+            // the anomaly watch would take topics not replayed yet for silent ones.
+            return Some(
+                self.next
+                    .checked_sub(1)
+                    .map_or(self.start(), |i| self.times[i]),
+            );
+        }
         Some(self.position(now))
     }
 

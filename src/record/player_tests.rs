@@ -180,3 +180,26 @@ async fn speed_cycles_one_ten_max() {
     p.control(Control::CycleSpeed, Instant::now());
     assert_eq!(speed(&p), Some(1.0));
 }
+
+#[tokio::test]
+async fn while_catching_up_the_clock_is_where_the_events_are() {
+    let mut p = Player::from_events(
+        events(&[0, 10_000, 20_000]),
+        Playback {
+            speed: Speed::Times(1.0),
+            paused: true,
+        },
+    );
+    p.control(Control::SeekTo(t(20_000)), Instant::now());
+    assert_eq!(p.clock(Instant::now()), Some(t(0)), "nothing played yet");
+    assert!(p.try_event().is_some());
+    assert!(p.try_event().is_some());
+    assert_eq!(p.clock(Instant::now()), Some(t(10_000)));
+    assert_eq!(
+        p.playback(Instant::now()).map(|s| (s.position, s.seeking)),
+        Some((t(20_000), true))
+    );
+    assert!(p.try_event().is_some());
+    assert!(p.try_event().is_none());
+    assert_eq!(p.clock(Instant::now()), Some(t(20_000)));
+}

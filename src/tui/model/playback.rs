@@ -153,7 +153,7 @@ pub(super) fn on_status(model: &mut Model, status: Option<crate::source::Playbac
             model.notify(format!("reading stopped early: {problem}"));
         }
     }
-    if let Some(p) = &status {
+    if let Some(p) = status.as_ref().filter(|p| !p.seeking) {
         // The screen shows the broker as it was then: ages and uptimes count from there.
         model.now = p.position;
     }
