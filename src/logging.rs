@@ -21,21 +21,19 @@ pub struct LogGuard {
 
 /// The directory for log files: `MQSCOPE_LOG_DIR`, else the platform's state directory.
 pub fn log_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("MQSCOPE_LOG_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    let dirs = directories::ProjectDirs::from("", "", "mqscope")?;
-    Some(
-        dirs.state_dir()
-            .unwrap_or_else(|| dirs.data_local_dir())
-            .to_path_buf(),
-    )
+    dir_from("MQSCOPE_LOG_DIR")
 }
 
 /// Where mqscope keeps what it makes (recordings): `MQSCOPE_STATE_DIR`, else the platform's
 /// state directory.
 pub fn state_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("MQSCOPE_STATE_DIR") {
+    dir_from("MQSCOPE_STATE_DIR")
+}
+
+/// The directory an environment variable names, else the platform's state directory (the
+/// local data directory where there is none).
+fn dir_from(var: &str) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(var) {
         return Some(PathBuf::from(dir));
     }
     let dirs = directories::ProjectDirs::from("", "", "mqscope")?;

@@ -2,7 +2,6 @@
 //! properties survive the round trip, requests pair with their replies, a retained subtree of
 //! 5,000 topics is cleared while the loop keeps answering keys, and refusals are reported.
 
-use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -400,11 +399,7 @@ async fn a_retained_subtree_of_5000_topics_is_cleared_while_keys_keep_working() 
         }
     });
     let effects = effects(handle.commands(), replies_tx);
-    let (input_tx, input_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
-    let input = Box::pin(futures_util::stream::unfold(
-        input_rx,
-        |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
-    ));
+    let (input_tx, input) = super::scripted_input();
     let key = |c: char| Ok(Event::Key(KeyEvent::from(KeyCode::Char(c))));
     let copies = Arc::new(Mutex::new(Vec::<Instant>::new()));
     let started = Arc::new(Mutex::new(None::<Instant>));

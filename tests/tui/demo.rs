@@ -4,7 +4,6 @@
 #![cfg(feature = "embedded-broker")]
 
 use std::collections::BTreeMap;
-use std::io;
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -16,7 +15,6 @@ use mqscope::tui::model::Model;
 use mqscope::tui::view::View;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::mpsc;
 
 fn subscriber(url: &str) -> BrokerOptions {
     let mut o = BrokerOptions::new(
@@ -163,11 +161,7 @@ async fn the_explorer_on_the_demo_shows_tree_inspector_and_timeline() {
     let mut opts = subscriber(&demo.faulty);
     opts.packet_log = true;
     let mut handle = BrokerHandle::spawn(opts).unwrap();
-    let (input_tx, input_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
-    let input = Box::pin(futures_util::stream::unfold(
-        input_rx,
-        |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
-    ));
+    let (input_tx, input) = super::scripted_input();
     let mut terminal = Terminal::new(TestBackend::new(160, 45)).unwrap();
     let mut model = Model::new(
         demo.faulty.clone(),

@@ -20,11 +20,7 @@ fn keypress(c: char) -> Event {
 
 #[tokio::test]
 async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
-    let (input_tx, input_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
-    let input = Box::pin(futures_util::stream::unfold(
-        input_rx,
-        |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
-    ));
+    let (input_tx, input) = super::scripted_input();
     let (events_tx, events) = mpsc::channel::<BrokerEvent>(1024);
     let mut events = mqscope::broker::events::EventReceiver::from(events);
     let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();

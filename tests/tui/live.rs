@@ -1,6 +1,5 @@
 //! The explorer against a real mosquitto: publish, and see the tree and inspector update.
 
-use std::io;
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -9,7 +8,6 @@ use mqscope::tui::model::Model;
 use mqscope::tui::view::View;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::mpsc;
 
 use super::screen;
 use super::support::Mosquitto;
@@ -31,11 +29,7 @@ async fn publishing_updates_tree_and_inspector() {
     let mut handle = BrokerHandle::spawn(sub_opts).unwrap();
     let publisher = BrokerHandle::spawn(opts(&broker.url())).unwrap();
 
-    let (input_tx, input_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
-    let input = Box::pin(futures_util::stream::unfold(
-        input_rx,
-        |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
-    ));
+    let (input_tx, input) = super::scripted_input();
     let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
     let mut model = Model::new(
         broker.url(),

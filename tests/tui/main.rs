@@ -99,6 +99,21 @@ pub fn plant() -> Model {
     model
 }
 
+/// Terminal input a test scripts: the sender, and the stream the event loop reads.
+pub type Input = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = std::io::Result<crossterm::event::Event>> + Send>,
+>;
+
+pub fn scripted_input() -> (
+    tokio::sync::mpsc::UnboundedSender<std::io::Result<crossterm::event::Event>>,
+    Input,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let input =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) });
+    (tx, Box::pin(input))
+}
+
 /// Draws one frame (refreshing the view first), as the event loop does.
 pub fn draw(model: &mut Model, view: &mut View, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();

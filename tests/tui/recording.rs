@@ -2,7 +2,6 @@
 //! the playback position in the status bar), seeking back and to a typed time, `W` recording
 //! a live mosquitto session, `E` exporting history, and the keys a recording refuses.
 
-use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -13,7 +12,6 @@ use mqscope::tui::model::{Command, Model, Msg, update};
 use mqscope::tui::view::View;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::mpsc;
 
 use super::{at, message, screen, t0};
 
@@ -77,11 +75,7 @@ fn key(c: char) -> Event {
 
 /// Runs the loop over a player, sending `keys` (with a pause after each), then `q`.
 async fn play(player: &mut Player, keys: &[&str], width: u16, height: u16) -> (Model, String) {
-    let (input_tx, input_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
-    let input = Box::pin(futures_util::stream::unfold(
-        input_rx,
-        |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
-    ));
+    let (input_tx, input) = super::scripted_input();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     let mut model = Model::new(
         "plant.jsonl.zst ▸ mqtt://plant.example:1883".into(),
@@ -296,11 +290,7 @@ async fn w_records_a_live_session_that_opens_again() {
     opts.subscriptions = vec![mqscope::broker::Subscription::new("#", 1)];
     opts.packet_log = true;
     let mut handle = mqscope::broker::BrokerHandle::spawn(opts).unwrap();
-    let (input_tx, input_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
-    let input = Box::pin(futures_util::stream::unfold(
-        input_rx,
-        |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
-    ));
+    let (input_tx, input) = super::scripted_input();
     let mut terminal = Terminal::new(TestBackend::new(140, 30)).unwrap();
     let mut model = Model::new(
         broker.url(),
