@@ -30,6 +30,9 @@ Examples:
   mqscope proxy --to mqtt://broker:1883 --drop-every 30s    grade your own client's reconnects
   mqscope sub -t 'plant/#' --decode 'plant/#=protobuf:plant.proto:plant.v1.Telemetry'
                                                             decode Protobuf per topic
+  mqscope record -t 'plant/#' -o site.jsonl.zst             capture a session (Ctrl-C ends it)
+  mqscope open site.jsonl.zst                               browse it offline: play, pause, seek
+  mqscope replay site.jsonl.zst -b mqtt://lab --speed 10    publish it again, ten times faster
 
 Exit codes: 0 ok, 1 connection failure or refused, 2 usage or config error, 27 sub -W timeout.
 Logs: MQSCOPE_LOG (or RUST_LOG) sets the filter; the log file is under the state directory
