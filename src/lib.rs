@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod diagnose;
+pub mod expr;
 pub mod fuzz;
 pub mod headless;
 pub mod logging;

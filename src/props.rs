@@ -156,6 +156,14 @@ proptest! {
     }
 
     #[test]
+    fn filter_expressions_take_any_text(text in "[a-z0-9 .\\[\\]\"()=<>!~温é-]{0,40}") {
+        if let Ok(e) = crate::expr::Expr::parse(&text) {
+            let _ = e.matches("t/温", Some(&serde_json::json!({"a": [1, "2"], "b": {"c": null}})));
+            let _ = e.matches("t", None);
+        }
+    }
+
+    #[test]
     fn recording_lines_take_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         crate::fuzz::recordings(&bytes);
     }

@@ -9,63 +9,8 @@ use serde_json::Value;
 use crate::broker::Message;
 use crate::broker::json::timestamp;
 
-/// A path into a JSON value: `a.b[0].c`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldPath {
-    pub text: String,
-    steps: Vec<Step>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-impl FieldPath {
-    /// Parses `a.b[0].c` (keys are anything but `.` and `[`); the error names the column.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut steps = Vec::new();
-        for (n, part) in text.split('.').enumerate() {
-            let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
-            if key.is_empty() && (n > 0 || rest.is_empty()) {
-                return Err(format!(
-                    "`{text}`: an empty key (two dots, or a dot at an end)"
-                ));
-            }
-            if !key.is_empty() {
-                steps.push(Step::Key(key.to_string()));
-            }
-            while let Some(inner) = rest.strip_prefix('[') {
-                let close = inner
-                    .find(']')
-                    .ok_or_else(|| format!("`{text}`: `[` without `]`"))?;
-                let index = inner[..close].parse().map_err(|_| {
-                    format!(
-                        "`{text}`: `[{}]` is not an index (0, 1, …)",
-                        &inner[..close]
-                    )
-                })?;
-                steps.push(Step::Index(index));
-                rest = &inner[close + 1..];
-            }
-            if !rest.is_empty() {
-                return Err(format!("`{text}`: `{rest}` after `]`"));
-            }
-        }
-        Ok(Self {
-            text: text.to_string(),
-            steps,
-        })
-    }
-
-    pub fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
-        self.steps.iter().try_fold(value, |v, step| match step {
-            Step::Key(k) => v.get(k),
-            Step::Index(i) => v.get(*i),
-        })
-    }
-}
+/// A path into a JSON value (`a.b[0].c`): the filter language's paths.
+pub use crate::expr::Path as FieldPath;
 
 /// A field's value as a CSV cell: strings as they are, other scalars as JSON, objects and
 /// arrays as compact JSON, missing as empty.
@@ -221,7 +166,7 @@ mod tests {
         assert_eq!(get("a.b[9].c"), None);
         for bad in ["", "a..b", "a.", "a[", "a[x]", "a[0]b"] {
             let e = FieldPath::parse(bad).expect_err(bad);
-            assert!(e.contains(&format!("`{bad}`")), "{e}");
+            assert!(e.starts_with("column "), "{e}");
         }
     }
 
