@@ -192,6 +192,16 @@ pub struct WatchArgs {
     pub quiet: bool,
 }
 
+/// `--where EXPR`: compiled once; an error points at its column.
+fn parse_expr(text: &str) -> Result<crate::expr::Expr, String> {
+    crate::expr::Expr::parse(text).map_err(|e| {
+        let pad = " ".repeat(crate::width::of(
+            &text.chars().take(e.column - 1).collect::<String>(),
+        ));
+        format!("{e}\n    {text}\n    {pad}^")
+    })
+}
+
 /// `--encode KIND[:ARGS]`: a decoder spec without a filter.
 fn parse_encode(text: &str) -> Result<crate::payload::decode::DecodeSpec, String> {
     let spec = crate::payload::decode::spec::parse_flag(text)?;
@@ -436,6 +446,17 @@ pub struct SubArgs {
     /// Also watch for anomalies and print them among the messages (as `mqscope watch`)
     #[arg(long)]
     pub anomalies: bool,
+
+    /// Print only the messages whose payload (its JSON, or its decoded value) satisfies EXPR:
+    /// `temp > 30`, `status == "error" and not exists(ack)`, `topic ~ "floor2"` (README:
+    /// the filter language). Messages that are not JSON never match a field
+    #[arg(long = "where", value_name = "EXPR", value_parser = parse_expr)]
+    pub filter: Option<crate::expr::Expr>,
+
+    /// Print only this JSON value of each message (a.b[0].c; repeatable): `topic v1 v2` in
+    /// text, a "fields" object with --json
+    #[arg(long = "field", value_name = "PATH", value_parser = crate::expr::Path::parse)]
+    pub fields: Vec<crate::expr::Path>,
 
     #[command(flatten)]
     pub decode: DecodeArgs,

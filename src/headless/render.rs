@@ -27,6 +27,16 @@ pub fn write_text(out: &mut impl Write, m: &Message, escape: bool) -> io::Result
     write_line(out, &m.topic, &m.payload, escape)
 }
 
+/// `topic v1 v2` for `sub --field`, sanitized on a terminal.
+pub fn write_fields(
+    out: &mut impl Write,
+    topic: &str,
+    values: &str,
+    escape: bool,
+) -> io::Result<()> {
+    write_line(out, topic, values.as_bytes(), escape)
+}
+
 /// `topic payload`, both sanitized on a terminal.
 fn write_line(out: &mut impl Write, topic: &str, payload: &[u8], escape: bool) -> io::Result<()> {
     if escape {

@@ -195,25 +195,68 @@ impl Printer<'_> {
         super::watch::write_anomalies(out, &fresh, self.args.json, "! ", &[]).map(|_| ())
     }
 
-    /// One message, in text or JSON, decoded when a decoder maps its topic.
+    /// The value `--where` and `--field` look at: the decoded value where a decoder maps the
+    /// topic, else the payload's JSON; `None` when not needed or not JSON.
+    fn value_of(&self, m: &crate::broker::Message) -> Option<serde_json::Value> {
+        let needed = self
+            .args
+            .filter
+            .as_ref()
+            .is_some_and(crate::expr::Expr::uses_payload)
+            || !self.args.fields.is_empty();
+        if !needed {
+            return None;
+        }
+        match self.decoders.for_topic(&m.topic) {
+            Some(d) => d.decode(&m.payload).ok().map(|v| v.to_json()),
+            None => serde_json::from_slice(&m.payload).ok(),
+        }
+    }
+
+    /// One message, in text or JSON, decoded when a decoder maps its topic; `Ok(false)` when
+    /// `--where` leaves it out.
     fn write_message(
         &mut self,
         out: &mut impl Write,
         m: &crate::broker::Message,
-    ) -> io::Result<()> {
-        let decoder = self.decoders.for_topic(&m.topic);
-        let gap = if decoder.is_some_and(|d| d.is_sparkplug()) {
+    ) -> io::Result<bool> {
+        // Sparkplug's sequence follows every message, printed or not.
+        let gap = if self
+            .decoders
+            .for_topic(&m.topic)
+            .is_some_and(|d| d.is_sparkplug())
+        {
             self.sparkplug.observe(&m.topic, &m.payload, m.received)
         } else {
             None
         };
+        let value = self.value_of(m);
+        if let Some(filter) = &self.args.filter {
+            if !filter.matches(&m.topic, value.as_ref()) {
+                return Ok(false);
+            }
+        }
+        let decoder = self.decoders.for_topic(&m.topic);
+        let fields = &self.args.fields;
+        if !fields.is_empty() && !self.args.json {
+            let texts: Vec<String> = fields
+                .iter()
+                .map(|f| match value.as_ref().and_then(|v| f.get(v)) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => "null".into(),
+                })
+                .collect();
+            render::write_fields(out, &m.topic, &texts.join(" "), self.escape)?;
+            return Ok(true);
+        }
         let sparkplug = &self.sparkplug;
         let annotate = |v: &mut serde_json::Value| sparkplug.annotate(&m.topic, v);
-        if self.args.json && decoder.is_none() && gap.is_none() {
+        if self.args.json && decoder.is_none() && gap.is_none() && fields.is_empty() {
             // The common line, straight from the message.
             serde_json::to_writer(&mut *out, &crate::broker::json::MessageLine::new(m, false))
                 .map_err(io::Error::from)
-                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.write_all(b"\n"))?;
         } else if self.args.json {
             let mut line = render::message_json(m);
             if let Some(d) = decoder {
@@ -223,14 +266,25 @@ impl Printer<'_> {
                 line["sparkplug_seq_gap"] =
                     serde_json::json!({"expected": gap.expected, "got": gap.got});
             }
+            if !fields.is_empty() {
+                let object: serde_json::Map<String, serde_json::Value> = fields
+                    .iter()
+                    .map(|f| {
+                        let v = value.as_ref().and_then(|v| f.get(v)).cloned();
+                        (f.text.clone(), v.unwrap_or(serde_json::Value::Null))
+                    })
+                    .collect();
+                line["fields"] = serde_json::Value::Object(object);
+            }
             serde_json::to_writer(&mut *out, &line)
                 .map_err(io::Error::from)
-                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.write_all(b"\n"))?;
         } else if let Some(d) = decoder {
-            render::write_decoded_text(out, m, d, self.escape, annotate)
+            render::write_decoded_text(out, m, d, self.escape, annotate)?;
         } else {
-            render::write_text(out, m, self.escape)
+            render::write_text(out, m, self.escape)?;
         }
+        Ok(true)
     }
 
     fn event(
@@ -252,8 +306,12 @@ impl Printer<'_> {
                     return Ok(Step::Stop(Outcome::Done));
                 }
                 let written = self.write_message(out, m);
-                if let Err(e) = written.and_then(|()| self.anomalies(out)) {
-                    return write_failed(&e).map(Step::Stop);
+                let printed = match written.and_then(|p| self.anomalies(out).map(|()| p)) {
+                    Ok(printed) => printed,
+                    Err(e) => return write_failed(&e).map(Step::Stop),
+                };
+                if !printed {
+                    return Ok(Step::Continue);
                 }
                 self.printed += 1;
                 if self.args.count.is_some_and(|c| self.printed >= c) {

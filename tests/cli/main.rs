@@ -12,6 +12,7 @@ mod decode;
 mod demo;
 mod doctor;
 mod errors;
+mod filter;
 mod hostile;
 mod proxy;
 mod publish;
