@@ -7,6 +7,7 @@
 //! that evicts the oldest payloads first, and, when even the nodes fill the budget, new topics
 //! are counted but no longer tracked.
 
+mod filter;
 mod natural;
 mod node;
 mod query;
@@ -18,6 +19,7 @@ use bytes::Bytes;
 use hashbrown::HashTable;
 
 use crate::broker::Message;
+pub use filter::TopicFilter;
 pub use natural::natural_cmp;
 pub(crate) use node::millis;
 use node::{NODE_OVERHEAD, RATE_WINDOW_SECS, Stamp};

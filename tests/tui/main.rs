@@ -12,6 +12,7 @@ mod config;
 mod decoders;
 mod demo;
 mod e2e;
+mod filter;
 mod live;
 mod panes;
 mod proxy;

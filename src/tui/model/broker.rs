@@ -66,6 +66,12 @@ fn on_message(model: &mut Model, m: &Message) {
     let structure = model.store.structure_generation;
     if let Inserted::Existing(id) | Inserted::NewTopic(id) = model.store.insert(m) {
         model.watch.observe(&model.store, id);
+        if model.topics.filter.needs_value() {
+            // A filter on values: this topic's match may have changed with its value.
+            if model.topics.filter.recheck(&model.store, id) {
+                topics::on_match_changed(model, id);
+            }
+        }
         if m.topic.starts_with("spBv1.0/") {
             sparkplug(model, m, id);
         }

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use crossterm::event::KeyEvent;
 
 use super::{Inspector, Model};
-use crate::store::{NodeId, Query, ROOT, TopicStore, matching_nodes};
+use crate::store::{NodeId, ROOT, TopicFilter, TopicStore};
 use crate::tui::input::{Edit, edit_line};
 use crate::tui::keymap::Action;
 
@@ -62,16 +62,23 @@ pub struct Filter {
     /// The opened set before filtering began, restored when the filter is cleared.
     saved_opened: Option<HashSet<NodeId>>,
     /// Which nodes show (matches and their ancestors), by id; kept up to date as topics
-    /// arrive.
+    /// arrive and, for filters on values, as their values change.
     visible: Vec<bool>,
+    /// Per node: whether it matches itself, and how many matches are at and below it.
+    matched: Vec<bool>,
+    below: Vec<u32>,
+    /// Nodes matching now.
+    pub matches: usize,
     /// Nodes up to this id have been checked against the query.
     checked: usize,
-    parsed: Option<Query>,
+    parsed: Option<TopicFilter>,
+    /// The typed text does not parse: why and where (the filter before it stays applied).
+    pub error: Option<crate::expr::ParseError>,
 }
 
 impl Filter {
     pub fn is_active(&self) -> bool {
-        !self.query.is_empty()
+        self.parsed.is_some()
     }
 
     /// With a filter: which node ids show.
@@ -79,33 +86,102 @@ impl Filter {
         self.is_active().then_some(self.visible.as_slice())
     }
 
+    /// Whether a message on a node can change what matches (a filter on values).
+    pub fn needs_value(&self) -> bool {
+        self.parsed.as_ref().is_some_and(TopicFilter::needs_value)
+    }
+
     /// Marks the nodes created since the last call that match, and their ancestors: a filter
     /// stays right while topics stream in, at the cost of one comparison per new level.
     pub fn catch_up(&mut self, store: &TopicStore) {
-        let Some(query) = &self.parsed else { return };
+        if self.parsed.is_none() {
+            return;
+        }
         let len = store.len();
         if self.checked >= len {
             return;
         }
         self.visible.resize(len + 1, false);
-        for id in store.ids().skip(self.checked) {
-            if !query.matches(store.node(id).path()) {
-                continue;
-            }
-            let mut at = id;
-            while at != ROOT && !self.visible[at as usize] {
-                self.visible[at as usize] = true;
-                at = store.node(at).parent;
-            }
-        }
+        self.matched.resize(len + 1, false);
+        self.below.resize(len + 1, 0);
+        let from = self.checked;
         self.checked = len;
+        for id in store.ids().skip(from) {
+            self.recheck(store, id);
+        }
     }
 
-    fn set(&mut self, query: String) {
-        self.parsed = (!query.is_empty()).then(|| Query::new(&query));
+    /// Evaluates one node again (its value changed) and moves its ancestors' counts;
+    /// whether its match changed.
+    pub fn recheck(&mut self, store: &TopicStore, id: NodeId) -> bool {
+        let Some(filter) = &self.parsed else {
+            return false;
+        };
+        let i = id as usize;
+        if i > self.checked || i >= self.matched.len() {
+            return false;
+        }
+        let now = filter.matches(store.node(id));
+        if now == self.matched[i] {
+            return false;
+        }
+        self.matched[i] = now;
+        if now {
+            self.matches += 1;
+        } else {
+            self.matches -= 1;
+        }
+        let mut at = id;
+        while at != ROOT {
+            let a = at as usize;
+            if now {
+                self.below[a] += 1;
+            } else {
+                self.below[a] -= 1;
+            }
+            self.visible[a] = self.below[a] > 0;
+            at = store.node(at).parent;
+        }
+        true
+    }
+
+    /// Applies typed text: `false` (and the error kept) when it does not parse.
+    fn set(&mut self, query: String) -> bool {
+        let parsed = if query.is_empty() {
+            None
+        } else {
+            match TopicFilter::parse(&query) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    self.query = query;
+                    self.error = Some(e);
+                    return false;
+                }
+            }
+        };
+        self.error = None;
+        self.parsed = parsed;
         self.query = query;
         self.visible.clear();
+        self.matched.clear();
+        self.below.clear();
+        self.matches = 0;
         self.checked = 0;
+        true
+    }
+
+    pub fn is_match(&self, id: NodeId) -> bool {
+        self.matched.get(id as usize).copied().unwrap_or(false)
+    }
+
+    /// The ids that match now, in creation order.
+    fn matching(&self) -> Vec<NodeId> {
+        self.matched
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| **m)
+            .filter_map(|(i, _)| NodeId::try_from(i).ok())
+            .collect()
     }
 }
 
@@ -386,13 +462,16 @@ fn clear_filter(model: &mut Model) {
 /// Opens the ancestors of matching topics so they show, and keeps the selection on a match.
 fn apply_filter(model: &mut Model, query: String) {
     let topics = &mut model.topics;
-    topics.filter.set(query);
+    if !topics.filter.set(query) {
+        // Never applied half-way: the tree keeps the last filter that parsed.
+        return;
+    }
     topics.filter.catch_up(&model.store);
     topics.changed();
-    let Some(parsed) = topics.filter.parsed.clone() else {
+    if !topics.filter.is_active() {
         return;
-    };
-    let matches = matching_nodes(&model.store, &parsed);
+    }
+    let matches = topics.filter.matching();
     topics.opened.clear();
     for id in matches.iter().take(FILTER_OPEN_LIMIT) {
         let mut at = model.store.node(*id).parent;
@@ -406,6 +485,18 @@ fn apply_filter(model: &mut Model, query: String) {
             model.topics.selected = Some(*first);
         }
     }
+}
+
+/// A topic's value made it match a filter on values, or stop matching: one that starts to
+/// match shows at once, its levels opened.
+pub(super) fn on_match_changed(model: &mut Model, id: NodeId) {
+    if model.topics.filter.is_match(id) {
+        let mut at = model.store.node(id).parent;
+        while at != ROOT && model.topics.opened.insert(at) {
+            at = model.store.node(at).parent;
+        }
+    }
+    model.topics.changed();
 }
 
 /// New nodes arrived: a filter marks those that match.

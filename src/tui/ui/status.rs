@@ -255,10 +255,13 @@ pub fn render_hints(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect)
         let line = Line::from(vec![
             Span::styled(" filter: ", t.key),
             Span::raw(format!("{}█", model.topics.filter.query)),
-            Span::styled(
-                "   Enter keep · Esc clear · text, or an MQTT filter with + #",
-                t.dim,
-            ),
+            match &model.topics.filter.error {
+                Some(e) => Span::styled(format!("   ✗ {e} (not applied)"), t.error),
+                None => Span::styled(
+                    "   Enter keep · Esc clear · text, + # filter, payload:TEXT, or temp > 30",
+                    t.dim,
+                ),
+            },
         ]);
         frame.render_widget(Paragraph::new(line), area);
         return;

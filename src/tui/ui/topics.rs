@@ -19,7 +19,14 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>, area: Rect)
     let filter = &model.topics.filter;
     let mut title = format!("topics ({})", count(u64::from(store.topic_count())));
     if filter.is_active() || filter.editing {
-        let _ = write!(title, " filter: {}", filter.query);
+        let _ = write!(
+            title,
+            " filter: {}",
+            crate::sanitize::line(filter.query.as_bytes())
+        );
+        if filter.is_active() {
+            let _ = write!(title, " · {} match", count(filter.matches as u64));
+        }
     }
     if store.untracked_topics > 0 {
         let _ = write!(
