@@ -341,12 +341,42 @@ fn recording(c: &mut Criterion) {
     group.finish();
 }
 
+/// The topics filter in the filter language over 100k topics' last values: applying it (every
+/// value parsed and tested once), and one new message re-testing its own topic.
+fn structured_filter(c: &mut Criterion) {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut group = c.benchmark_group("filter");
+    group.sample_size(20);
+    let mut model = big_model();
+    let press = |model: &mut Model, code: KeyCode| {
+        update(model, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    };
+    press(&mut model, KeyCode::Char('/'));
+    for c in "temp > 20 and ok == true".chars() {
+        press(&mut model, KeyCode::Char(c));
+    }
+    println!("matches: {}", model.topics.filter.matches);
+    group.bench_function("apply an expression over 100k last values", |b| {
+        b.iter(|| {
+            // Typing the last character again applies the whole expression again.
+            press(&mut model, KeyCode::Backspace);
+            press(&mut model, KeyCode::Char('e'));
+        });
+    });
+    let m = message("fleet/g3/d7/temp".into(), 7);
+    group.bench_function("one new message under an expression filter", |b| {
+        b.iter(|| update(&mut model, Msg::Broker(BrokerEvent::Message(m.clone()))));
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     ingest,
     frame,
     flat_frame,
     protobuf_frame,
-    recording
+    recording,
+    structured_filter
 );
 criterion_main!(benches);

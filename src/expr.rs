@@ -16,6 +16,8 @@
 //! strings compare as text; `~` is a regular expression search; a bare path is true when its
 //! value is `true`, a non-zero number or a non-empty string.
 
+mod prune;
+
 use std::fmt;
 
 use serde_json::Value;
@@ -103,6 +105,8 @@ pub struct Expr {
     pub text: String,
     root: Node,
     payload: bool,
+    /// The paths it reads, to read only those out of a payload.
+    paths: prune::Tree,
 }
 
 impl Expr {
@@ -116,11 +120,20 @@ impl Expr {
             return Err(p.error(&format!("`{c}` here: expected `and`, `or` or the end")));
         }
         let payload = uses_payload(&root);
+        let mut paths = prune::Tree::default();
+        collect_paths(&root, &mut paths);
         Ok(Self {
             text: text.to_string(),
             root,
             payload,
+            paths,
         })
+    }
+
+    /// The payload's JSON as far as the expression reads it (`None`: not JSON): cheaper than
+    /// the whole value when the payload holds more than the expression looks at.
+    pub fn read(&self, payload: &[u8]) -> Option<Value> {
+        self.paths.read(payload)
     }
 
     /// Whether evaluating needs the payload's value (a path, `exists`), not the topic only.
@@ -141,6 +154,24 @@ fn uses_payload(node: &Node) -> bool {
         Node::Cmp(a, _, b) => is_path(a) || is_path(b),
         Node::Truthy(a) => is_path(a),
         Node::Exists(_) => true,
+    }
+}
+
+fn collect_paths(node: &Node, tree: &mut prune::Tree) {
+    let mut operand = |o: &Operand| {
+        if let Operand::Path(p) = o {
+            tree.add(p);
+        }
+    };
+    match node {
+        Node::Or(v) | Node::And(v) => v.iter().for_each(|n| collect_paths(n, tree)),
+        Node::Not(n) => collect_paths(n, tree),
+        Node::Cmp(a, _, b) => {
+            operand(a);
+            operand(b);
+        }
+        Node::Truthy(a) => operand(a),
+        Node::Exists(p) => tree.add(p),
     }
 }
 

@@ -5,9 +5,17 @@ use serde_json::json;
 use super::*;
 
 fn m(expr: &str, value: &Value) -> bool {
-    Expr::parse(expr)
-        .unwrap_or_else(|e| panic!("{expr}: {e}"))
-        .matches("usine/温度/室1", Some(value))
+    let e = Expr::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+    let whole = e.matches("usine/温度/室1", Some(value));
+    // Reading only the expression's paths out of the text gives the same answer.
+    let text = value.to_string();
+    let pruned = e.read(text.as_bytes());
+    assert_eq!(
+        e.matches("usine/温度/室1", pruned.as_ref()),
+        whole,
+        "{expr}: pruned {pruned:?}"
+    );
+    whole
 }
 
 #[test]
@@ -112,4 +120,24 @@ fn nan_huge_and_odd_values_never_panic() {
     assert!(!m("s > 1", &v), "NaN compares as nothing");
     assert!(m("s != 1", &v));
     assert!(!m("e", &v) && !m("arr", &v) && !m("o", &v));
+}
+
+#[test]
+fn reading_only_the_paths_keeps_what_they_name() {
+    let e = Expr::parse("a.b[2].c > 1 and exists(x) and not y.z").expect("parses");
+    let text = r#"{"a":{"b":[0,{"q":1},{"c":5,"d":[1,2]}],"k":"skip"},"x":null,"big":[1,2,3],"y":{"z":false}}"#;
+    let v = e.read(text.as_bytes()).expect("JSON");
+    assert_eq!(
+        v,
+        serde_json::json!({"a":{"b":[null,null,{"c":5}]},"x":null,"y":{"z":false}})
+    );
+    assert!(e.matches("t", Some(&v)));
+    assert_eq!(e.read(b"not json"), None);
+    assert_eq!(e.read(b"{\"a\":1} trailing"), None);
+    // An escaped key is read (and compared) as the text it stands for.
+    let e = Expr::parse("été.b == 1").expect("parses");
+    let v = e
+        .read(br#"{"\u00e9t\u00e9":{"b":1},"other":2}"#)
+        .expect("JSON");
+    assert_eq!(v.to_string(), r#"{"été":{"b":1}}"#);
 }

@@ -70,7 +70,7 @@ impl TopicFilter {
                 }
                 let value = last
                     .filter(|_| e.uses_payload())
-                    .and_then(|m| serde_json::from_slice(&m.payload).ok());
+                    .and_then(|m| e.read(&m.payload));
                 last.is_some() && e.matches(node.path(), value.as_ref())
             }
         }

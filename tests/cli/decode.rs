@@ -468,3 +468,35 @@ fn a_sparkplug_sequence_end_to_end_on_both_brokers() {
         );
     }
 }
+
+#[test]
+fn where_and_field_see_the_decoded_value_on_both_brokers() {
+    let dir = TempDir::new("decode-where");
+    let telemetry = std::fs::read(fixtures().join("telemetry.bin")).unwrap();
+    for broker in TestBroker::all() {
+        let url = broker.url(MqttVersion::V5);
+        let pb = proto_spec("plant/+/pb");
+        let proto_path = schemas().display().to_string();
+        let sub = Subscriber::start(&[
+            "-b",
+            &url,
+            "-t",
+            "plant/#",
+            "--decode",
+            &pb,
+            "--proto-path",
+            &proto_path,
+            "--where",
+            "device ~ \"été\"",
+            "--field",
+            "device",
+            "-C",
+            "1",
+        ]);
+        publish_with(&url, "plant/a/json", &["-m", r#"{"device":"other"}"#]);
+        publish(&url, "plant/温度/pb", &telemetry, &dir);
+        let (out, code) = sub.finish(10);
+        assert_eq!(code, Some(0), "{}: {out}", broker.name());
+        assert_eq!(out, "plant/温度/pb pompe-7/été\n", "{}", broker.name());
+    }
+}
