@@ -207,9 +207,11 @@ impl Printer<'_> {
         if !needed {
             return None;
         }
-        match self.decoders.for_topic(&m.topic) {
-            Some(d) => d.decode(&m.payload).ok().map(|v| v.to_json()),
-            None => serde_json::from_slice(&m.payload).ok(),
+        match (self.decoders.for_topic(&m.topic), &self.args.filter) {
+            (Some(d), _) => d.decode(&m.payload).ok().map(|v| v.to_json()),
+            // Only what the expression reads, when nothing else is printed from the value.
+            (None, Some(filter)) if self.args.fields.is_empty() => filter.read(&m.payload),
+            (None, _) => serde_json::from_slice(&m.payload).ok(),
         }
     }
 
