@@ -83,3 +83,13 @@ fn a_syntax_error_shows_its_column_and_keeps_the_last_filter() {
         "the tree keeps the last filter"
     );
 }
+
+#[test]
+fn pasted_control_characters_in_the_filter_are_escaped() {
+    let mut model = plant();
+    key(&mut model, KeyCode::Char('/'));
+    chars(&mut model, "t > \u{1b}[2J");
+    let s = shown(&mut model);
+    assert!(!s.contains('\u{1b}'), "{s:?}");
+    assert!(s.contains("\\x1b[2J"), "{s}");
+}

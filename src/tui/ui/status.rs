@@ -254,9 +254,18 @@ pub fn render_hints(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect)
     if model.topics.filter.editing {
         let line = Line::from(vec![
             Span::styled(" filter: ", t.key),
-            Span::raw(format!("{}█", model.topics.filter.query)),
+            Span::raw(format!(
+                "{}█",
+                crate::sanitize::line(model.topics.filter.query.as_bytes())
+            )),
             match &model.topics.filter.error {
-                Some(e) => Span::styled(format!("   ✗ {e} (not applied)"), t.error),
+                Some(e) => Span::styled(
+                    format!(
+                        "   ✗ {} (not applied)",
+                        crate::sanitize::line(e.to_string().as_bytes())
+                    ),
+                    t.error,
+                ),
                 None => Span::styled(
                     "   Enter keep · Esc clear · text, + # filter, payload:TEXT, or temp > 30",
                     t.dim,
