@@ -131,15 +131,6 @@ impl<'a> Sources<'a> {
         Self { sources, next: 0 }
     }
 
-    /// One more source.
-    pub fn add(&mut self, source: impl EventSource + 'a) {
-        self.sources.push(Box::new(source));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.sources.is_empty()
-    }
-
     /// The next event from any source; sources that end are dropped.
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<SourceEvent>> {
         let mut i = 0;

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::render;
 use crate::broker::{BrokerEvent, BrokerHandle, Cause, LifecycleKind, Stage};
 use crate::cli::SubArgs;
-use crate::payload::decode::Decoders;
+use crate::payload::decode::{Decoder, Decoders};
 
 /// Exit code for `-W` timing out, as mosquitto_sub.
 pub const EXIT_TIMEOUT: u8 = 27;
@@ -197,20 +197,23 @@ impl Printer<'_> {
 
     /// The value `--where` and `--field` look at: the decoded value where a decoder maps the
     /// topic, else the payload's JSON; `None` when not needed or not JSON.
-    fn value_of(&self, m: &crate::broker::Message) -> Option<serde_json::Value> {
-        let needed = self
-            .args
+    fn value_of(
+        args: &SubArgs,
+        decoder: Option<&Decoder>,
+        m: &crate::broker::Message,
+    ) -> Option<serde_json::Value> {
+        let needed = args
             .filter
             .as_ref()
             .is_some_and(crate::expr::Expr::uses_payload)
-            || !self.args.fields.is_empty();
+            || !args.fields.is_empty();
         if !needed {
             return None;
         }
-        match (self.decoders.for_topic(&m.topic), &self.args.filter) {
+        match (decoder, &args.filter) {
             (Some(d), _) => d.decode(&m.payload).ok().map(|v| v.to_json()),
             // Only what the expression reads, when nothing else is printed from the value.
-            (None, Some(filter)) if self.args.fields.is_empty() => filter.read(&m.payload),
+            (None, Some(filter)) if args.fields.is_empty() => filter.read(&m.payload),
             (None, _) => serde_json::from_slice(&m.payload).ok(),
         }
     }
@@ -222,23 +225,19 @@ impl Printer<'_> {
         out: &mut impl Write,
         m: &crate::broker::Message,
     ) -> io::Result<bool> {
+        let decoder = self.decoders.for_topic(&m.topic);
         // Sparkplug's sequence follows every message, printed or not.
-        let gap = if self
-            .decoders
-            .for_topic(&m.topic)
-            .is_some_and(|d| d.is_sparkplug())
-        {
+        let gap = if decoder.is_some_and(|d| d.is_sparkplug()) {
             self.sparkplug.observe(&m.topic, &m.payload, m.received)
         } else {
             None
         };
-        let value = self.value_of(m);
+        let value = Self::value_of(self.args, decoder.map(|d| &**d), m);
         if let Some(filter) = &self.args.filter {
             if !filter.matches(&m.topic, value.as_ref()) {
                 return Ok(false);
             }
         }
-        let decoder = self.decoders.for_topic(&m.topic);
         let fields = &self.args.fields;
         if !fields.is_empty() && !self.args.json {
             let texts: Vec<String> = fields

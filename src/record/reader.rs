@@ -142,11 +142,6 @@ impl Reader {
         })
     }
 
-    /// Bytes read from disk so far (compressed).
-    pub fn bytes_read(&self) -> u64 {
-        self.read.load(Ordering::Relaxed)
-    }
-
     /// A counter of the bytes read, to watch from another thread.
     pub fn progress(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.read)

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::format::{self, Header};
 use super::reader::Compression;
@@ -112,11 +112,6 @@ impl Recorder {
 
     pub fn stats(&self) -> &Arc<RecorderStats> {
         &self.stats
-    }
-
-    /// Whether the writer still writes.
-    pub fn is_alive(&self) -> bool {
-        self.tx.is_some() && !self.stats.failed.load(Ordering::Acquire)
     }
 
     /// Records one event (a line, or none for events the format folds away).
@@ -385,9 +380,4 @@ impl Writer {
         }
         self.stats.failed.store(true, Ordering::Release);
     }
-}
-
-/// The header of a recording of this connection, started now.
-pub fn header_for(broker: &str, filters: &[String], packets: bool) -> Header {
-    Header::new(broker, filters.to_vec(), SystemTime::now(), packets)
 }

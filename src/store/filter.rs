@@ -53,15 +53,7 @@ impl TopicFilter {
         match self {
             Self::Path(q) => q.matches(node.path()),
             Self::Payload(text) => node.last().is_some_and(|m| {
-                let payload = String::from_utf8_lossy(&m.payload);
-                if payload.is_ascii() && text.is_ascii() {
-                    payload
-                        .as_bytes()
-                        .windows(text.len().max(1))
-                        .any(|w| w.eq_ignore_ascii_case(text.as_bytes()))
-                } else {
-                    payload.to_lowercase().contains(text.as_str())
-                }
+                super::query::contains_ignoring_case(&String::from_utf8_lossy(&m.payload), text)
             }),
             Self::Expr(e) => {
                 let last = node.last();

@@ -29,15 +29,23 @@ impl Query {
     pub fn matches(&self, path: &str) -> bool {
         if self.filter {
             topic::matches(path, &self.text)
-        } else if path.is_ascii() && self.lowered.is_ascii() {
-            // The common case, without an allocation per path.
-            path.as_bytes()
-                .windows(self.lowered.len().max(1))
-                .any(|w| w.eq_ignore_ascii_case(self.lowered.as_bytes()))
-                || self.lowered.is_empty()
         } else {
-            path.to_lowercase().contains(&self.lowered)
+            contains_ignoring_case(path, &self.lowered)
         }
+    }
+}
+
+/// Whether `text` holds `lowered` (already lower-cased), ignoring case.
+pub fn contains_ignoring_case(text: &str, lowered: &str) -> bool {
+    if text.is_ascii() && lowered.is_ascii() {
+        // The common case, without an allocation per text.
+        lowered.is_empty()
+            || text
+                .as_bytes()
+                .windows(lowered.len())
+                .any(|w| w.eq_ignore_ascii_case(lowered.as_bytes()))
+    } else {
+        text.to_lowercase().contains(lowered)
     }
 }
 

@@ -30,7 +30,6 @@ async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
         super::t0(),
     );
     let mut view = View::default();
-    let mut copied = Vec::new();
 
     let script = async {
         for i in 0..500u64 {
@@ -48,23 +47,15 @@ async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
         }
         input_tx.send(Ok(keypress('q'))).unwrap();
     };
-    let run = mqscope::tui::app::run(
+    let copied = super::run_loop(
         &mut terminal,
         &mut model,
         &mut view,
         input,
-        mqscope::tui::app::Sources {
-            events: (&mut events).into(),
-            logs: None,
-            replies: None,
-            signals: None,
-        },
-        |c| {
-            copied.push(c.clone());
-        },
-    );
-    let (result, ()) = tokio::join!(run, script);
-    result.unwrap();
+        (&mut events).into(),
+        script,
+    )
+    .await;
 
     assert_eq!(model.store.total_messages, 500);
     assert_eq!(model.store.topic_count(), 50);

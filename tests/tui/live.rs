@@ -66,21 +66,15 @@ async fn publishing_updates_tree_and_inspector() {
         }
         input_tx.send(key('q')).unwrap();
     };
-    let run = mqscope::tui::app::run(
+    super::run_loop(
         &mut terminal,
         &mut model,
         &mut view,
         input,
-        mqscope::tui::app::Sources {
-            events: (&mut handle.events).into(),
-            logs: None,
-            replies: None,
-            signals: None,
-        },
-        |_| {},
-    );
-    let (result, ()) = tokio::join!(run, script);
-    result.unwrap();
+        (&mut handle.events).into(),
+        script,
+    )
+    .await;
     let screen = screen(&terminal);
     assert!(screen.contains("● connected"), "{screen}");
     assert!(screen.contains("volts (2) = {\"v\":12.4}"), "{screen}");

@@ -115,6 +115,35 @@ pub fn scripted_input() -> (
     (tx, Box::pin(input))
 }
 
+/// Runs the real event loop over `events` (no log ring, replies or signals) beside a script
+/// that feeds it, until the loop ends; returns the commands it handed to side effects.
+pub async fn run_loop(
+    terminal: &mut Terminal<TestBackend>,
+    model: &mut Model,
+    view: &mut View,
+    input: Input,
+    events: mqscope::source::Sources<'_>,
+    script: impl std::future::Future<Output = ()>,
+) -> Vec<mqscope::tui::model::Command> {
+    let mut commands = Vec::new();
+    let run = mqscope::tui::app::run(
+        terminal,
+        model,
+        view,
+        input,
+        mqscope::tui::app::Sources {
+            events,
+            logs: None,
+            replies: None,
+            signals: None,
+        },
+        |c| commands.push(c.clone()),
+    );
+    let (result, ()) = tokio::join!(run, script);
+    result.unwrap();
+    commands
+}
+
 /// Draws one frame (refreshing the view first), as the event loop does.
 pub fn draw(model: &mut Model, view: &mut View, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();

@@ -113,21 +113,15 @@ async fn play(player: &mut Player, keys: &[&str], width: u16, height: u16) -> (M
         tokio::time::sleep(Duration::from_millis(50)).await;
         input_tx.send(Ok(key('q'))).unwrap();
     };
-    let run = mqscope::tui::app::run(
+    super::run_loop(
         &mut terminal,
         &mut model,
         &mut view,
         input,
-        mqscope::tui::app::Sources {
-            events: Sources::new(vec![Box::new(&mut *player)]),
-            logs: None,
-            replies: None,
-            signals: None,
-        },
-        |_| {},
-    );
-    let (result, ()) = tokio::join!(run, script);
-    result.unwrap();
+        Sources::new(vec![Box::new(&mut *player)]),
+        script,
+    )
+    .await;
     (model, screen(&terminal))
 }
 
@@ -311,21 +305,15 @@ async fn w_records_a_live_session_that_opens_again() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         input_tx.send(Ok(key('q'))).unwrap();
     };
-    let run = mqscope::tui::app::run(
+    super::run_loop(
         &mut terminal,
         &mut model,
         &mut view,
         input,
-        mqscope::tui::app::Sources {
-            events: (&mut handle.events).into(),
-            logs: None,
-            replies: None,
-            signals: None,
-        },
-        |_| {},
-    );
-    let (result, ()) = tokio::join!(run, script);
-    result.unwrap();
+        (&mut handle.events).into(),
+        script,
+    )
+    .await;
     handle.shutdown().await;
     assert!(
         model
