@@ -23,11 +23,14 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         ExportFormatArg::Csv => ExportFormat::Csv,
         ExportFormatArg::Jsonl => ExportFormat::Jsonl,
     };
+    // On a terminal, as `sub`: what a broker sent never reaches it raw.
+    let escape = args.output.is_none() && io::IsTerminal::is_terminal(&io::stdout());
     let mut exporter = Exporter::new(
         io::BufWriter::with_capacity(64 * 1024, out),
         format,
         args.fields.clone(),
-    )?;
+    )?
+    .escaping(escape);
     let mut seen = 0u64;
     while let Some(events) = reader.next_events() {
         for event in events {

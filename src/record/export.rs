@@ -36,6 +36,9 @@ pub struct Exporter<W: Write> {
     csv: Option<csv::Writer<W>>,
     out: Option<W>,
     pub rows: u64,
+    /// On a terminal: cells through the sanitizer (JSON lines escape control characters
+    /// themselves).
+    escape: bool,
 }
 
 impl<W: Write> Exporter<W> {
@@ -46,6 +49,7 @@ impl<W: Write> Exporter<W> {
             csv: None,
             out: None,
             rows: 0,
+            escape: false,
         };
         match format {
             ExportFormat::Csv => {
@@ -72,6 +76,13 @@ impl<W: Write> Exporter<W> {
             ExportFormat::Jsonl => me.out = Some(out),
         }
         Ok(me)
+    }
+
+    /// Escapes control characters and invalid UTF-8 in CSV cells, for a terminal.
+    #[must_use]
+    pub fn escaping(mut self, escape: bool) -> Self {
+        self.escape = escape;
+        self
     }
 
     pub fn message(&mut self, m: &Message) -> io::Result<()> {
@@ -132,6 +143,12 @@ impl<W: Write> Exporter<W> {
                         )
                         .collect()
                 };
+                if self.escape {
+                    let safe = record.iter().map(|c| crate::sanitize::line(c.as_bytes()));
+                    return w
+                        .write_record(safe.map(|c| c.into_owned()))
+                        .map_err(io::Error::other);
+                }
                 w.write_record(&record).map_err(io::Error::other)
             }
         }
@@ -199,6 +216,24 @@ mod tests {
             ("1", "true", "15", "text")
         );
         assert_eq!((&rows[1][5], &rows[1][6]), ("/wA=", "base64"));
+    }
+
+    #[test]
+    fn on_a_terminal_cells_are_escaped() {
+        let mut e = Exporter::new(Vec::new(), ExportFormat::Csv, Vec::new())
+            .expect("header")
+            .escaping(true);
+        e.message(&message("été/\u{1b}]0;x\u{7}", b"caf\xc3\xa9\x1b[2J"))
+            .expect("row");
+        let text = String::from_utf8(e.finish().expect("done")).expect("UTF-8");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("été/\\x1b]0;x\\x07,") && text.contains("café\\x1b[2J"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -194,7 +194,10 @@ pub fn parse_line(
             if header.format != FORMAT_NAME {
                 return Err(field(
                     "format",
-                    format!("`{}`, not {FORMAT_NAME}", header.format),
+                    format!(
+                        "`{}`, not {FORMAT_NAME}",
+                        crate::sanitize::line(header.format.as_bytes())
+                    ),
                 ));
             }
             Ok(Entry::Header(header))

@@ -93,6 +93,10 @@ pub fn parts(path: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The longest line read: a 256 MiB payload in base64 with its properties. A longer one is a
+/// damaged file, not a reason to fill the memory.
+pub const MAX_LINE: usize = 400 << 20;
+
 pub struct Reader {
     files: std::vec::IntoIter<PathBuf>,
     current: PathBuf,
@@ -111,6 +115,7 @@ pub struct Reader {
     pub problem: Option<Problem>,
     /// Events read so far.
     pub events: u64,
+    max_line: usize,
 }
 
 impl Reader {
@@ -139,7 +144,15 @@ impl Reader {
             warnings: Vec::new(),
             problem: None,
             events: 0,
+            max_line: MAX_LINE,
         })
+    }
+
+    /// A smaller line limit (tests).
+    #[must_use]
+    pub fn with_max_line(mut self, bytes: usize) -> Self {
+        self.max_line = bytes;
+        self
     }
 
     /// A counter of the bytes read, to watch from another thread.
@@ -163,7 +176,11 @@ impl Reader {
                 return None;
             }
             self.buf.clear();
-            let n = match self.lines.read_until(b'\n', &mut self.buf) {
+            let limit = self.max_line as u64 + 1;
+            let n = match (&mut self.lines)
+                .take(limit)
+                .read_until(b'\n', &mut self.buf)
+            {
                 Ok(n) => n,
                 Err(e) => {
                     self.line += 1;
@@ -191,6 +208,12 @@ impl Reader {
             }
             self.line += 1;
             let complete = self.buf.last() == Some(&b'\n');
+            if !complete && self.buf.len() > self.max_line {
+                return self.stop(format!(
+                    "a line longer than {} (a damaged file?)",
+                    crate::size::human(self.max_line as u64)
+                ));
+            }
             let text = self.buf.trim_ascii();
             if text.is_empty() {
                 continue;

@@ -223,3 +223,22 @@ fn a_disk_that_cannot_keep_up_costs_dropped_lines_never_a_stall() {
         "every line written or counted as dropped"
     );
 }
+
+#[test]
+fn a_line_longer_than_the_limit_stops_the_reading_without_filling_memory() {
+    let d = dir("long");
+    let path = d.join("long.jsonl");
+    let m = serde_json::to_string(&crate::record::format::message_line(&hostile_message()))
+        .expect("JSON");
+    let huge = "x".repeat(10_000);
+    std::fs::write(&path, format!("{m}\n{huge}\n{m}\n")).expect("written");
+    let mut reader = Reader::open(&path).expect("opens").with_max_line(4096);
+    let mut events = 0;
+    while let Some(e) = reader.next_events() {
+        events += e.len();
+    }
+    assert_eq!(events, 1);
+    let p = reader.problem.expect("a problem");
+    assert_eq!(p.line, 2);
+    assert!(p.what.contains("a line longer than 4 KiB"), "{p}");
+}
