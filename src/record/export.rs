@@ -146,7 +146,7 @@ impl<W: Write> Exporter<W> {
                 if self.escape {
                     let safe = record.iter().map(|c| crate::sanitize::line(c.as_bytes()));
                     return w
-                        .write_record(safe.map(|c| c.into_owned()))
+                        .write_record(safe.map(std::borrow::Cow::into_owned))
                         .map_err(io::Error::other);
                 }
                 w.write_record(&record).map_err(io::Error::other)
