@@ -39,6 +39,44 @@ pub struct Attempt {
     pub backoff: Option<(SystemTime, Duration)>,
 }
 
+impl Attempt {
+    /// The lifecycle events that make this attempt as it stands now (its start, its stages,
+    /// its CONNACK and subscriptions): what a recording begun mid-session starts with, so that
+    /// it opens on the link as it was.
+    pub fn lifecycle(&self) -> Vec<Lifecycle> {
+        let at = |at: SystemTime, kind| Lifecycle {
+            at,
+            mono: Instant::now(),
+            attempt: self.number,
+            kind,
+        };
+        let mut out = vec![at(
+            self.started,
+            LifecycleKind::Connecting {
+                target: self.target.clone(),
+                protocol: self.protocol,
+            },
+        )];
+        for s in &self.stages {
+            out.push(at(
+                self.started,
+                LifecycleKind::Stage {
+                    stage: s.stage,
+                    elapsed: s.elapsed,
+                    result: s.result.clone(),
+                },
+            ));
+        }
+        if let (Some(info), Some(up)) = (&self.connack, self.connected_at) {
+            out.push(at(up, LifecycleKind::Connected(info.clone())));
+            if !self.subscribed.is_empty() {
+                out.push(at(up, LifecycleKind::Subscribed(self.subscribed.clone())));
+            }
+        }
+        out
+    }
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone)]
 pub enum End {

@@ -248,8 +248,14 @@ impl Tap {
                     packets: true,
                 };
                 match crate::record::Recorder::create(path, header, &opts) {
-                    Ok(r) => {
+                    Ok(mut r) => {
                         tracing::info!("recording to {}", path.display());
+                        // Begun mid-session: the file starts with the link as it is.
+                        if let Some(attempt) = model.timeline.current() {
+                            for l in attempt.lifecycle() {
+                                r.event(&crate::broker::BrokerEvent::Lifecycle(l));
+                            }
+                        }
                         self.recorder = Some(r);
                         self.report(model);
                     }

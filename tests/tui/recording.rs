@@ -350,4 +350,16 @@ async fn w_records_a_live_session_that_opens_again() {
         "packets recorded"
     );
     assert!(reader.header.unwrap().packets);
+    // Begun mid-session, the recording still opens on a link that is up.
+    let first = events
+        .iter()
+        .position(|e| matches!(e, BrokerEvent::Message(_)))
+        .unwrap();
+    assert!(
+        events[..first].iter().any(|e| matches!(
+            e,
+            BrokerEvent::Lifecycle(l) if matches!(l.kind, LifecycleKind::Connected(_))
+        )),
+        "the link as it was when W was pressed"
+    );
 }

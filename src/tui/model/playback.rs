@@ -187,10 +187,13 @@ pub(super) fn on_recording(model: &mut Model, status: Option<RecordingStatus>) {
                 .failure
                 .as_deref()
                 .map_or(String::new(), |f| format!(" ({f})"));
+            // The file's name fits the status bar; its directory is in the log and in help.
+            let name = std::path::Path::new(&was.path)
+                .file_name()
+                .map_or_else(|| was.path.clone(), |n| n.to_string_lossy().into_owned());
             model.notify(format!(
-                "recording stopped: {} messages in {}{failure}",
+                "recording stopped: {} messages in {name}{failure}",
                 super::super::ui::count(was.messages),
-                was.path
             ));
         }
         (None, Some(now)) => model.notify(format!("recording to {} (W stops)", now.path)),
