@@ -59,6 +59,10 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut signals = crate::signals::Signals::new()?;
     let started = Instant::now();
     let interrupted = state.pump(&mut rx, &mut handle, &mut signals).await;
+    if !args.quiet && io::stderr().is_terminal() {
+        // The progress line gives way to the summary.
+        let _ = write!(io::stderr(), "\r\x1b[K");
+    }
     drop(rx);
     while !state.pending.is_empty() {
         state.settle_one().await;
