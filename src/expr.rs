@@ -576,6 +576,30 @@ impl Parser {
     }
 }
 
+/// One key of a path as the parser reads it back: `.key` (`key` first), or `["odd key"]`
+/// when the key holds other characters.
+pub(crate) fn key_step(key: &str, first: bool) -> String {
+    if !key.is_empty() && key.chars().all(is_key_char) {
+        return if first {
+            key.to_string()
+        } else {
+            format!(".{key}")
+        };
+    }
+    let mut out = String::from("[\"");
+    for c in key.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push_str("\"]");
+    out
+}
+
 /// Characters of a bare key: letters (any script), digits, `_`, `-`, `$`, `@`.
 fn is_key_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '-' | '$' | '@')

@@ -19,6 +19,7 @@ pub mod record;
 pub mod retained;
 pub mod sanitize;
 pub mod secret;
+pub mod series;
 pub mod signals;
 pub mod size;
 pub mod source;
