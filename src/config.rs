@@ -123,6 +123,16 @@ impl Keys {
     }
 }
 
+/// One `[[profiles.NAME.pins]]` entry: a series pinned to the explorer's charts pane.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinEntry {
+    pub topic: String,
+    /// A path into the payload's value (`temp`, `a.b[0]`); empty or absent: the payload.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub field: String,
+}
+
 /// A saved broker.
 #[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -154,6 +164,9 @@ pub struct Profile {
     /// Payload decoders for this broker, ahead of the file's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decoders: Vec<DecoderEntry>,
+    /// Series pinned to the explorer's charts pane (`+`), saved with the profile.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pins: Vec<PinEntry>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -177,6 +190,7 @@ impl std::fmt::Debug for Profile {
             .field("max_memory", &self.max_memory)
             .field("watch", &self.watch)
             .field("decoders", &self.decoders)
+            .field("pins", &self.pins)
             .finish()
     }
 }
@@ -325,6 +339,20 @@ impl Config {
             }
             if let Err(why) = p.url.parse::<crate::broker::Target>() {
                 return fail(key("url"), why.to_string());
+            }
+            if p.pins.len() > crate::series::MAX_PINS {
+                return fail(
+                    key("pins"),
+                    format!("{} series at most", crate::series::MAX_PINS),
+                );
+            }
+            for (i, pin) in p.pins.iter().enumerate() {
+                if let Err(why) = crate::series::Field::parse(&pin.field) {
+                    return fail(key(&format!("pins[{i}].field")), why);
+                }
+                if let Err(why) = crate::topic::parse_topic(&pin.topic) {
+                    return fail(key(&format!("pins[{i}].topic")), why);
+                }
             }
             for f in &p.filters {
                 if let Err(why) = crate::topic::parse_filter(f) {

@@ -23,6 +23,8 @@ const MAX_DEPTH: usize = 8;
 pub const MAX_LABELS: usize = 16;
 /// Longer strings are text, not an enumerated value.
 const MAX_LABEL_CHARS: usize = 40;
+/// Series pinned to the charts pane at most.
+pub const MAX_PINS: usize = 6;
 /// Points a pinned series keeps.
 pub const PINNED_POINTS: usize = 10_000;
 
@@ -338,6 +340,15 @@ impl Series {
     /// The distinct values of a step series (empty for numbers).
     pub fn labels(&self) -> &[String] {
         &self.labels
+    }
+
+    /// The value a step series' point stands for.
+    pub fn label_at(&self, y: f64) -> Option<&str> {
+        self.labels
+            .iter()
+            .zip(0u32..)
+            .find(|(_, i)| (f64::from(*i) - y).abs() < 0.5)
+            .map(|(l, _)| l.as_str())
     }
 
     /// Whether it plots as steps (booleans, enumerated strings).

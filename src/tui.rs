@@ -111,6 +111,7 @@ fn model_with(
     model.watch = crate::watch::Watch::new(settings.watch);
     model.decoders = settings.decoders;
     model.profile.clone_from(&settings.profile);
+    model.charts = model::ChartsPane::from_entries(&settings.pins);
     model.record_dir = crate::logging::state_dir().map(|d| d.join("recordings"));
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         theme::Theme::plain()
@@ -204,6 +205,7 @@ pub async fn run(
     model.tls_unverified = doctor_opts.tls.insecure && doctor_opts.target.scheme.uses_tls();
     let draft = profile_draft(&args, std::env::var_os("MQSCOPE_PASSWORD").is_some());
     let commands = handle.commands();
+    let model_profile = model.profile.clone();
     let result = session(
         &mut model,
         theme,
@@ -219,6 +221,7 @@ pub async fn run(
                 round_trip: true,
             }),
             profile: config_path.map(|path| (path, draft)),
+            opened_profile: model_profile,
         },
     )
     .await;
@@ -275,6 +278,7 @@ pub async fn open(
             ring: ring.clone(),
             doctor: None,
             profile: None,
+            opened_profile: None,
         },
     )
     .await;

@@ -21,6 +21,8 @@ pub enum SaveError {
         path: PathBuf,
         source: toml_edit::TomlError,
     },
+    #[error("there is no profile named {name} in {}", .path.display())]
+    NoProfile { name: String, path: PathBuf },
     #[error("{}: `profiles` is not a table", .path.display())]
     ProfilesNotATable { path: PathBuf },
     #[error("the profile cannot be written as TOML: {0}")]
@@ -83,6 +85,42 @@ pub fn save_profile(path: &Path, name: &str, profile: &Profile) -> Result<(), Sa
         out.push('\n');
     }
     write_private(path, &out).map_err(io(path))
+}
+
+/// Replaces the pinned series of the existing profile `name` in the file at `path`, leaving
+/// everything else in the file as it is.
+pub fn save_pins(path: &Path, name: &str, pins: &[super::PinEntry]) -> Result<(), SaveError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|source| SaveError::NotToml {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let profile = doc
+        .get_mut("profiles")
+        .and_then(toml_edit::Item::as_table_mut)
+        .ok_or_else(|| SaveError::ProfilesNotATable {
+            path: path.to_path_buf(),
+        })?
+        .get_mut(name)
+        .and_then(toml_edit::Item::as_table_mut)
+        .ok_or_else(|| SaveError::NoProfile {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+        })?;
+    profile.remove("pins");
+    if !pins.is_empty() {
+        let mut list = toml_edit::ArrayOfTables::new();
+        for pin in pins {
+            let mut t = toml_edit::Table::new();
+            t.insert("topic", toml_edit::value(pin.topic.as_str()));
+            if !pin.field.is_empty() {
+                t.insert("field", toml_edit::value(pin.field.as_str()));
+            }
+            list.push(t);
+        }
+        profile.insert("pins", toml_edit::Item::ArrayOfTables(list));
+    }
+    write_private(path, &doc.to_string()).map_err(io(path))
 }
 
 /// Writes a config file readable by its owner only (0600; it may name where passwords come
@@ -153,6 +191,32 @@ mod tests {
         assert_eq!(back.password_env.as_deref(), Some("H_PASSWORD"));
         assert_eq!(back.filters, vec!["a/#".to_string()]);
         assert!(save_profile(&path, "bad name", &p).is_err());
+
+        // Pins replace the profile's own, and read back; the rest stays.
+        let pins = [
+            super::super::PinEntry {
+                topic: "温度/x".into(),
+                field: "a[\"odd key\"]".into(),
+            },
+            super::super::PinEntry {
+                topic: "plain".into(),
+                field: String::new(),
+            },
+        ];
+        save_pins(&path, "plant-a", &pins).unwrap();
+        save_pins(&path, "plant-a", &pins).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# mqscope configuration"), "{text}");
+        let c = super::super::Config::parse(&text, &path, super::super::no_sections).unwrap();
+        assert_eq!(c.profiles["plant-a"].pins, pins);
+        assert_eq!(c.profiles["plant-a"].url, "mqtts://h:8883");
+        save_pins(&path, "plant-a", &[]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("pins"), "{text}");
+        assert!(matches!(
+            save_pins(&path, "other", &pins),
+            Err(SaveError::NoProfile { .. })
+        ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

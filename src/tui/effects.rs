@@ -21,6 +21,8 @@ pub struct Effects {
     pub doctor: Option<crate::diagnose::Plan>,
     /// The config file and the profile "save as profile" writes there.
     pub profile: Option<(std::path::PathBuf, crate::config::Profile)>,
+    /// The profile the explorer was opened with: saving under its name updates its pins.
+    pub opened_profile: Option<String>,
 }
 
 impl Effects {
@@ -100,19 +102,7 @@ impl Effects {
                     let _ = replies.send(Msg::Cleaning(progress)).await;
                 });
             }
-            Command::SaveProfile(name) => {
-                let Some((path, profile)) = self.profile.clone() else {
-                    let text = "no config directory on this system: set MQSCOPE_CONFIG";
-                    let _ = self.replies.try_send(Msg::Notice(text.into()));
-                    return;
-                };
-                // Reading, editing and writing the config file blocks: not on the UI task.
-                let (name, replies) = (name.clone(), self.replies.clone());
-                tokio::task::spawn_blocking(move || {
-                    let text = saved_profile_text(&path, &name, &profile);
-                    let _ = replies.blocking_send(Msg::Notice(text));
-                });
-            }
+            Command::SaveProfile { name, pins } => self.save_profile(name, pins),
             Command::Save { path, bytes } => {
                 let (path, bytes, replies) = (path.clone(), bytes.clone(), self.replies.clone());
                 tokio::spawn(async move {
@@ -126,6 +116,27 @@ impl Effects {
         }
     }
 
+    /// Saves a new profile with the pinned series, or the pins of the profile the explorer was
+    /// opened with; off the UI task (reading, editing and writing the file blocks).
+    fn save_profile(&self, name: &str, pins: &[crate::config::PinEntry]) {
+        let Some((path, profile)) = self.profile.clone() else {
+            let text = "no config directory on this system: set MQSCOPE_CONFIG";
+            let _ = self.replies.try_send(Msg::Notice(text.into()));
+            return;
+        };
+        let (name, pins, replies) = (name.to_string(), pins.to_vec(), self.replies.clone());
+        let opened = self.opened_profile.clone();
+        tokio::task::spawn_blocking(move || {
+            let text = if opened.as_deref() == Some(name.as_str()) {
+                saved_pins_text(&path, &name, &pins)
+            } else {
+                let profile = crate::config::Profile { pins, ..profile };
+                saved_profile_text(&path, &name, &profile)
+            };
+            let _ = replies.blocking_send(Msg::Notice(text));
+        });
+    }
+
     /// A command for the connection layer; never waits (the channel holds 256).
     fn steer(&self, command: broker::Command) {
         if self.commands.try_send(command).is_err() {
@@ -135,6 +146,17 @@ impl Effects {
 }
 
 /// Saves a profile and says how it went.
+fn saved_pins_text(path: &std::path::Path, name: &str, pins: &[crate::config::PinEntry]) -> String {
+    match crate::config::save::save_pins(path, name, pins) {
+        Ok(()) => format!(
+            "saved {} pinned series with profile {name} (in {})",
+            pins.len(),
+            path.display()
+        ),
+        Err(why) => format!("pins not saved: {why}"),
+    }
+}
+
 fn saved_profile_text(
     path: &std::path::Path,
     name: &str,

@@ -12,6 +12,7 @@ pub enum Pane {
     Timeline,
     Log,
     Anomalies,
+    Charts,
 }
 
 impl Pane {
@@ -23,6 +24,7 @@ impl Pane {
             Pane::Timeline,
             Pane::Log,
             Pane::Anomalies,
+            Pane::Charts,
         ]
         .into_iter()
         .find(|p| p.title() == name)
@@ -36,6 +38,7 @@ impl Pane {
             Pane::Timeline => "timeline",
             Pane::Log => "log",
             Pane::Anomalies => "anomalies",
+            Pane::Charts => "charts",
         }
     }
 }
@@ -131,6 +134,14 @@ actions! {
     JumpToAnomaly => "jump_to_anomaly", "go to its topic and message";
     MuteTopic => "mute_topic", "mute this topic's anomalies";
     MuteLevel => "mute_level", "mute anomalies at and below its level";
+    ToggleChart => "toggle_chart", "chart the topic's values (in the inspector)";
+    TypeField => "type_field", "chart: type the field to plot (a.b[0])";
+    OverlayField => "overlay_field", "chart: keep this field drawn / take it off";
+    PinSeries => "pin_series", "pin the charted field to the charts pane";
+    ToggleCharts => "toggle_charts", "charts pane: pinned series (in the log's place)";
+    Unpin => "unpin", "take the series off";
+    ToggleScale => "toggle_scale", "one value axis / each series its own";
+    ShowSeries => "show_series", "chart its topic in the inspector";
 }
 
 /// A key as written in help: `q`, `Ctrl-c`, `Tab`, `PgDn`.
@@ -257,7 +268,8 @@ impl Default for Keymap {
         use Action as A;
         use KeyCode as K;
         use Pane::{
-            Anomalies as AN, Global as G, Inspector as I, Log as L, Timeline as TL, Topics as T,
+            Anomalies as AN, Charts as CH, Global as G, Inspector as I, Log as L, Timeline as TL,
+            Topics as T,
         };
         let b = |pane, key, action| (pane, key, action);
         Self {
@@ -291,6 +303,11 @@ impl Default for Keymap {
                 b(G, Key::ch('<'), A::SeekBack),
                 b(G, Key::ch('>'), A::SeekForward),
                 b(G, Key::ch(':'), A::SeekTo),
+                b(G, Key::ch('g'), A::ToggleChart),
+                b(G, Key::ch('F'), A::TypeField),
+                b(G, Key::ch('O'), A::OverlayField),
+                b(G, Key::ch('+'), A::PinSeries),
+                b(G, Key::ch('G'), A::ToggleCharts),
                 b(T, Key::plain(K::Up), A::Up),
                 b(T, Key::ch('k'), A::Up),
                 b(T, Key::plain(K::Down), A::Down),
@@ -306,9 +323,7 @@ impl Default for Keymap {
                 b(T, Key::ch('u'), A::Parent),
                 b(T, Key::plain(K::Backspace), A::Parent),
                 b(T, Key::plain(K::Home), A::First),
-                b(T, Key::ch('g'), A::First),
                 b(T, Key::plain(K::End), A::Last),
-                b(T, Key::ch('G'), A::Last),
                 b(T, Key::plain(K::PageUp), A::PageUp),
                 b(T, Key::plain(K::PageDown), A::PageDown),
                 b(T, Key::ch('/'), A::Filter),
@@ -322,9 +337,7 @@ impl Default for Keymap {
                 b(I, Key::plain(K::PageUp), A::PageUp),
                 b(I, Key::plain(K::PageDown), A::PageDown),
                 b(I, Key::plain(K::Home), A::First),
-                b(I, Key::ch('g'), A::First),
                 b(I, Key::plain(K::End), A::Last),
-                b(I, Key::ch('G'), A::Last),
                 b(I, Key::plain(K::Left), A::OlderMessage),
                 b(I, Key::plain(K::Right), A::NewerMessage),
                 b(I, Key::ch('o'), A::JumpToPacket),
@@ -360,6 +373,17 @@ impl Default for Keymap {
                 b(AN, Key::plain(K::Enter), A::JumpToAnomaly),
                 b(AN, Key::ch('m'), A::MuteTopic),
                 b(AN, Key::ch('M'), A::MuteLevel),
+                b(CH, Key::plain(K::Up), A::Up),
+                b(CH, Key::ch('k'), A::Up),
+                b(CH, Key::plain(K::Down), A::Down),
+                b(CH, Key::ch('j'), A::Down),
+                b(CH, Key::plain(K::Home), A::First),
+                b(CH, Key::plain(K::End), A::Last),
+                b(CH, Key::plain(K::Enter), A::ShowSeries),
+                b(CH, Key::ch('x'), A::Unpin),
+                b(CH, Key::plain(K::Delete), A::Unpin),
+                b(CH, Key::ch('-'), A::Unpin),
+                b(CH, Key::ch('s'), A::ToggleScale),
             ],
         }
     }
@@ -396,10 +420,13 @@ impl Keymap {
 
     /// The first key of an action in a pane (or globally), for hints.
     pub fn key_for(&self, pane: Pane, action: Action) -> Option<Key> {
-        self.bindings
-            .iter()
-            .find(|(p, _, a)| *a == action && (*p == pane || *p == Pane::Global))
-            .map(|(_, k, _)| *k)
+        let find = |want: Pane| {
+            self.bindings
+                .iter()
+                .find(|(p, _, a)| *a == action && *p == want)
+                .map(|(_, k, _)| *k)
+        };
+        find(pane).or_else(|| find(Pane::Global))
     }
 
     /// Replaces the keys of an action in a pane (config overrides).

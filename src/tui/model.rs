@@ -9,6 +9,7 @@
 
 mod anomalies;
 mod broker;
+mod charts;
 mod dialogs;
 mod inspector;
 mod log;
@@ -33,6 +34,7 @@ use crate::logging::LogLine;
 use crate::store::{Limits, NodeId, ROOT, TopicStore};
 use crate::timeline::Timeline;
 pub use anomalies::{AnomaliesPane, selected_index as anomalies_selected_index};
+pub use charts::{Chart, ChartsPane, MAX_FIELDS, Pin, chart_fields, shown_field};
 pub use inspector::Inspector;
 pub use log::{LogPane, PacketEntry, PacketFilter, Tab};
 pub use mouse::Pointer;
@@ -114,9 +116,13 @@ pub enum Command {
         path: String,
         bytes: bytes::Bytes,
     },
-    /// Add this connection to the config file as a profile of this name; the result comes
-    /// back as `Msg::Notice`.
-    SaveProfile(String),
+    /// Add this connection to the config file as a profile of this name, with the pinned
+    /// series (or, for the profile the explorer was opened with, replace its pins); the
+    /// result comes back as `Msg::Notice`.
+    SaveProfile {
+        name: String,
+        pins: Vec<crate::config::PinEntry>,
+    },
     /// Play, pause, speed up or seek the recording being played.
     Playback(crate::source::Control),
     /// Record the session from now on into this file.
@@ -154,6 +160,8 @@ pub struct Paused {
     /// Nodes that existed then: ids are never reused, so the frozen tree is every id up to
     /// this one, and moving in it does not reach levels that appeared since.
     pub nodes_at_pause: usize,
+    /// The clock then: charts end there while the view is frozen.
+    pub at: SystemTime,
 }
 
 /// Rows a page moves in each pane, and the inspector's last scroll position, as the last
@@ -240,6 +248,10 @@ pub struct Model {
     pub playback: Option<crate::source::PlaybackStatus>,
     /// `W`'s recording, while it runs.
     pub recording: Option<playback::RecordingStatus>,
+    /// The inspector's chart of the selected topic.
+    pub chart: Chart,
+    /// Series pinned to the charts pane.
+    pub charts: ChartsPane,
     /// Where `W` puts recordings (the state directory); `None`: the current directory.
     pub record_dir: Option<std::path::PathBuf>,
 }
@@ -285,6 +297,8 @@ impl Model {
             anomalies: AnomaliesPane::default(),
             playback: None,
             recording: None,
+            chart: Chart::default(),
+            charts: ChartsPane::default(),
             record_dir: None,
         }
     }
@@ -317,6 +331,11 @@ impl Model {
     pub fn new_while_paused(&self) -> Option<u64> {
         self.paused
             .map(|p| self.store.total_messages.saturating_sub(p.total_at_pause))
+    }
+
+    /// The time the view shows: now, or when it was paused.
+    pub fn view_time(&self) -> SystemTime {
+        self.paused.map_or(self.now, |p| p.at)
     }
 
     /// Nodes the tree may show: all, or those that existed when the view was paused.
@@ -392,6 +411,10 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         log::edit_search(model, key);
         return Vec::new();
     }
+    if model.chart.typing.is_some() {
+        charts::edit_field(model, key);
+        return Vec::new();
+    }
     if model.doctor.is_some() {
         // Any key closes the doctor's report; q still quits.
         model.doctor = None;
@@ -446,6 +469,7 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
                 None => Some(Paused {
                     total_at_pause: model.store.total_messages,
                     nodes_at_pause: model.store.len(),
+                    at: model.now,
                 }),
             };
             model.topics.changed();
@@ -468,10 +492,19 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
             model.inspector.diff = !model.inspector.diff;
             model.inspector.scroll = 0;
         }
+        Action::OlderMessage | Action::NewerMessage if model.chart.open => {
+            charts::step_field(model, action == Action::NewerMessage);
+        }
         Action::OlderMessage | Action::NewerMessage => inspector::step_history(model, action),
+        Action::ToggleChart => charts::toggle(model),
+        Action::TypeField => charts::start_typing(model),
+        Action::OverlayField => charts::toggle_overlay(model),
+        Action::PinSeries => charts::pin(model),
+        Action::ToggleCharts => charts::toggle_pane(model),
         Action::ToggleAnomalies => anomalies::toggle(model),
         _ => match model.focus {
             Pane::Anomalies => anomalies::on_action(model, action),
+            Pane::Charts => charts::on_action(model, action),
             Pane::Inspector => inspector::on_action(model, action),
             Pane::Timeline => timeline::on_action(model, action),
             Pane::Log => return log::on_action(model, action),

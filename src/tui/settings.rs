@@ -20,6 +20,8 @@ pub struct Settings {
     pub watch: crate::watch::Rules,
     /// Payload decoders (the command line's, the profile's, the file's), built by the caller.
     pub decoders: crate::payload::decode::Decoders,
+    /// The profile's pinned series.
+    pub pins: Vec<crate::config::PinEntry>,
 }
 
 impl Default for Settings {
@@ -36,6 +38,11 @@ impl Settings {
             config_path: crate::config::path(),
             watch: config.watch_rules(profile.as_deref()),
             decoders: crate::payload::decode::Decoders::default(),
+            pins: profile
+                .as_deref()
+                .and_then(|p| config.profiles.get(p))
+                .map(|p| p.pins.clone())
+                .unwrap_or_default(),
             profile,
         }
     }
@@ -58,7 +65,7 @@ pub fn check(config: &Config) -> Result<(), (String, String)> {
         if Pane::from_name(pane).is_none() {
             return Err((
                 format!("keys.{pane}"),
-                "panes are global, topics, inspector, timeline, log, anomalies".into(),
+                "panes are global, topics, inspector, timeline, log, anomalies, charts".into(),
             ));
         }
         for (action, keys) in actions {

@@ -32,6 +32,9 @@ pub struct Theme {
     pub removed: Style,
     pub hex_offset: Style,
     pub hex_changed: Style,
+    /// One colour per charted series, in pin order; all alike without colours (the
+    /// charts then tell series apart by their markers).
+    pub series: [Style; 6],
 }
 
 impl Default for Theme {
@@ -70,6 +73,14 @@ impl Theme {
             removed: fg.fg(Color::Red),
             hex_offset: fg.fg(Color::DarkGray),
             hex_changed: fg.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            series: [
+                fg.fg(Color::Cyan),
+                fg.fg(Color::Yellow),
+                fg.fg(Color::Magenta),
+                fg.fg(Color::Green),
+                fg.fg(Color::LightRed),
+                fg.fg(Color::LightBlue),
+            ],
         }
     }
 
@@ -103,6 +114,14 @@ impl Theme {
             removed: fg.fg(Color::Red),
             hex_offset: fg.fg(Color::Indexed(244)),
             hex_changed: fg.fg(Color::Indexed(130)).add_modifier(Modifier::BOLD),
+            series: [
+                fg.fg(Color::Blue),
+                fg.fg(Color::Indexed(130)),
+                fg.fg(Color::Magenta),
+                fg.fg(Color::Indexed(28)),
+                fg.fg(Color::Red),
+                fg.fg(Color::Indexed(30)),
+            ],
         }
     }
 
@@ -199,6 +218,7 @@ impl Theme {
             removed: s.add_modifier(Modifier::CROSSED_OUT),
             hex_offset: s,
             hex_changed: s.add_modifier(Modifier::REVERSED),
+            series: [s; 6],
         }
     }
 

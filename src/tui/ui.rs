@@ -2,6 +2,8 @@
 //! the model and the cached view.
 
 mod anomalies;
+mod chart;
+mod charts;
 mod dialog;
 mod doctor;
 mod format;
@@ -47,7 +49,7 @@ const ANOMALIES_BESIDE_LOG_MIN_WIDTH: u16 = 180;
 ///  mqtt://host:1883 │ ● connected │ 1,234 msg/s │ 1.2M msgs │ …   (status)
 ///  ? help  q quit  ↓ move  Enter open  / filter …                (hints)
 /// ```
-/// From 180 columns, open anomalies sit beside the log rather than in its place.
+/// From 180 columns, open anomalies and charts sit beside the log rather than in its place.
 /// Below 120×34 the topics share the screen with the last focused other pane; below 70
 /// columns the two stack; `z` zooms the focused pane. The panes' rectangles and page sizes
 /// are kept in the view, for pointer hits and for the model (`Msg::Layout`).
@@ -88,17 +90,30 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
             inspector,
             timeline,
             log,
-            anomalies: Rect::default(),
+            ..Areas::default()
         };
+        // The anomalies and the charts take the log's place, or sit beside it when wide.
+        let mut lists = Vec::new();
         if model.anomalies.open {
+            lists.push(Pane::Anomalies);
+        }
+        if model.charts.open {
+            lists.push(Pane::Charts);
+        }
+        if !lists.is_empty() {
             if body.width >= ANOMALIES_BESIDE_LOG_MIN_WIDTH {
-                let [log, anomalies] =
-                    Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
-                        .areas(log);
-                areas.log = log;
-                areas.anomalies = anomalies;
+                lists.insert(0, Pane::Log);
             } else {
-                areas.anomalies = std::mem::take(&mut areas.log);
+                areas.log = Rect::default();
+            }
+            let n = u32::try_from(lists.len()).unwrap_or(1);
+            let widths = match lists.as_slice() {
+                [Pane::Log, _] => vec![Constraint::Percentage(45), Constraint::Percentage(55)],
+                _ => vec![Constraint::Ratio(1, n); lists.len()],
+            };
+            let parts = Layout::horizontal(widths).split(log);
+            for (pane, part) in lists.into_iter().zip(parts.iter()) {
+                place(&mut areas, pane, *part);
             }
         }
     } else {
@@ -135,6 +150,9 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
     if areas.anomalies.area() > 0 {
         anomalies::render(model, t, frame, areas.anomalies);
     }
+    if areas.charts.area() > 0 {
+        charts::render(model, t, frame, areas.charts);
+    }
     status::render_status(model, t, frame, status_row);
     status::render_hints(model, t, frame, hint_row);
     if model.help {
@@ -158,7 +176,8 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
         )
         .max(1),
         inspector_max_scroll,
-        anomalies_beside_log: areas.log.area() > 0 && areas.anomalies.area() > 0,
+        anomalies_beside_log: areas.log.area() > 0
+            && (areas.anomalies.area() > 0 || areas.charts.area() > 0),
     };
 }
 
@@ -169,6 +188,7 @@ fn place(areas: &mut Areas, pane: Pane, area: Rect) {
         Pane::Timeline => areas.timeline = area,
         Pane::Log => areas.log = area,
         Pane::Anomalies => areas.anomalies = area,
+        Pane::Charts => areas.charts = area,
     }
 }
 

@@ -4,6 +4,8 @@
 //! them: the tree widget's state (offset, what it drew where), the panes' rectangles, the
 //! theme. The model says what is selected and open; the view follows it.
 
+mod chart;
+
 use std::ops::Range;
 use std::time::{Duration, SystemTime};
 
@@ -81,6 +83,7 @@ pub struct Areas {
     pub timeline: Rect,
     pub log: Rect,
     pub anomalies: Rect,
+    pub charts: Rect,
 }
 
 /// What the tree widget was last told, so it is told again only when the model moved.
@@ -116,6 +119,8 @@ pub struct View {
     /// Visible rows in the last build.
     pub rows: usize,
     pub shown: Option<Shown>,
+    /// The inspector chart's series, while it is open.
+    pub chart: Option<chart::ChartData>,
 }
 
 impl Default for View {
@@ -142,6 +147,7 @@ impl View {
             windowed: Vec::new(),
             rows: 0,
             shown: None,
+            chart: None,
         }
     }
 
@@ -154,6 +160,7 @@ impl View {
         }
         self.refresh_tree(model);
         self.refresh_shown(model);
+        chart::refresh(&mut self.chart, model);
     }
 
     /// Tells the tree widget what the model has open and selected, when that changed.
@@ -206,6 +213,7 @@ impl View {
             (self.areas.timeline, Pane::Timeline),
             (self.areas.log, Pane::Log),
             (self.areas.anomalies, Pane::Anomalies),
+            (self.areas.charts, Pane::Charts),
         ]
         .into_iter()
         .find(|(area, _)| area.contains(at))

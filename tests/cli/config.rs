@@ -56,6 +56,10 @@ fn every_kind_of_mistake_names_file_line_column_key_and_what_was_expected() {
             "[keys.topics]\nexpand_subtree = \"j\"\n",
         ),
         ("bad_size", "[defaults]\nmax_memory = \"lots\"\n"),
+        (
+            "bad_pin_field",
+            "[profiles.a]\nurl = \"mqtt://h\"\n\n[[profiles.a.pins]]\ntopic = \"温度/x\"\nfield = \"a..b\"\n",
+        ),
         ("syntax", "[defaults\nhistory = 1\n"),
     ];
     for (name, text) in cases {

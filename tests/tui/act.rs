@@ -103,6 +103,7 @@ pub fn effects(
             round_trip: false,
         }),
         profile: None,
+        opened_profile: None,
     }
 }
 

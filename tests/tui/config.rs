@@ -99,6 +99,9 @@ async fn a_working_connection_is_saved_as_a_profile_without_its_password() {
         protocol: mqscope::broker::Protocol::V5,
     };
     model.target = "mqtts://plant-b.example:8883".into();
+    // A pinned series goes with the new profile.
+    super::select(&mut model, "plant/line1/temp");
+    key(&mut model, KeyCode::Char('+'));
     key(&mut model, KeyCode::Char('S'));
     for _ in 0.."plant-b.example".len() {
         key(&mut model, KeyCode::Backspace);
@@ -107,7 +110,17 @@ async fn a_working_connection_is_saved_as_a_profile_without_its_password() {
         key(&mut model, KeyCode::Char(c));
     }
     let commands = key(&mut model, KeyCode::Enter);
-    assert_eq!(commands, vec![Command::SaveProfile("plant-b".into())]);
+    let pins = vec![mqscope::config::PinEntry {
+        topic: "plant/line1/temp".into(),
+        field: "t".into(),
+    }];
+    assert_eq!(
+        commands,
+        vec![Command::SaveProfile {
+            name: "plant-b".into(),
+            pins: pins.clone()
+        }]
+    );
     let (commands_tx, _rx) = tokio::sync::mpsc::channel(1);
     let (replies_tx, mut replies) = tokio::sync::mpsc::channel(4);
     // The draft the explorer makes from its own command line, as `mqscope` parses it.
@@ -143,11 +156,36 @@ async fn a_working_connection_is_saved_as_a_profile_without_its_password() {
     assert_eq!(p.username.as_deref(), Some("field"));
     assert_eq!(p.filters, ["plant/#"]);
     assert!(p.password.is_none());
+    assert_eq!(p.pins, pins);
     // Saving the same name again is refused, the file untouched.
-    effects.run(&Command::SaveProfile("plant-b".into()));
+    let again = Command::SaveProfile {
+        name: "plant-b".into(),
+        pins: Vec::new(),
+    };
+    effects.run(&again);
     let Some(Msg::Notice(text)) = replies.recv().await else {
         panic!("a notice")
     };
     assert!(text.contains("exists already"), "{text}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), saved);
+    // Opened with that profile, saving under its name replaces its pins, nothing else.
+    effects.opened_profile = Some("plant-b".into());
+    let pins = vec![mqscope::config::PinEntry {
+        topic: "été/温度".into(),
+        field: "a[\"odd key\"]".into(),
+    }];
+    effects.run(&Command::SaveProfile {
+        name: "plant-b".into(),
+        pins: pins.clone(),
+    });
+    let Some(Msg::Notice(text)) = replies.recv().await else {
+        panic!("a notice")
+    };
+    assert!(
+        text.starts_with("saved 1 pinned series with profile plant-b"),
+        "{text}"
+    );
+    let c = mqscope::tui::settings::parse(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+    assert_eq!(c.profiles["plant-b"].pins, pins);
+    assert_eq!(c.profiles["plant-b"].username.as_deref(), Some("field"));
 }

@@ -8,6 +8,7 @@ mod support;
 
 mod act;
 mod anomalies;
+mod charts;
 mod config;
 mod decoders;
 mod demo;

@@ -12,15 +12,19 @@ pub struct AnomaliesPane {
     pub selected: Option<u64>,
 }
 
-/// Panes in Tab order: the anomalies take the log's turn, or follow it when the screen
-/// shows both.
+/// Panes in Tab order: the anomalies and the charts take the log's turn, or follow it when
+/// the screen shows all of them.
 pub(super) fn focus_order(model: &Model) -> Vec<Pane> {
     let mut order = vec![Pane::Topics, Pane::Inspector, Pane::Timeline];
-    if !model.anomalies.open || model.pages.anomalies_beside_log {
+    let lists = model.anomalies.open || model.charts.open;
+    if !lists || model.pages.anomalies_beside_log {
         order.push(Pane::Log);
     }
     if model.anomalies.open {
         order.push(Pane::Anomalies);
+    }
+    if model.charts.open {
+        order.push(Pane::Charts);
     }
     order
 }

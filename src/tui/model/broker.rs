@@ -75,6 +75,10 @@ fn on_message(model: &mut Model, m: &Message) {
         if m.topic.starts_with("spBv1.0/") {
             sparkplug(model, m, id);
         }
+        if !model.charts.pins.is_empty() {
+            let at = crate::series::seconds(m.received);
+            super::charts::on_message(model, id, &m.topic, &m.payload, at);
+        }
     }
     if model.store.structure_generation != structure {
         topics::on_new_nodes(model);

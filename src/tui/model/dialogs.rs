@@ -20,8 +20,13 @@ pub fn open_subscriptions(model: &mut Model) {
     model.dialog = Some(Dialog::Subscriptions(SubsDialog::default()));
 }
 
-/// Asks for a name to save the connection under, once it is up.
+/// Asks for a name to save the connection under, once it is up; with the profile the
+/// explorer was opened with, offers that one, whose pinned series are then updated.
 pub fn open_save_profile(model: &mut Model) {
+    if let Some(name) = model.profile.clone() {
+        model.dialog = Some(Dialog::SaveProfile { name });
+        return;
+    }
     if !matches!(model.link, LinkState::Connected { .. }) {
         model.notify("connect first: a profile is saved from a connection that works");
         return;
@@ -145,7 +150,13 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         },
         Dialog::SaveProfile { mut name } => match line_key(&mut name, key) {
             LineKey::Cancel => (None, Vec::new()),
-            LineKey::Done => (None, vec![Command::SaveProfile(name.trim().to_string())]),
+            LineKey::Done => (
+                None,
+                vec![Command::SaveProfile {
+                    name: name.trim().to_string(),
+                    pins: model.charts.entries(),
+                }],
+            ),
             LineKey::Edited => (Some(Dialog::SaveProfile { name }), Vec::new()),
         },
         Dialog::SeekTo { mut text } => match line_key(&mut text, key) {

@@ -128,6 +128,7 @@ pub(super) fn restart(model: &mut Model) {
     model.store.restart();
     model.watch.restart();
     model.sparkplug = crate::payload::decode::sparkplug::Sparkplug::default();
+    super::charts::restart(model);
     let generation = model.timeline.generation + 1;
     model.timeline = crate::timeline::Timeline::default();
     model.timeline.generation = generation;
@@ -139,9 +140,10 @@ pub(super) fn restart(model: &mut Model) {
     model.dropped_by_app = 0;
     model.link = super::LinkState::Connecting { attempt: 1 };
     model.inspector.pinned = None;
-    model.paused = model.paused.map(|_| Paused {
+    model.paused = model.paused.map(|p| Paused {
         total_at_pause: 0,
         nodes_at_pause: 0,
+        at: p.at,
     });
     model.topics.changed();
 }

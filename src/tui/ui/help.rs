@@ -29,6 +29,7 @@ pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let mut right = section(Pane::Topics);
     right.extend(section(Pane::Log));
     right.extend(section(Pane::Anomalies));
+    right.extend(section(Pane::Charts));
     if let Some(path) = &model.log_file {
         right.push(Line::styled("log file", t.title));
         right.push(Line::raw(format!("  {path}")));

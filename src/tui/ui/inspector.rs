@@ -63,6 +63,10 @@ pub fn render(model: &Model, view: &View, frame: &mut Frame<'_>, area: Rect) -> 
     header.extend(decoder_line(t, &shown.view, width));
     header.extend(sparkplug_line(model, t, node.path(), width));
 
+    if model.chart.open {
+        render_chart(model, view, frame, inner, header);
+        return 0;
+    }
     let history_rows = u16::try_from(node.history().len().min(6) + 1).unwrap_or(7);
     let header_rows = u16::try_from(header.len()).unwrap_or(3);
     let [head, title, body, hist] = Layout::vertical([
@@ -89,6 +93,94 @@ pub fn render(model: &Model, view: &View, frame: &mut Frame<'_>, area: Rect) -> 
         hist,
     );
     max_scroll
+}
+
+/// The chart in the body's place: the header, a line with the fields and keys (or the field
+/// path being typed), then the chart of the kept history.
+fn render_chart(
+    model: &Model,
+    view: &View,
+    frame: &mut Frame<'_>,
+    inner: Rect,
+    mut header: Vec<Line<'static>>,
+) {
+    let t = &view.theme;
+    let width = usize::from(inner.width);
+    header.truncate(usize::from(inner.height / 3).max(1));
+    header.push(chart_title(model, t, width));
+    if let Some(e) = &model.chart.error {
+        let text = format!("✗ {} (not plotted)", crate::sanitize::line(e.as_bytes()));
+        header.push(Line::styled(crate::width::fit(&text, width), t.error));
+    }
+    let header_rows = u16::try_from(header.len()).unwrap_or(3);
+    let [head, body] =
+        Layout::vertical([Constraint::Length(header_rows), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(header), head);
+    let Some(data) = &view.chart else {
+        return;
+    };
+    if data.fields.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "nothing to plot: no number, boolean or short string in this message                  (F types a path)",
+                t.dim,
+            )),
+            body,
+        );
+        return;
+    }
+    let plots: Vec<super::chart::Plot<'_>> = data
+        .fields
+        .iter()
+        .zip(&data.series)
+        .enumerate()
+        .map(|(i, (f, s))| super::chart::Plot {
+            name: f.label().to_string(),
+            series: s,
+            style: t.series[i % t.series.len()],
+            selected: false,
+        })
+        .collect();
+    let end = crate::series::seconds(model.view_time());
+    let start = data
+        .series
+        .iter()
+        .filter_map(|s| s.points().front().map(|p| p.0))
+        .fold(end, f64::min)
+        .min(end - super::charts::MIN_WINDOW);
+    super::chart::render(t, frame, body, &plots, (start, end), false);
+}
+
+/// `chart · ←→ field · F type · O overlay · + pin · g payload`, or the path being typed.
+fn chart_title(model: &Model, t: &Theme, width: usize) -> Line<'static> {
+    use crate::tui::keymap::Action as A;
+    if let Some(text) = &model.chart.typing {
+        let typed = crate::sanitize::line(text.as_bytes()).into_owned();
+        return Line::from(vec![
+            Span::styled("── field: ", t.key),
+            Span::raw(format!("{typed}█")),
+            Span::styled(
+                "  Enter plot · Esc cancel · a.b[0].c, [\"odd key\"], empty: the payload",
+                t.dim,
+            ),
+        ]);
+    }
+    let k = |a: A| {
+        model
+            .keymap
+            .key_for(Pane::Inspector, a)
+            .map_or_else(String::new, crate::tui::keymap::Key::label)
+    };
+    let text = format!(
+        "── chart of the kept history · {}{} field · {} type · {} overlay · {} pin · {} payload",
+        k(A::OlderMessage),
+        k(A::NewerMessage),
+        k(A::TypeField),
+        k(A::OverlayField),
+        k(A::PinSeries),
+        k(A::ToggleChart),
+    );
+    Line::styled(crate::width::fit(&text, width), t.dim)
 }
 
 /// The selected topic's newest anomalies (three at most), one line each.

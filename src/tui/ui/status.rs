@@ -275,7 +275,31 @@ pub fn render_hints(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect)
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
-    let wanted: &[Action] = match model.focus {
+    let wanted = hint_actions(model);
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for action in wanted {
+        if let Some(key) = model.keymap.key_for(model.focus, *action) {
+            let label = key.label();
+            let text = match action {
+                Action::OlderMessage if model.chart.open => " field  ".to_string(),
+                Action::NewerMessage if model.chart.open => " field  ".to_string(),
+                _ => format!(" {}  ", short(*action)),
+            };
+            used += crate::width::of(&label) + crate::width::of(&text);
+            if used > usize::from(area.width) + 2 {
+                break;
+            }
+            spans.push(Span::styled(label, t.key));
+            spans.push(Span::styled(text, t.dim));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The actions the hint line offers in the focused pane, most useful first.
+fn hint_actions(model: &Model) -> &'static [Action] {
+    match model.focus {
         Pane::Topics => &[
             Action::Help,
             Action::Quit,
@@ -311,6 +335,27 @@ pub fn render_hints(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect)
             Action::Zoom,
             Action::FocusNext,
         ],
+        Pane::Charts => &[
+            Action::Help,
+            Action::Quit,
+            Action::Down,
+            Action::ShowSeries,
+            Action::Unpin,
+            Action::ToggleScale,
+            Action::ToggleCharts,
+            Action::FocusNext,
+        ],
+        Pane::Inspector if model.chart.open => &[
+            Action::Help,
+            Action::Quit,
+            Action::OlderMessage,
+            Action::NewerMessage,
+            Action::TypeField,
+            Action::OverlayField,
+            Action::PinSeries,
+            Action::ToggleChart,
+            Action::FocusNext,
+        ],
         Pane::Anomalies => &[
             Action::Help,
             Action::Quit,
@@ -333,22 +378,7 @@ pub fn render_hints(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect)
             Action::JumpToPacket,
             Action::FocusNext,
         ],
-    };
-    let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for action in wanted {
-        if let Some(key) = model.keymap.key_for(model.focus, *action) {
-            let label = key.label();
-            let text = format!(" {}  ", short(*action));
-            used += crate::width::of(&label) + crate::width::of(&text);
-            if used > usize::from(area.width) + 2 {
-                break;
-            }
-            spans.push(Span::styled(label, t.key));
-            spans.push(Span::styled(text, t.dim));
-        }
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 fn short(action: Action) -> &'static str {
@@ -380,6 +410,14 @@ fn short(action: Action) -> &'static str {
         Action::MuteTopic => "mute topic",
         Action::MuteLevel => "mute level",
         Action::ToggleAnomalies => "close",
+        Action::ShowSeries => "show topic",
+        Action::Unpin => "unpin",
+        Action::ToggleScale => "scale",
+        Action::ToggleCharts => "close",
+        Action::TypeField => "type field",
+        Action::OverlayField => "overlay",
+        Action::PinSeries => "pin",
+        Action::ToggleChart => "payload",
         other => other.describe(),
     }
 }
