@@ -370,8 +370,62 @@ fn structured_filter(c: &mut Criterion) {
     group.finish();
 }
 
+/// The charts pane with six pinned series of 10,000 points each, beside the 100k-topic tree:
+/// a message on a pinned topic, then a whole frame (every series reduced to the plot's columns
+/// and drawn); and the inspector's chart of a 10,000-message history.
+fn charts_frame(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame");
+    group.sample_size(20);
+    let mut model = big_model();
+    let pinned: Vec<String> = (0..6).map(|d| format!("fleet/g0/d{d}/temp")).collect();
+    let entries: Vec<mqscope::config::PinEntry> = pinned
+        .iter()
+        .map(|t| mqscope::config::PinEntry {
+            topic: t.clone(),
+            field: "seq".into(),
+        })
+        .collect();
+    model.charts = mqscope::tui::model::ChartsPane::from_entries(&entries);
+    model.charts.open = true;
+    for i in 0..10_000u64 {
+        for (d, topic) in pinned.iter().enumerate() {
+            // A wave per series, so each column has a low and a high to keep.
+            let m = message(topic.clone(), 200_000 + i * 6 + d as u64);
+            let m = Message {
+                payload: Bytes::from(format!(
+                    "{{\"seq\":{},\"ok\":true}}",
+                    (i * (d as u64 + 3)) % 97
+                )),
+                ..m
+            };
+            update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
+        }
+    }
+    println!(
+        "points per series: {}",
+        model.charts.pins[0].series.points().len()
+    );
+    let mut view = View::default();
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    let mut i = 0u64;
+    group.bench_function("frame under traffic, 6 pinned series of 10k points", |b| {
+        b.iter(|| {
+            i += 1;
+            let m = message(pinned[(i % 6) as usize].clone(), 300_000 + i);
+            update(&mut model, Msg::Broker(BrokerEvent::Message(m)));
+            update(&mut model, Msg::Frame);
+            view.refresh(&model);
+            terminal
+                .draw(|f| mqscope::tui::ui::render(&model, &mut view, f))
+                .unwrap();
+        });
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    charts_frame,
     ingest,
     frame,
     flat_frame,

@@ -90,6 +90,19 @@ def parse_line(line):
         yield line[pos:], dict(state)
 
 
+# Braille dots by bit: (column, row) in the 2x4 cell (DejaVu Sans Mono has no braille).
+DOTS = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 3), (1, 3)]
+
+
+def braille(draw, x, y, cw, ch, bits, fg):
+    r = max(1, cw // 6)
+    for bit, (col, row) in enumerate(DOTS):
+        if bits & (1 << bit):
+            cx = x + cw * (1 + 2 * col) // 4
+            cy = y + ch * (1 + 2 * row) // 8
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fg)
+
+
 def render(path):
     lines = open(path, encoding="utf-8", errors="replace").read().rstrip("\n").split("\n")
     font = ImageFont.truetype(FONT, SIZE)
@@ -110,7 +123,10 @@ def render(path):
             for c in text:
                 if bg:
                     draw.rectangle([x, y, x + cw, y + ch], fill=bg)
-                draw.text((x, y + 1), c, font=bold if st["bold"] else font, fill=fg)
+                if 0x2800 <= ord(c) <= 0x28FF:
+                    braille(draw, x, y, cw, ch, ord(c) - 0x2800, fg)
+                else:
+                    draw.text((x, y + 1), c, font=bold if st["bold"] else font, fill=fg)
                 x += cw
     out = os.path.splitext(path)[0] + ".png"
     img.save(out)

@@ -167,3 +167,77 @@ async fn non_ascii_topics_through_mosquitto_in_tree_filter_inspector_and_packet_
     handle.shutdown().await;
     publisher.shutdown().await;
 }
+
+/// Charts against mosquitto and rumqttd: a pinned series of a non-ASCII topic grows with
+/// every message published while the explorer runs, numbers as strings included, text skipped.
+#[tokio::test]
+async fn a_pinned_series_follows_live_messages_on_both_brokers() {
+    use mqscope::tui::keymap::Pane;
+    for broker in super::support::TestBroker::all() {
+        let url = broker.url(mqscope::broker::MqttVersion::V5);
+        let mut sub_opts = opts(&url);
+        sub_opts.subscriptions = vec![Subscription::new("usine/#", 1)];
+        let mut handle = BrokerHandle::spawn(sub_opts).unwrap();
+        let publisher = BrokerHandle::spawn(opts(&url)).unwrap();
+        let (input_tx, input) = super::scripted_input();
+        let mut terminal = Terminal::new(TestBackend::new(160, 45)).unwrap();
+        let mut model = Model::new(
+            url.clone(),
+            mqscope::store::Limits::default(),
+            std::time::SystemTime::now(),
+        );
+        model.charts =
+            mqscope::tui::model::ChartsPane::from_entries(&[mqscope::config::PinEntry {
+                topic: "usine/温度/室1".into(),
+                field: "t".into(),
+            }]);
+        model.charts.open = true;
+        model.side = Pane::Charts;
+        let mut view = View::default();
+        let script = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            for payload in [
+                r#"{"t":20.5}"#,
+                r#"{"t":"21.5"}"#,
+                r#"{"t":"abc"}"#,
+                "oops",
+                r#"{"t":23}"#,
+            ] {
+                let req = PublishRequest {
+                    topic: "usine/温度/室1".into(),
+                    payload: payload.into(),
+                    qos: 1,
+                    retain: false,
+                    properties: None,
+                };
+                publisher.publish(req).await;
+            }
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            input_tx
+                .send(Ok(Event::Key(KeyEvent::new(
+                    KeyCode::Char('q'),
+                    KeyModifiers::NONE,
+                ))))
+                .unwrap();
+        };
+        super::run_loop(
+            &mut terminal,
+            &mut model,
+            &mut view,
+            input,
+            (&mut handle.events).into(),
+            script,
+        )
+        .await;
+        let s = screen(&terminal);
+        let name = broker.name();
+        assert_eq!(model.charts.pins[0].series.points().len(), 3, "{name}: {s}");
+        assert_eq!(model.charts.pins[0].series.skipped, 2, "{name}");
+        assert!(
+            s.contains("▸ t  last 23  min 20.5  max 23  mean 21.7  · 3 points · 2 skipped"),
+            "{name}: {s}"
+        );
+        handle.shutdown().await;
+        publisher.shutdown().await;
+    }
+}
