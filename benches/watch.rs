@@ -117,45 +117,48 @@ fn memory() {
     );
 }
 
+/// WATCH_AB=N: N alternating runs of each, minimum and median (the minimum is what a run
+/// costs when no other tenant of the VM interferes).
+fn ab(n: usize) {
+    for (seq, name) in [
+        (false, "sensor JSON"),
+        (true, "JSON with a sequence number"),
+    ] {
+        let rounds = stream(seq);
+        let (mut alone, mut watched) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            // Alternating which goes first, so neither always runs on a warmer machine.
+            if i % 2 == 0 {
+                alone.push(run(&rounds, false));
+                watched.push(run(&rounds, true));
+            } else {
+                watched.push(run(&rounds, true));
+                alone.push(run(&rounds, false));
+            }
+        }
+        alone.sort();
+        watched.sort();
+        let ratio = |a: Duration, w: Duration| (w.as_secs_f64() / a.as_secs_f64() - 1.0) * 100.0;
+        println!(
+            "{name}: store alone min {:?} median {:?}; store + watch min {:?} median {:?}; \
+             added {:+.1} % (min) {:+.1} % (median)",
+            alone[0],
+            alone[n / 2],
+            watched[0],
+            watched[n / 2],
+            ratio(alone[0], watched[0]),
+            ratio(alone[n / 2], watched[n / 2]),
+        );
+    }
+}
+
 fn ingest(c: &mut Criterion) {
     // One run of each, nothing else: for `valgrind --tool=callgrind` (see the README).
-    // WATCH_AB=N: N alternating runs of each, minimum and median (the minimum is what a run
-    // costs when no other tenant of the VM interferes).
     if let Some(n) = std::env::var("WATCH_AB")
         .ok()
         .and_then(|n| n.parse::<usize>().ok())
     {
-        for (seq, name) in [
-            (false, "sensor JSON"),
-            (true, "JSON with a sequence number"),
-        ] {
-            let rounds = stream(seq);
-            let (mut alone, mut watched) = (Vec::new(), Vec::new());
-            for i in 0..n {
-                // Alternating which goes first, so neither always runs on a warmer machine.
-                if i % 2 == 0 {
-                    alone.push(run(&rounds, false));
-                    watched.push(run(&rounds, true));
-                } else {
-                    watched.push(run(&rounds, true));
-                    alone.push(run(&rounds, false));
-                }
-            }
-            alone.sort();
-            watched.sort();
-            let ratio =
-                |a: Duration, w: Duration| (w.as_secs_f64() / a.as_secs_f64() - 1.0) * 100.0;
-            println!(
-                "{name}: store alone min {:?} median {:?}; store + watch min {:?} median {:?}; \
-                 added {:+.1} % (min) {:+.1} % (median)",
-                alone[0],
-                alone[n / 2],
-                watched[0],
-                watched[n / 2],
-                ratio(alone[0], watched[0]),
-                ratio(alone[n / 2], watched[n / 2]),
-            );
-        }
+        ab(n);
         return;
     }
     // WATCH_ONCE=seq: the stream with a sequence number.
