@@ -596,6 +596,7 @@ impl ConnectArgs {
     pub fn to_options(&self) -> Result<BrokerOptions, UsageError> {
         let client_id = self.client_id.clone().unwrap_or_else(random_client_id);
         let mut opts = BrokerOptions::new(self.broker.clone(), client_id);
+        opts.client_id_given = self.client_id.is_some();
         if self.username.is_some() {
             opts.username.clone_from(&self.username);
         }

@@ -176,6 +176,12 @@ causes! {
     PeerClosed => "peer_closed", false,
         "the broker closed the connection",
         "the broker restarted, or another client with the same client id took over the session";
+    SessionTakenOver => "session_taken_over", false,
+        "another client connected with the same client id, and the broker closed this connection",
+        "give every client its own id: -i NAME (leave -i out and mqscope makes a random one)";
+    ClientIdCollision => "client_id_collision", false,
+        "the broker keeps closing this connection right after accepting it: probably another client with the same client id",
+        "give every client its own id: -i NAME (leave -i out and mqscope makes a random one)";
     LocalError => "local_error", true,
         "mqscope could not set up the connection",
         "read the detail; check file paths and options";

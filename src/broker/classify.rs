@@ -115,7 +115,12 @@ pub(super) fn classify_link_failure(err: &SessionError, link: &LinkNotes) -> Cau
         if let Some(reason) = reason {
             let _ = write!(detail, ": {reason}");
         }
-        return Cause::new(CauseKind::ServerDisconnect, detail);
+        let kind = if *code == codes::SESSION_TAKEN_OVER {
+            CauseKind::SessionTakenOver
+        } else {
+            CauseKind::ServerDisconnect
+        };
+        return Cause::new(kind, detail);
     }
     match err {
         SessionError::AwaitPingResp => {
@@ -264,17 +269,28 @@ mod tests {
 
     #[test]
     fn link_failures() {
-        let disconnect = LinkNotes {
+        let taken_over = LinkNotes {
             disconnect: Some((0x8E, Some("session taken over".into()))),
             ..LinkNotes::default()
         };
+        let disconnect = LinkNotes {
+            disconnect: Some((0x8B, Some("maintenance".into()))),
+            ..LinkNotes::default()
+        };
         let table: Vec<(&str, SessionError, LinkNotes, CauseKind, &str)> = vec![
+            (
+                "a session taken over by the same client id",
+                SessionError::Aborted,
+                taken_over,
+                CauseKind::SessionTakenOver,
+                "DISCONNECT 0x8e session taken over: session taken over",
+            ),
             (
                 "a server DISCONNECT with its reason",
                 SessionError::Aborted,
                 disconnect,
                 CauseKind::ServerDisconnect,
-                "DISCONNECT 0x8e session taken over: session taken over",
+                "DISCONNECT 0x8b server shutting down: maintenance",
             ),
             (
                 "a missing PINGRESP",

@@ -3,6 +3,9 @@
 use super::cause::CauseKind;
 use super::options::Protocol;
 
+/// DISCONNECT 0x8E: another connection took over this client id's session.
+pub const SESSION_TAKEN_OVER: u8 = 0x8E;
+
 /// The name of a CONNACK code in the protocol spoken.
 pub fn connack_name(protocol: Option<Protocol>, code: u8) -> &'static str {
     if protocol == Some(Protocol::V311) {

@@ -81,6 +81,9 @@ pub struct BrokerOptions {
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub client_id: String,
+    /// The user chose the client id (`-i`): repeated closes right after CONNACK then point
+    /// to another client with the same id.
+    pub client_id_given: bool,
     pub version: MqttVersion,
     /// Zero disables keep-alive; otherwise at least 5 s.
     pub keep_alive: Duration,
@@ -119,6 +122,7 @@ impl BrokerOptions {
             target,
             password: None,
             client_id: client_id.into(),
+            client_id_given: false,
             version: MqttVersion::Auto,
             keep_alive: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
@@ -134,6 +138,10 @@ impl BrokerOptions {
         }
     }
 }
+
+/// How long `-V auto` (and the doctor) wait for the answer to an MQTT 5 CONNECT before
+/// trying 3.1.1: some 3.1.1-only brokers say nothing until their own timeout (~10 s seen).
+pub const V5_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// A random client id like `mqscope-k3v9q2xa`.
 pub fn random_client_id() -> String {

@@ -24,7 +24,7 @@ use super::event::{
     Command, LifecycleKind, PublishOutcome, PublishRequest, Stage, SubscribeResult,
 };
 use super::local::LocalSocket;
-use super::options::{BrokerOptions, MqttVersion, Protocol, Subscription};
+use super::options::{BrokerOptions, MqttVersion, Protocol, Subscription, V5_ANSWER_WAIT};
 use super::pump::{self, Note, PumpCtx};
 use super::session::{REQUEST_CAPACITY, Session, SessionError, SessionEvent};
 use super::stages;
@@ -58,6 +58,9 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Messages taken from rumqttc in one go before the other arms of the link loop get a turn.
 const BURST: usize = 256;
 
+/// A link shorter than this, closed by the broker, counts towards a client-id fight.
+const SHORT_LINK: Duration = Duration::from_secs(5);
+
 pub struct Supervisor {
     opts: BrokerOptions,
     tls: Option<Arc<ClientConfig>>,
@@ -69,6 +72,11 @@ pub struct Supervisor {
     version_settled: bool,
     attempt: u32,
     failures_in_row: u32,
+    /// Links in a row the broker closed soon after CONNACK (a client-id fight's pattern).
+    short_closes: u32,
+    /// `-V auto` fell back to 3.1.1 because an MQTT 5 CONNECT went unanswered: until 3.1.1
+    /// connects, that may also be a broker that answers nothing at all.
+    fell_back_on_silence: bool,
     backoff: Backoff,
     /// Publishes received while offline, sent after the next CONNACK.
     queued: VecDeque<(PublishRequest, Reply)>,
@@ -103,6 +111,8 @@ impl Supervisor {
             protocol,
             attempt: 0,
             failures_in_row: 0,
+            short_closes: 0,
+            fell_back_on_silence: false,
             queued: VecDeque::new(),
             offline_subscribed: Vec::new(),
             offline_unsubscribed: Vec::new(),
@@ -147,6 +157,10 @@ impl Supervisor {
     }
 
     fn after_failure(&mut self, cause: Cause, uptime: Option<Duration>) -> Next {
+        let cause = match uptime {
+            Some(uptime) => self.client_id_fight(cause, uptime),
+            None => cause,
+        };
         if let Some(uptime) = uptime {
             self.out.lifecycle(
                 self.attempt,
@@ -155,19 +169,32 @@ impl Supervisor {
                     uptime,
                 },
             );
+            // A short-lived link does not reset the delays: a client-id fight or a flapping
+            // broker keeps backing off.
             self.backoff.link_ended(uptime);
         }
         let v5_refused = matches!(
             cause.kind,
-            CauseKind::ProtocolVersionUnsupported | CauseKind::PeerClosed | CauseKind::TcpReset
+            CauseKind::ProtocolVersionUnsupported
+                | CauseKind::PeerClosed
+                | CauseKind::TcpReset
+                | CauseKind::NoConnack
         );
         if !self.version_settled && self.protocol == Protocol::V5 && uptime.is_none() && v5_refused
         {
             self.protocol = Protocol::V311;
-            self.version_settled = true;
+            self.fell_back_on_silence = cause.kind == CauseKind::NoConnack;
+            // Settled unless it was silence: a broker that answers neither is tried in
+            // MQTT 5 again.
+            self.version_settled = !self.fell_back_on_silence;
             self.out
                 .lifecycle(self.attempt, LifecycleKind::FallbackToV311 { cause });
             return Next::Retry;
+        }
+        if self.fell_back_on_silence && uptime.is_none() && cause.kind == CauseKind::NoConnack {
+            // 3.1.1 went unanswered too: not a version problem.
+            self.protocol = Protocol::V5;
+            self.fell_back_on_silence = false;
         }
         self.failures_in_row += 1;
         if cause.is_permanent() {
@@ -195,6 +222,42 @@ impl Supervisor {
             return Next::WaitForUser;
         }
         Next::Wait(self.backoff.next_delay(crate::random::unit_f64()))
+    }
+
+    /// How long to wait for CONNACK: the connect timeout, or less while `-V auto` has not yet
+    /// heard an MQTT 5 answer (a 3.1.1-only broker may never give one).
+    fn connack_wait(&self) -> Duration {
+        if self.version_settled || self.protocol != Protocol::V5 {
+            self.opts.connect_timeout
+        } else {
+            self.opts.connect_timeout.min(V5_ANSWER_WAIT)
+        }
+    }
+
+    /// A link the broker closed soon after accepting it, again and again, with a client id the
+    /// user chose: most likely another client with the same id (mosquitto closes the older
+    /// connection without a word, even on MQTT 5). The cause says so from the second one.
+    fn client_id_fight(&mut self, cause: Cause, uptime: Duration) -> Cause {
+        let short = uptime < SHORT_LINK
+            && matches!(cause.kind, CauseKind::PeerClosed | CauseKind::TcpReset);
+        if cause.kind == CauseKind::SessionTakenOver || !short {
+            self.short_closes = 0;
+            return cause;
+        }
+        self.short_closes += 1;
+        if self.short_closes < 2 || !self.opts.client_id_given {
+            return cause;
+        }
+        Cause::new(
+            CauseKind::ClientIdCollision,
+            format!(
+                "closed {} times in a row within {} s of CONNACK with the client id {} ({})",
+                self.short_closes,
+                SHORT_LINK.as_secs(),
+                self.opts.client_id,
+                cause.detail
+            ),
+        )
     }
 
     /// Waits for the delay (or, with `None`, for the user). Returns false to stop.
@@ -279,8 +342,9 @@ impl Supervisor {
 
         let mut session = Session::new(&self.opts, self.protocol, self.socket.path());
         let connack_started = Instant::now();
+        let wait = self.connack_wait();
         let first = tokio::select! {
-            r = session.poll() => r,
+            r = tokio::time::timeout(wait, session.poll()) => r.unwrap_or(Err(SessionError::Timeout)),
             _ = self.shutdown.changed() => {
                 pump.abort();
                 return AttemptEnd::Shutdown;
@@ -302,7 +366,10 @@ impl Supervisor {
                 )
                 .await;
                 let tls = self.opts.target.scheme.uses_tls();
-                let cause = classify_connect_failure(&err, &link, self.protocol, tls);
+                let mut cause = classify_connect_failure(&err, &link, self.protocol, tls);
+                if cause.kind == CauseKind::NoConnack && wait < self.opts.connect_timeout {
+                    cause.detail = unanswered_v5(wait);
+                }
                 self.out.lifecycle(
                     attempt,
                     LifecycleKind::Stage {
@@ -606,6 +673,13 @@ impl Supervisor {
 }
 
 /// Waits until the pump reports that the upstream closed (or the note channel ends).
+fn unanswered_v5(wait: Duration) -> String {
+    format!(
+        "an MQTT 5 CONNECT went unanswered for {} s (-V auto tries 3.1.1 next)",
+        wait.as_secs()
+    )
+}
+
 async fn notes_wait(notes: &mut mpsc::UnboundedReceiver<Note>, link: &mut LinkNotes) {
     while !link.closed {
         match notes.recv().await {

@@ -28,7 +28,15 @@ pub(super) async fn mqtt_check(
     };
     let started = Instant::now();
     let mut link = Link::new(upstream);
-    let outcome = connect_once(&mut link, &opts, first).await;
+    // An MQTT 5 CONNECT some 3.1.1-only brokers never answer: 3.1.1 is tried after a short
+    // wait rather than after the whole connect timeout.
+    let wait = if first == Protocol::V5 {
+        opts.connect_timeout
+            .min(crate::broker::options::V5_ANSWER_WAIT)
+    } else {
+        opts.connect_timeout
+    };
+    let outcome = connect_once(&mut link, &opts, first, wait).await;
     match outcome {
         Ok(info) if info.accepted() => {
             let lines = connack_lines(&info, first);
@@ -63,6 +71,10 @@ pub(super) async fn mqtt_check(
                 return Err(cause);
             }
         }
+        Err(cause) if first == Protocol::V5 && cause.kind == CauseKind::NoConnack => {
+            let why = format!("an MQTT 5 CONNECT went unanswered for {} s", wait.as_secs());
+            return probe_v311(doc, started, &why).await;
+        }
         Err(cause)
             if first == Protocol::V5
                 && matches!(cause.kind, CauseKind::PeerClosed | CauseKind::TcpReset) =>
@@ -83,13 +95,14 @@ pub(super) async fn mqtt_check(
         }
     }
     // MQTT 5 refused or closed on: does the broker speak 3.1.1?
-    probe_v311(doc, started).await
+    probe_v311(doc, started, "an MQTT 5 CONNECT was refused or closed on").await
 }
 
 /// After MQTT 5 was refused or closed on: does the broker speak 3.1.1?
 pub(super) async fn probe_v311(
     doc: &mut Doctor,
     started: Instant,
+    why: &str,
 ) -> Result<(Link, Protocol), Cause> {
     let opts = doc.plan.opts.clone();
     let upstream = stages::establish(
@@ -102,11 +115,11 @@ pub(super) async fn probe_v311(
     )
     .await?;
     let mut link = Link::new(upstream);
-    match connect_once(&mut link, &opts, Protocol::V311).await {
+    match connect_once(&mut link, &opts, Protocol::V311, opts.connect_timeout).await {
         Ok(info) if info.accepted() => {
-            let mut lines = vec!["MQTT 5: refused or closed on".to_string()];
+            let mut lines = vec![format!("MQTT 5: {why}")];
             lines.extend(connack_lines(&info, Protocol::V311));
-            lines.push("this broker speaks MQTT 3.1.1 only".into());
+            lines.push(format!("this broker speaks MQTT 3.1.1 only; {why}"));
             doc.record(
                 Check::Mqtt,
                 Status::Ok,
@@ -119,11 +132,15 @@ pub(super) async fn probe_v311(
                     CauseKind::ProtocolVersionUnsupported,
                     "the broker refused MQTT 5 and accepted MQTT 3.1.1",
                 );
-                doc.hints
-                    .push("this broker speaks only MQTT 3.1.1: use -V 3.1.1 (or -V auto)".into());
+                doc.hints.push(format!(
+                    "this broker speaks only MQTT 3.1.1 ({why}): use -V 3.1.1 (or -V auto)"
+                ));
                 return Err(cause);
             }
-            doc.hints.push("this broker speaks only MQTT 3.1.1: -V auto falls back by itself; -V 3.1.1 skips the MQTT 5 try".into());
+            doc.hints.push(format!(
+                "this broker speaks only MQTT 3.1.1 ({why}): -V auto falls back by itself; \
+                 -V 3.1.1 skips the MQTT 5 try"
+            ));
             Ok((link, Protocol::V311))
         }
         Ok(info) => {
@@ -214,6 +231,7 @@ pub(super) async fn connect_once(
     link: &mut Link,
     opts: &BrokerOptions,
     protocol: Protocol,
+    wait: std::time::Duration,
 ) -> Result<ConnackInfo, Cause> {
     if let Err(e) = link.send(&link::connect(opts, protocol)).await {
         return Err(Cause::new(
@@ -221,7 +239,7 @@ pub(super) async fn connect_once(
             e.to_string(),
         ));
     }
-    let answer = link.frame(opts.connect_timeout).await;
+    let answer = link.frame(wait).await;
     // Whatever arrived but did not make a whole frame still tells who answered (HTTP, TLS…).
     if answer.is_err() {
         if let Some(cause) = unexpected_start(link.pending()) {
@@ -240,7 +258,7 @@ pub(super) async fn connect_once(
         }
         Err(ReadError::Timeout) => Err(Cause::new(
             CauseKind::NoConnack,
-            format!("CONNECT sent, no CONNACK within {:?}", opts.connect_timeout),
+            format!("CONNECT sent, no CONNACK within {wait:?}"),
         )),
         Err(ReadError::Closed) => Err(Cause::new(
             CauseKind::PeerClosed,

@@ -82,6 +82,188 @@ async fn auto_falls_back_to_v311() {
     assert_eq!(info.protocol, Some(Protocol::V311));
 }
 
+/// A 3.1.1-only broker that says nothing to an MQTT 5 CONNECT: `-V auto` tries 3.1.1 after
+/// a short wait (not the whole connect timeout) and stays with it.
+#[tokio::test]
+async fn auto_falls_back_to_v311_when_v5_goes_unanswered() {
+    use mqscope::broker::{BrokerEvent, LifecycleKind, Protocol};
+    let fake = Fake::start(Behaviour::V311SilentToV5).await;
+    let mut opts = options(&fake.url(), MqttVersion::Auto);
+    opts.connect_timeout = std::time::Duration::from_secs(20);
+    let started = std::time::Instant::now();
+    let mut handle = mqscope::broker::BrokerHandle::spawn(opts).unwrap();
+    let events = super::until(&mut handle, 15, super::is_connected).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let fallback = events.iter().find_map(|e| match e {
+        BrokerEvent::Lifecycle(l) => match &l.kind {
+            LifecycleKind::FallbackToV311 { cause } => Some(cause.clone()),
+            _ => None,
+        },
+        _ => None,
+    });
+    let cause = fallback.expect("a fallback");
+    assert_eq!(cause.kind, CauseKind::NoConnack);
+    assert!(
+        cause
+            .detail
+            .contains("MQTT 5 CONNECT went unanswered for 3 s"),
+        "{}",
+        cause.detail
+    );
+    let Some(BrokerEvent::Lifecycle(l)) = events.last() else {
+        unreachable!()
+    };
+    let LifecycleKind::Connected(info) = &l.kind else {
+        unreachable!()
+    };
+    assert_eq!(info.protocol, Some(Protocol::V311));
+    handle.shutdown().await;
+}
+
+/// A broker that answers nothing in either version is not a version problem: after the
+/// 3.1.1 try, MQTT 5 again.
+#[tokio::test]
+async fn auto_goes_back_to_v5_when_311_goes_unanswered_too() {
+    use mqscope::broker::{BrokerEvent, LifecycleKind, Protocol};
+    let fake = Fake::start(Behaviour::Silent).await;
+    let mut opts = options(&fake.url(), MqttVersion::Auto);
+    opts.connect_timeout = std::time::Duration::from_secs(1);
+    let mut handle = mqscope::broker::BrokerHandle::spawn(opts).unwrap();
+    let mut protocols = Vec::new();
+    super::until(&mut handle, 15, |e| {
+        if let BrokerEvent::Lifecycle(l) = e {
+            if let LifecycleKind::Connecting { protocol, .. } = &l.kind {
+                protocols.push(*protocol);
+            }
+        }
+        protocols.len() >= 3
+    })
+    .await;
+    assert_eq!(protocols, [Protocol::V5, Protocol::V311, Protocol::V5]);
+    handle.shutdown().await;
+}
+
+/// MQTT 5's DISCONNECT 0x8E names the takeover.
+#[tokio::test]
+async fn disconnect_0x8e_is_session_taken_over() {
+    use mqscope::broker::{BrokerEvent, LifecycleKind};
+    let fake = Fake::start(Behaviour::TakeoverV5).await;
+    let mut handle =
+        mqscope::broker::BrokerHandle::spawn(options(&fake.url(), MqttVersion::V5)).unwrap();
+    let events = super::until(&mut handle, 10, |e| {
+        matches!(e, BrokerEvent::Lifecycle(l) if matches!(l.kind, LifecycleKind::Disconnected { .. }))
+    })
+    .await;
+    let Some(BrokerEvent::Lifecycle(l)) = events.last() else {
+        unreachable!()
+    };
+    let LifecycleKind::Disconnected { cause, .. } = &l.kind else {
+        unreachable!()
+    };
+    assert_eq!(cause.kind, CauseKind::SessionTakenOver, "{cause}");
+    assert!(cause.kind.hint().contains("-i"), "{}", cause.kind.hint());
+    handle.shutdown().await;
+}
+
+/// Two clients with one client id against mosquitto, in both versions: mosquitto closes the
+/// older connection without a word (even on MQTT 5), each reconnects and closes the other.
+/// From the second close in a row soon after CONNACK the cause says it is probably a client-id
+/// fight; the delays keep growing (short links never reset them).
+#[tokio::test]
+async fn two_clients_with_one_id_are_a_client_id_collision() {
+    use mqscope::broker::{BrokerEvent, LifecycleKind};
+    let broker = Mosquitto::plain();
+    for version in [MqttVersion::V5, MqttVersion::V311] {
+        let id = format!("twin-{}", mqscope::broker::options::random_client_id());
+        let make = || {
+            let mut o = options(&broker.url(), version);
+            o.client_id.clone_from(&id);
+            o.client_id_given = true;
+            o
+        };
+        let mut a = mqscope::broker::BrokerHandle::spawn(make()).unwrap();
+        let mut b = mqscope::broker::BrokerHandle::spawn(make()).unwrap();
+        let mut causes = Vec::new();
+        // Each client's delays, and which one saw the collision.
+        let mut delays = [Vec::new(), Vec::new()];
+        let mut seen = |e: &BrokerEvent, who: usize, delays: &mut [Vec<_>; 2]| {
+            if let BrokerEvent::Lifecycle(l) = e {
+                match &l.kind {
+                    LifecycleKind::Disconnected { cause, .. } => {
+                        causes.push(cause.kind);
+                        if cause.kind == CauseKind::ClientIdCollision {
+                            return Some(cause.clone());
+                        }
+                    }
+                    LifecycleKind::Backoff { delay } => delays[who].push(*delay),
+                    _ => {}
+                }
+            }
+            None
+        };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut found = None;
+        while found.is_none() && tokio::time::Instant::now() < deadline {
+            tokio::select! {
+                Some(e) = a.events.recv() => found = seen(&e, 0, &mut delays).map(|c| (0, c)),
+                Some(e) = b.events.recv() => found = seen(&e, 1, &mut delays).map(|c| (1, c)),
+            }
+        }
+        let Some((who, cause)) = found else {
+            panic!("{version:?}: no collision seen; causes {causes:?}")
+        };
+        assert!(cause.detail.contains(&id), "{}", cause.detail);
+        assert!(cause.detail.contains("times in a row"), "{}", cause.detail);
+        // Its next delay is longer than the one before: short links never reset them.
+        let handle = if who == 0 { &mut a } else { &mut b };
+        let before = delays[who].len();
+        while delays[who].len() == before {
+            let e = tokio::time::timeout(std::time::Duration::from_secs(5), handle.events.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            if let BrokerEvent::Lifecycle(l) = &e {
+                if let LifecycleKind::Backoff { delay } = &l.kind {
+                    delays[who].push(*delay);
+                }
+            }
+        }
+        let d = &delays[who];
+        assert!(d[d.len() - 1] > d[d.len() - 2], "{version:?}: {d:?}");
+        a.shutdown().await;
+        b.shutdown().await;
+    }
+}
+
+/// The same pattern with a random client id is not called a collision (the id cannot clash).
+#[tokio::test]
+async fn repeated_closes_with_a_random_id_stay_peer_closed() {
+    use mqscope::broker::{BrokerEvent, LifecycleKind};
+    let fake = Fake::start(Behaviour::TakeoverV5).await;
+    let mut opts = options(&fake.url(), MqttVersion::V311);
+    opts.version = MqttVersion::V5;
+    let mut handle = mqscope::broker::BrokerHandle::spawn(opts).unwrap();
+    let mut kinds = Vec::new();
+    super::until(&mut handle, 15, |e| {
+        if let BrokerEvent::Lifecycle(l) = e {
+            if let LifecycleKind::Disconnected { cause, .. } = &l.kind {
+                kinds.push(cause.kind);
+            }
+        }
+        kinds.len() >= 3
+    })
+    .await;
+    assert!(
+        kinds.iter().all(|k| *k == CauseKind::SessionTakenOver),
+        "{kinds:?}"
+    );
+    handle.shutdown().await;
+}
+
 #[tokio::test]
 async fn server_disconnect_carries_reason() {
     use mqscope::broker::{BrokerEvent, LifecycleKind};

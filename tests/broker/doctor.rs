@@ -353,3 +353,38 @@ async fn a_port_that_closes_the_tls_handshake_gets_no_credentials_and_no_not_tls
         }
     }
 }
+
+/// A 3.1.1-only broker that never answers an MQTT 5 CONNECT: the doctor tries 3.1.1 after a
+/// short wait and says so, instead of `no_connack` after the whole timeout.
+#[tokio::test]
+async fn a_v311_broker_silent_to_v5_is_recognised_quickly() {
+    let fake = Fake::start(Behaviour::V311SilentToV5).await;
+    let mut o = opts(&fake.url(), MqttVersion::V5);
+    o.connect_timeout = std::time::Duration::from_secs(20);
+    let started = std::time::Instant::now();
+    let report = doctor(o.clone()).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_verdict(&report, "protocol_version_unsupported", "-V 3.1.1");
+    let text = report.lines().join("\n");
+    assert!(
+        text.contains(
+            "this broker speaks MQTT 3.1.1 only; an MQTT 5 CONNECT went unanswered for 3 s"
+        ),
+        "{text}"
+    );
+    o.version = MqttVersion::Auto;
+    let auto = run(Plan {
+        opts: o,
+        filters: vec!["#".into()],
+        round_trip: false,
+    })
+    .await;
+    assert_eq!(auto.verdict(), "ok", "{}", auto.lines().join("\n"));
+    assert!(
+        auto.hints
+            .iter()
+            .any(|h| h.contains("went unanswered for 3 s")),
+        "{}",
+        auto.lines().join("\n")
+    );
+}

@@ -14,8 +14,13 @@ pub enum Behaviour {
     Http,
     /// Answers an MQTT 5 CONNECT with the 3.1.1 refusal `20 02 00 01` and closes; accepts 3.1.1.
     V311Only,
+    /// Says nothing to an MQTT 5 CONNECT (as some 3.1.1-only brokers do until their own
+    /// timeout); accepts 3.1.1.
+    V311SilentToV5,
     /// Reads CONNECT and closes without a word.
     CloseOnConnect,
+    /// Accepts MQTT 5, then sends DISCONNECT 0x8E (session taken over) and closes.
+    TakeoverV5,
     /// Accepts MQTT 5, then sends DISCONNECT 0x8B "maintenance" and closes.
     DisconnectV5,
     /// Accepts MQTT 5 and sends two messages, the second by topic alias only.
@@ -83,6 +88,22 @@ async fn read_some(stream: &mut TcpStream) -> Vec<u8> {
     buf
 }
 
+/// Says nothing to an MQTT 5 CONNECT until the client leaves; serves 3.1.1.
+async fn v311_silent_to_v5(mut stream: TcpStream) {
+    let connect = read_some(&mut stream).await;
+    if connect_level(&connect) == Some(5) {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                return;
+            }
+        }
+        return;
+    }
+    let _ = stream.write_all(&[0x20, 0x02, 0x00, 0x00]).await;
+    serve_minimal(stream, &[0x00]).await;
+}
+
 /// The protocol level byte of a CONNECT (offset 8 with a one-byte remaining length).
 fn connect_level(bytes: &[u8]) -> Option<u8> {
     let mut i = 1;
@@ -140,6 +161,13 @@ async fn serve(
             }
             let _ = stream.write_all(&[0x20, 0x02, 0x00, 0x00]).await;
             serve_minimal(stream, &[0x00]).await;
+        }
+        Behaviour::V311SilentToV5 => v311_silent_to_v5(stream).await,
+        Behaviour::TakeoverV5 => {
+            let _ = read_some(&mut stream).await;
+            let _ = stream.write_all(&[0x20, 0x03, 0x00, 0x00, 0x00]).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = stream.write_all(&[0xE0, 0x02, 0x8E, 0x00]).await;
         }
         Behaviour::DisconnectV5 => {
             let _ = read_some(&mut stream).await;

@@ -326,6 +326,53 @@ fn connection_events_drive_the_status() {
     assert_eq!(model.dropped_by_app, 42);
 }
 
+/// A client-id fight: the timeline and the status bar name it and say how to end it.
+#[test]
+fn a_client_id_collision_is_said_with_its_fix() {
+    let mut model = plant();
+    let lifecycle = |kind| {
+        Msg::Broker(BrokerEvent::Lifecycle(Lifecycle {
+            at: at(3000),
+            mono: std::time::Instant::now(),
+            attempt: 3,
+            kind,
+        }))
+    };
+    update(
+        &mut model,
+        lifecycle(LifecycleKind::Connecting {
+            target: "mqtt://broker.test:1883".into(),
+            protocol: mqscope::broker::Protocol::V5,
+        }),
+    );
+    update(
+        &mut model,
+        lifecycle(LifecycleKind::Disconnected {
+            cause: Cause::new(
+                CauseKind::ClientIdCollision,
+                "closed 2 times in a row within 5 s of CONNACK with the client id 温度-1",
+            ),
+            uptime: std::time::Duration::from_millis(400),
+        }),
+    );
+    update(
+        &mut model,
+        lifecycle(LifecycleKind::Backoff {
+            delay: std::time::Duration::from_secs(4),
+        }),
+    );
+    let mut view = mqscope::tui::view::View::default();
+    let s = super::screen(&super::draw(&mut model, &mut view, 160, 45));
+    assert!(
+        s.contains("client_id_collision · another client uses this client id: -i NAME"),
+        "{s}"
+    );
+    assert!(
+        s.contains("dropped: client_id_collision (the broker keeps"),
+        "{s}"
+    );
+}
+
 #[test]
 fn help_opens_and_any_key_closes_it() {
     let mut model = plant();

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::broker::CauseKind;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -35,10 +36,19 @@ fn link_span(model: &Model, t: &Theme) -> Span<'static> {
         }
         LinkState::Retrying { at, cause } => {
             let wait = at.duration_since(now).map_or(0, |d| d.as_secs() + 1);
-            if *at > now {
-                Span::styled(format!("○ retry in {wait}s: {}", cause.code()), t.warn)
+            // A client-id fight is fixed by the user, not by waiting: say how.
+            let fix = if matches!(
+                cause.kind,
+                CauseKind::ClientIdCollision | CauseKind::SessionTakenOver
+            ) {
+                " · another client uses this client id: -i NAME"
             } else {
-                Span::styled(format!("○ retrying: {}", cause.code()), t.warn)
+                ""
+            };
+            if *at > now {
+                Span::styled(format!("○ retry in {wait}s: {}{fix}", cause.code()), t.warn)
+            } else {
+                Span::styled(format!("○ retrying: {}{fix}", cause.code()), t.warn)
             }
         }
         LinkState::Failed { cause } => Span::styled(

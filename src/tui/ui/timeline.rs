@@ -278,8 +278,13 @@ fn outcome(t: &Theme, a: &Attempt, now: SystemTime) -> Vec<Span<'static>> {
             spans.push(Span::styled(cause.kind.explanation().to_string(), t.error));
         }
         Some(End::Fallback(cause)) => {
+            let what = if cause.kind == crate::broker::CauseKind::NoConnack {
+                "unanswered"
+            } else {
+                "refused"
+            };
             spans.push(Span::styled(
-                format!("MQTT 5 refused ({}) → 3.1.1", cause.code()),
+                format!("MQTT 5 {what} ({}) → 3.1.1", cause.code()),
                 t.warn,
             ));
         }
