@@ -31,6 +31,7 @@ mod supervisor;
 pub mod target;
 pub mod tls;
 pub(crate) mod violation;
+pub mod will;
 pub mod wire;
 
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use json::message_json;
 pub use options::{BrokerOptions, MqttVersion, Protocol, Subscription, TlsSettings};
 pub use pump::unexpected_start;
 pub use target::{Scheme, Target};
+pub use will::Will;
 pub use wire::PacketType;
 
 /// A running connection layer: receive events, send commands.

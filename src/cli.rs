@@ -398,10 +398,80 @@ pub struct ConnectArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_attempts: Option<u32>,
 
+    /// Last Will: the topic the broker publishes to when this client vanishes without a
+    /// DISCONNECT (killed, cut off, keep-alive missed)
+    #[arg(long, env = "MQSCOPE_WILL_TOPIC", value_name = "TOPIC", value_parser = parse_will_topic)]
+    pub will_topic: Option<String>,
+
+    /// The will's payload (text)
+    #[arg(
+        long,
+        env = "MQSCOPE_WILL_PAYLOAD",
+        value_name = "TEXT",
+        requires = "will_topic",
+        conflicts_with = "will_file"
+    )]
+    pub will_payload: Option<String>,
+
+    /// The will's payload, from a file (bytes as they are)
+    #[arg(
+        long,
+        env = "MQSCOPE_WILL_FILE",
+        value_name = "PATH",
+        requires = "will_topic"
+    )]
+    pub will_file: Option<PathBuf>,
+
+    /// The will's QoS (0, 1 or 2)
+    #[arg(long, env = "MQSCOPE_WILL_QOS", value_name = "QOS", requires = "will_topic",
+          value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub will_qos: Option<u8>,
+
+    /// Publish the will retained
+    #[arg(long, env = "MQSCOPE_WILL_RETAIN", requires = "will_topic")]
+    pub will_retain: bool,
+
+    /// MQTT 5: seconds the broker waits before publishing the will (a reconnect in time
+    /// cancels it)
+    #[arg(
+        long,
+        env = "MQSCOPE_WILL_DELAY",
+        value_name = "SECS",
+        requires = "will_topic"
+    )]
+    pub will_delay: Option<u32>,
+
+    /// MQTT 5: the will message's expiry interval in seconds
+    #[arg(
+        long,
+        env = "MQSCOPE_WILL_EXPIRY",
+        value_name = "SECS",
+        requires = "will_topic"
+    )]
+    pub will_expiry: Option<u32>,
+
+    /// MQTT 5: the will message's content type
+    #[arg(
+        long,
+        env = "MQSCOPE_WILL_CONTENT_TYPE",
+        value_name = "TYPE",
+        requires = "will_topic"
+    )]
+    pub will_content_type: Option<String>,
+
+    /// MQTT 5: a user property of the will message, KEY=VALUE (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", requires = "will_topic", value_parser = parse_user_property)]
+    pub will_user_property: Vec<(String, String)>,
+
     /// The chosen profile's password source (password_env, _file, _command), read only when
     /// the command line and the environment give none.
     #[arg(skip)]
     pub profile_password: Option<crate::config::password::ProfilePassword>,
+}
+
+/// `--will-topic`: a topic to publish to (no wildcards, not empty).
+fn parse_will_topic(s: &str) -> Result<String, String> {
+    crate::topic::parse_topic(s)
 }
 
 /// `mqscope sub`
@@ -642,7 +712,36 @@ impl ConnectArgs {
         }
         opts.session_expiry = self.session_expiry;
         opts.max_attempts = self.max_attempts;
+        opts.will = self.will()?;
         Ok(opts)
+    }
+
+    /// The Last Will the flags describe; MQTT 5's parts refused with `-V 3.1.1`.
+    fn will(&self) -> Result<Option<crate::broker::Will>, UsageError> {
+        let Some(topic) = &self.will_topic else {
+            return Ok(None);
+        };
+        let payload = match (&self.will_payload, &self.will_file) {
+            (_, Some(path)) => std::fs::read(path)
+                .map_err(|e| UsageError(format!("--will-file {}: {e}", path.display())))?,
+            (Some(text), None) => text.clone().into_bytes(),
+            (None, None) => Vec::new(),
+        };
+        let mut will = crate::broker::Will::new(topic.clone(), payload);
+        will.qos = self.will_qos.unwrap_or(0);
+        will.retain = self.will_retain;
+        will.delay = self.will_delay;
+        will.expiry = self.will_expiry;
+        will.content_type.clone_from(&self.will_content_type);
+        will.user_properties.clone_from(&self.will_user_property);
+        if will.uses_v5() && self.mqtt_version == VersionArg::V311 {
+            return Err(UsageError(
+                "--will-delay, --will-expiry, --will-content-type and --will-user-property are \
+                 MQTT 5 only: drop them, or use -V 5 (or auto)"
+                    .into(),
+            ));
+        }
+        Ok(Some(will))
     }
 
     fn password(&self) -> Result<Option<Secret>, UsageError> {

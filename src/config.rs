@@ -133,6 +133,26 @@ pub struct PinEntry {
     pub field: String,
 }
 
+/// A profile's `[profiles.NAME.will]`: the Last Will its connections send (the `--will-*`
+/// flags win over it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WillEntry {
+    pub topic: String,
+    /// The payload as text (or `file`).
+    pub payload: Option<String>,
+    /// The payload from a file, bytes as they are.
+    pub file: Option<PathBuf>,
+    pub qos: Option<u8>,
+    pub retain: Option<bool>,
+    /// MQTT 5: seconds before the broker publishes it.
+    pub delay: Option<u32>,
+    /// MQTT 5: the will message's expiry, in seconds.
+    pub expiry: Option<u32>,
+    /// MQTT 5: the will message's content type.
+    pub content_type: Option<String>,
+}
+
 /// A saved broker.
 #[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -167,6 +187,9 @@ pub struct Profile {
     /// Series pinned to the explorer's charts pane (`+`), saved with the profile.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pins: Vec<PinEntry>,
+    /// The Last Will sent in CONNECT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub will: Option<WillEntry>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -191,6 +214,7 @@ impl std::fmt::Debug for Profile {
             .field("watch", &self.watch)
             .field("decoders", &self.decoders)
             .field("pins", &self.pins)
+            .field("will", &self.will)
             .finish()
     }
 }
@@ -339,6 +363,17 @@ impl Config {
             }
             if let Err(why) = p.url.parse::<crate::broker::Target>() {
                 return fail(key("url"), why.to_string());
+            }
+            if let Some(w) = &p.will {
+                if let Err(why) = crate::topic::parse_topic(&w.topic) {
+                    return fail(key("will.topic"), why);
+                }
+                if w.qos.is_some_and(|q| q > 2) {
+                    return fail(key("will.qos"), "must be 0, 1 or 2".into());
+                }
+                if w.payload.is_some() && w.file.is_some() {
+                    return fail(key("will.file"), "give payload or file, not both".into());
+                }
             }
             if p.pins.len() > crate::series::MAX_PINS {
                 return fail(

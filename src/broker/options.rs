@@ -104,6 +104,8 @@ pub struct BrokerOptions {
     /// The largest packet accepted from the broker (announced in an MQTT 5 CONNECT); a larger
     /// one is a `protocol_error`.
     pub max_packet_size: usize,
+    /// The Last Will sent in CONNECT.
+    pub will: Option<super::Will>,
 }
 
 /// The largest packet we send, and the ceiling of what we decode: rumqttc's 10 KiB default
@@ -135,6 +137,7 @@ impl BrokerOptions {
             packet_log: false,
             event_capacity: 65_536,
             max_packet_size: DEFAULT_MAX_INCOMING,
+            will: None,
         }
     }
 }

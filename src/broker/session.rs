@@ -104,6 +104,26 @@ pub enum Session {
     },
 }
 
+/// The will as rumqttc's MQTT 5 CONNECT carries it.
+fn will_v5(w: &super::Will) -> b5::LastWill {
+    let properties = w.uses_v5().then(|| b5::LastWillProperties {
+        delay_interval: w.delay,
+        payload_format_indicator: None,
+        message_expiry_interval: w.expiry,
+        content_type: w.content_type.clone(),
+        response_topic: None,
+        correlation_data: None,
+        user_properties: w.user_properties.clone(),
+    });
+    b5::LastWill::new(
+        w.topic.clone(),
+        w.payload.to_vec(),
+        qos_v5(w.qos),
+        w.retain,
+        properties,
+    )
+}
+
 /// rumqttc takes whole seconds: round up, at least one.
 fn timeout_secs(d: Duration) -> u64 {
     (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
@@ -124,6 +144,15 @@ impl Session {
                 if let Some(user) = &opts.username {
                     let pass = opts.password.as_ref().map(|p| p.expose().to_string());
                     o.set_credentials(user.clone(), pass.unwrap_or_default());
+                }
+                if let Some(w) = &opts.will {
+                    // MQTT 3.1.1 has no will properties: they go with MQTT 5 only.
+                    o.set_last_will(rumqttc::LastWill::new(
+                        w.topic.clone(),
+                        w.payload.to_vec(),
+                        qos_v4(w.qos),
+                        w.retain,
+                    ));
                 }
                 let (client, mut eventloop) = rumqttc::AsyncClient::new(o, REQUEST_CAPACITY);
                 eventloop
@@ -151,6 +180,9 @@ impl Session {
                     let user = opts.username.clone().unwrap_or_default();
                     let pass = opts.password.as_ref().map(|p| p.expose().to_string());
                     o.set_credentials(user, pass.unwrap_or_default());
+                }
+                if let Some(w) = &opts.will {
+                    o.set_last_will(will_v5(w));
                 }
                 let (client, eventloop) = r5::AsyncClient::new(o, REQUEST_CAPACITY);
                 Session::V5 {

@@ -178,6 +178,9 @@ fn connect(
             c.insecure = p.insecure.unwrap_or(c.insecure);
         }
         c.profile_password = password(name, p);
+        if let Some(w) = p.will.as_ref().filter(|_| !given(m, "will_topic")) {
+            will(c, w);
+        }
     }
     if !given(m, "mqtt_version") {
         if let Some(v) = p.and_then(|p| p.mqtt_version).or(d.mqtt_version) {
@@ -199,6 +202,24 @@ fn connect(
         }
     }
     Ok(())
+}
+
+/// The profile's will, as if given by the `--will-*` flags (none of which were).
+fn will(c: &mut ConnectArgs, w: &super::WillEntry) {
+    c.will_topic = Some(w.topic.clone());
+    c.will_payload.clone_from(&w.payload);
+    // A relative file is taken from the config file's directory.
+    c.will_file = w.file.as_ref().map(|f| {
+        super::path()
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .map_or_else(|| f.clone(), |dir| dir.join(f))
+    });
+    c.will_qos = w.qos;
+    c.will_retain = w.retain.unwrap_or(false);
+    c.will_delay = w.delay;
+    c.will_expiry = w.expiry;
+    c.will_content_type.clone_from(&w.content_type);
 }
 
 /// A profile's value, unless the command line or the environment gave one.

@@ -252,6 +252,8 @@ pub struct Model {
     pub chart: Chart,
     /// Series pinned to the charts pane.
     pub charts: ChartsPane,
+    /// The Last Will every attempt sends, as the timeline's details show it.
+    pub will: Option<String>,
     /// Where `W` puts recordings (the state directory); `None`: the current directory.
     pub record_dir: Option<std::path::PathBuf>,
 }
@@ -300,6 +302,7 @@ impl Model {
             chart: Chart::default(),
             charts: ChartsPane::default(),
             record_dir: None,
+            will: None,
         }
     }
 

@@ -22,6 +22,7 @@ mod signals;
 mod subscribe;
 mod unicode;
 mod watch;
+mod will;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Output, Stdio};
@@ -145,6 +146,11 @@ impl Subscriber {
     pub fn spawn(args: &[&str], ready: &str) -> Self {
         let mut cmd = mqscope();
         cmd.args(args);
+        Self::spawn_cmd(cmd, ready)
+    }
+
+    /// A prepared command (environment, arguments), returned once `ready` showed.
+    pub fn spawn_cmd(mut cmd: Command, ready: &str) -> Self {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -160,6 +166,10 @@ impl Subscriber {
         };
         sub.wait_for(ready);
         sub
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     fn take(&mut self, (is_stdout, line): (bool, String)) -> bool {

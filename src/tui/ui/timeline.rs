@@ -78,7 +78,10 @@ pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(Paragraph::new(lines), list_area);
     if let Some(detail) = detail_area {
         let attempt = &timeline.attempts[timeline.attempts.len() - 1 - selected];
-        frame.render_widget(Paragraph::new(details(t, attempt, model.now)), detail);
+        frame.render_widget(
+            Paragraph::new(details(t, attempt, model.now, model.will.as_deref())),
+            detail,
+        );
     }
 }
 
@@ -312,7 +315,7 @@ fn outcome(t: &Theme, a: &Attempt, now: SystemTime) -> Vec<Span<'static>> {
     spans
 }
 
-fn details(t: &Theme, a: &Attempt, now: SystemTime) -> Vec<Line<'static>> {
+fn details(t: &Theme, a: &Attempt, now: SystemTime, will: Option<&str>) -> Vec<Line<'static>> {
     // Long by design: one block per part of an attempt, in the order shown.
     let mut lines = vec![Line::styled(
         format!(
@@ -359,6 +362,12 @@ fn details(t: &Theme, a: &Attempt, now: SystemTime) -> Vec<Line<'static>> {
         for p in info.properties() {
             lines.push(Line::styled(format!("  {p}"), t.value));
         }
+    }
+    if let Some(will) = will {
+        lines.push(Line::from(vec![
+            Span::styled("will: ", t.label),
+            Span::raw(will.to_string()),
+        ]));
     }
     for r in &a.subscribed {
         let text = match r.granted_qos() {
