@@ -371,6 +371,18 @@ fn a_client_id_collision_is_said_with_its_fix() {
         s.contains("dropped: client_id_collision (the broker keeps"),
         "{s}"
     );
+    // The attempt's details name the will it sent.
+    let mut will = mqscope::broker::Will::new("状態/dev-7", "offline");
+    will.qos = 1;
+    will.delay = Some(10);
+    model.will = Some(will.summary());
+    model.focus = Pane::Timeline;
+    key(&mut model, KeyCode::Enter);
+    let s = super::screen(&super::draw(&mut model, &mut view, 160, 45));
+    assert!(
+        s.contains("will: 状") && s.contains("· QoS 1 · 7 B · delay 10 s"),
+        "{s}"
+    );
 }
 
 #[test]
