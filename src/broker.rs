@@ -30,6 +30,7 @@ pub mod stages;
 mod supervisor;
 pub mod target;
 pub mod tls;
+pub mod tunnel;
 pub(crate) mod violation;
 pub mod will;
 pub mod wire;

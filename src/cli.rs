@@ -398,6 +398,21 @@ pub struct ConnectArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_attempts: Option<u32>,
 
+    /// Reach the broker through a proxy: socks5://[USER@]HOST[:PORT] or
+    /// http://[USER@]HOST[:PORT] (HTTP CONNECT); its password from MQSCOPE_PROXY_PASSWORD or
+    /// --proxy-password-file, never in the URL
+    #[arg(long, env = "MQSCOPE_PROXY", value_name = "URL", value_parser = parse_proxy)]
+    pub proxy: Option<crate::broker::tunnel::ProxySettings>,
+
+    /// The proxy's password: the first line of this file
+    #[arg(
+        long,
+        env = "MQSCOPE_PROXY_PASSWORD_FILE",
+        value_name = "PATH",
+        requires = "proxy"
+    )]
+    pub proxy_password_file: Option<PathBuf>,
+
     /// Last Will: the topic the broker publishes to when this client vanishes without a
     /// DISCONNECT (killed, cut off, keep-alive missed)
     #[arg(long, env = "MQSCOPE_WILL_TOPIC", value_name = "TOPIC", value_parser = parse_will_topic)]
@@ -467,6 +482,10 @@ pub struct ConnectArgs {
     /// the command line and the environment give none.
     #[arg(skip)]
     pub profile_password: Option<crate::config::password::ProfilePassword>,
+}
+
+fn parse_proxy(s: &str) -> Result<crate::broker::tunnel::ProxySettings, String> {
+    s.parse()
 }
 
 /// `--will-topic`: a topic to publish to (no wildcards, not empty).
@@ -713,7 +732,39 @@ impl ConnectArgs {
         opts.session_expiry = self.session_expiry;
         opts.max_attempts = self.max_attempts;
         opts.will = self.will()?;
+        opts.proxy = self.proxy()?;
         Ok(opts)
+    }
+
+    /// The proxy with its password (from `--proxy-password-file` or `MQSCOPE_PROXY_PASSWORD`).
+    fn proxy(&self) -> Result<Option<crate::broker::tunnel::ProxySettings>, UsageError> {
+        let Some(proxy) = &self.proxy else {
+            return Ok(None);
+        };
+        let mut proxy = proxy.clone();
+        proxy.password = if let Some(path) = &self.proxy_password_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                UsageError(format!("--proxy-password-file {}: {e}", path.display()))
+            })?;
+            Some(Secret::new(text.lines().next().unwrap_or_default()))
+        } else {
+            std::env::var("MQSCOPE_PROXY_PASSWORD")
+                .ok()
+                .map(Secret::new)
+        };
+        if proxy.password.is_some() && proxy.username.is_none() {
+            return Err(UsageError(format!(
+                "a proxy password without a user: put the user in the URL, as in {}://USER@{}:{}",
+                if proxy.kind == crate::broker::tunnel::ProxyKind::Socks5 {
+                    "socks5"
+                } else {
+                    "http"
+                },
+                proxy.host,
+                proxy.port
+            )));
+        }
+        Ok(Some(proxy))
     }
 
     /// The Last Will the flags describe; MQTT 5's parts refused with `-V 3.1.1`.

@@ -190,6 +190,8 @@ pub struct Profile {
     /// The Last Will sent in CONNECT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub will: Option<WillEntry>,
+    /// Reach the broker through this proxy (`--proxy`'s URL; no password in it).
+    pub proxy: Option<String>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -215,7 +217,45 @@ impl std::fmt::Debug for Profile {
             .field("decoders", &self.decoders)
             .field("pins", &self.pins)
             .field("will", &self.will)
+            .field("proxy", &self.proxy)
             .finish()
+    }
+}
+
+impl Profile {
+    /// Checks the proxy, the will and the pins: the key under the profile at fault and why.
+    fn check_extras(&self) -> Result<(), (String, String)> {
+        if let Some(proxy) = &self.proxy {
+            if let Err(why) = proxy.parse::<crate::broker::tunnel::ProxySettings>() {
+                return Err(("proxy".into(), why));
+            }
+        }
+        if let Some(w) = &self.will {
+            if let Err(why) = crate::topic::parse_topic(&w.topic) {
+                return Err(("will.topic".into(), why));
+            }
+            if w.qos.is_some_and(|q| q > 2) {
+                return Err(("will.qos".into(), "must be 0, 1 or 2".into()));
+            }
+            if w.payload.is_some() && w.file.is_some() {
+                return Err(("will.file".into(), "give payload or file, not both".into()));
+            }
+        }
+        if self.pins.len() > crate::series::MAX_PINS {
+            return Err((
+                "pins".into(),
+                format!("{} series at most", crate::series::MAX_PINS),
+            ));
+        }
+        for (i, pin) in self.pins.iter().enumerate() {
+            if let Err(why) = crate::series::Field::parse(&pin.field) {
+                return Err((format!("pins[{i}].field"), why));
+            }
+            if let Err(why) = crate::topic::parse_topic(&pin.topic) {
+                return Err((format!("pins[{i}].topic"), why));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -364,30 +404,8 @@ impl Config {
             if let Err(why) = p.url.parse::<crate::broker::Target>() {
                 return fail(key("url"), why.to_string());
             }
-            if let Some(w) = &p.will {
-                if let Err(why) = crate::topic::parse_topic(&w.topic) {
-                    return fail(key("will.topic"), why);
-                }
-                if w.qos.is_some_and(|q| q > 2) {
-                    return fail(key("will.qos"), "must be 0, 1 or 2".into());
-                }
-                if w.payload.is_some() && w.file.is_some() {
-                    return fail(key("will.file"), "give payload or file, not both".into());
-                }
-            }
-            if p.pins.len() > crate::series::MAX_PINS {
-                return fail(
-                    key("pins"),
-                    format!("{} series at most", crate::series::MAX_PINS),
-                );
-            }
-            for (i, pin) in p.pins.iter().enumerate() {
-                if let Err(why) = crate::series::Field::parse(&pin.field) {
-                    return fail(key(&format!("pins[{i}].field")), why);
-                }
-                if let Err(why) = crate::topic::parse_topic(&pin.topic) {
-                    return fail(key(&format!("pins[{i}].topic")), why);
-                }
+            if let Err((k, why)) = p.check_extras() {
+                return fail(key(&k), why);
             }
             for f in &p.filters {
                 if let Err(why) = crate::topic::parse_filter(f) {

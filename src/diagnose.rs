@@ -31,6 +31,77 @@ pub struct Plan {
     pub round_trip: bool,
 }
 
+/// DNS: the broker's name, or with a proxy the proxy's (which resolves the broker's).
+async fn dns_check(doc: &mut Doctor) -> Option<Vec<std::net::SocketAddr>> {
+    let opts = doc.plan.opts.clone();
+    let target = &opts.target;
+    let (host, port, what) = match &opts.proxy {
+        Some(p) => (p.host.clone(), p.port, "proxy "),
+        None => (target.host.clone(), target.port, ""),
+    };
+    let started = Instant::now();
+    let timeout = opts.connect_timeout;
+    let addrs = match stages::resolve(&host, port, timeout).await {
+        Ok(addrs) => {
+            let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+            let v4 = addrs.iter().filter(|a| a.is_ipv4()).count();
+            doc.record(
+                Check::Dns,
+                Status::Ok,
+                started,
+                json!({ "name": host, "proxy": opts.proxy.is_some(), "addresses": list, "ipv4": v4, "ipv6": addrs.len() - v4 }),
+                vec![format!("{what}{host} → {}", list.join(", "))],
+            );
+            addrs
+        }
+        Err(cause) => {
+            doc.record(
+                Check::Dns,
+                Status::Fail,
+                started,
+                json!({ "name": host, "proxy": opts.proxy.is_some(), "error": cause.detail }),
+                vec![cause.detail.clone()],
+            );
+            doc.hints.push(format!("the {what}name tried was '{host}'"));
+            doc.failed = Some(cause);
+            return None;
+        }
+    };
+
+    Some(addrs)
+}
+
+/// With `--proxy`: the tunnel to the broker, as its own check.
+async fn proxy_check(
+    doc: &mut Doctor,
+    tcp: tokio::net::TcpStream,
+) -> Result<tokio::net::TcpStream, Cause> {
+    let opts = doc.plan.opts.clone();
+    let Some(proxy) = &opts.proxy else {
+        return Ok(tcp);
+    };
+    let target = &opts.target;
+    let started = Instant::now();
+    match crate::broker::tunnel::open(tcp, proxy, &target.host, target.port, opts.connect_timeout)
+        .await
+    {
+        Ok((tunnel, detail)) => {
+            doc.record(
+                Check::Proxy,
+                Status::Ok,
+                started,
+                json!({ "proxy": proxy.to_string(), "tunnel": detail }),
+                vec![detail],
+            );
+            Ok(tunnel)
+        }
+        Err(cause) => {
+            doc.fail(Check::Proxy, started, &cause);
+            Err(cause)
+        }
+    }
+}
+
 /// Runs every check; never fails: problems are the report.
 pub async fn run(plan: Plan) -> Report {
     // Long by design: the stages in their order, each deciding whether the next can run: read top to bottom.
@@ -44,33 +115,9 @@ pub async fn run(plan: Plan) -> Report {
     let target = &opts.target;
     let timeout = opts.connect_timeout;
 
-    // DNS
-    let started = Instant::now();
-    let addrs = match stages::resolve(&target.host, target.port, timeout).await {
-        Ok(addrs) => {
-            let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
-            let v4 = addrs.iter().filter(|a| a.is_ipv4()).count();
-            doc.record(
-                Check::Dns,
-                Status::Ok,
-                started,
-                json!({ "name": target.host, "addresses": list, "ipv4": v4, "ipv6": addrs.len() - v4 }),
-                vec![format!("{} → {}", target.host, list.join(", "))],
-            );
-            addrs
-        }
-        Err(cause) => {
-            doc.record(
-                Check::Dns,
-                Status::Fail,
-                started,
-                json!({ "name": target.host, "error": cause.detail }),
-                vec![cause.detail.clone()],
-            );
-            doc.hints
-                .push(format!("the name tried was '{}'", target.host));
-            return doc.finish(Some(cause));
-        }
+    let Some(addrs) = dns_check(&mut doc).await else {
+        let cause = doc.failed.take();
+        return doc.finish(cause);
     };
 
     let Some(tcp) = tcp_check(&mut doc, &addrs).await else {
@@ -78,7 +125,17 @@ pub async fn run(plan: Plan) -> Report {
             .failed
             .take()
             .unwrap_or_else(|| Cause::new(CauseKind::TcpUnreachable, "no address"));
+        if let Some(p) = &opts.proxy {
+            doc.hints
+                .push(format!("the proxy {p} could not be reached: check --proxy"));
+        }
         return doc.finish(Some(cause));
+    };
+
+    // The proxy's tunnel to the broker.
+    let tcp = match proxy_check(&mut doc, tcp).await {
+        Ok(tcp) => tcp,
+        Err(cause) => return doc.finish(Some(cause)),
     };
 
     // TLS

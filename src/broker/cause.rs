@@ -176,6 +176,15 @@ causes! {
     PeerClosed => "peer_closed", false,
         "the broker closed the connection",
         "the broker restarted, or another client with the same client id took over the session";
+    ProxyRefused => "proxy_refused", false,
+        "the proxy did not open a tunnel to the broker (it could not reach it, or did not answer as a proxy)",
+        "check the broker's host and port as the proxy sees them, and that --proxy names a SOCKS5 or HTTP proxy";
+    ProxyAuthFailed => "proxy_auth_failed", true,
+        "the proxy refused the user name or password",
+        "give the proxy's user in the URL (socks5://USER@host:port) and its password in MQSCOPE_PROXY_PASSWORD or --proxy-password-file";
+    ProxyDenied => "proxy_denied", true,
+        "the proxy does not allow a tunnel to this broker",
+        "ask the proxy's administrator to allow the broker's host and port (its status is in the detail)";
     SessionTakenOver => "session_taken_over", false,
         "another client connected with the same client id, and the broker closed this connection",
         "give every client its own id: -i NAME (leave -i out and mqscope makes a random one)";

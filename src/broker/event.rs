@@ -98,6 +98,8 @@ pub struct Lifecycle {
 pub enum Stage {
     Dns,
     Tcp,
+    /// The proxy's tunnel to the broker (`--proxy`).
+    Proxy,
     Tls,
     WebSocket,
     /// CONNECT sent, waiting for CONNACK.
@@ -109,6 +111,7 @@ impl Stage {
         match self {
             Stage::Dns => "dns",
             Stage::Tcp => "tcp",
+            Stage::Proxy => "proxy",
             Stage::Tls => "tls",
             Stage::WebSocket => "websocket",
             Stage::Connack => "connack",

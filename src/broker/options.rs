@@ -106,6 +106,8 @@ pub struct BrokerOptions {
     pub max_packet_size: usize,
     /// The Last Will sent in CONNECT.
     pub will: Option<super::Will>,
+    /// Reach the broker through this SOCKS5 or HTTP CONNECT proxy.
+    pub proxy: Option<super::tunnel::ProxySettings>,
 }
 
 /// The largest packet we send, and the ceiling of what we decode: rumqttc's 10 KiB default
@@ -138,6 +140,7 @@ impl BrokerOptions {
             event_capacity: 65_536,
             max_packet_size: DEFAULT_MAX_INCOMING,
             will: None,
+            proxy: None,
         }
     }
 }

@@ -186,22 +186,7 @@ pub async fn establish(
     let target = &opts.target;
     let timeout = opts.connect_timeout;
 
-    let started = Instant::now();
-    let resolved = resolve(&target.host, target.port, timeout).await;
-    let addrs = finish(report, Stage::Dns, started, resolved, |addrs| {
-        addrs
-            .iter()
-            .map(|a| a.ip().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    })?;
-
-    let started = Instant::now();
-    let tcp = connect_tcp(&addrs, timeout).await;
-    let tcp = finish(report, Stage::Tcp, started, tcp, |s| {
-        s.peer_addr()
-            .map_or_else(|_| "connected".into(), |a| format!("connected to {a}"))
-    })?;
+    let tcp = open_tcp(opts, report).await?;
 
     let stream: BoxStream = if let Some(config) = tls {
         let started = Instant::now();
@@ -224,6 +209,53 @@ pub async fn establish(
     } else {
         Ok(Upstream::Stream(stream))
     }
+}
+
+/// DNS and TCP to the broker, or, with `--proxy`, to the proxy and then the proxy's tunnel
+/// to the broker (whose name the proxy resolves).
+pub async fn open_tcp(
+    opts: &BrokerOptions,
+    report: &mut (dyn FnMut(StageReport) + Send),
+) -> Result<TcpStream, Cause> {
+    let target = &opts.target;
+    let timeout = opts.connect_timeout;
+    let (host, port) = match &opts.proxy {
+        Some(p) => (p.host.as_str(), p.port),
+        None => (target.host.as_str(), target.port),
+    };
+    let started = Instant::now();
+    let resolved = resolve(host, port, timeout).await;
+    let addrs = finish(report, Stage::Dns, started, resolved, |addrs| {
+        let list = addrs
+            .iter()
+            .map(|a| a.ip().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if opts.proxy.is_some() {
+            format!("proxy {list}")
+        } else {
+            list
+        }
+    })?;
+
+    let started = Instant::now();
+    let tcp = connect_tcp(&addrs, timeout)
+        .await
+        .map_err(|c| match &opts.proxy {
+            Some(p) => Cause::new(c.kind, format!("proxy {p}: {}", c.detail)),
+            None => c,
+        });
+    let tcp = finish(report, Stage::Tcp, started, tcp, |s| {
+        s.peer_addr()
+            .map_or_else(|_| "connected".into(), |a| format!("connected to {a}"))
+    })?;
+    let Some(proxy) = &opts.proxy else {
+        return Ok(tcp);
+    };
+    let started = Instant::now();
+    let tunnel = super::tunnel::open(tcp, proxy, &target.host, target.port, timeout).await;
+    let (tcp, _) = finish(report, Stage::Proxy, started, tunnel, |(_, d)| d.clone())?;
+    Ok(tcp)
 }
 
 fn finish<T>(

@@ -178,6 +178,13 @@ fn connect(
             c.insecure = p.insecure.unwrap_or(c.insecure);
         }
         c.profile_password = password(name, p);
+        if !given(m, "proxy") {
+            if let Some(proxy) = &p.proxy {
+                c.proxy = Some(proxy.parse().map_err(|e: String| {
+                    UsageError(format!("profile {name}: proxy {proxy}: {e}"))
+                })?);
+            }
+        }
         if let Some(w) = p.will.as_ref().filter(|_| !given(m, "will_topic")) {
             will(c, w);
         }

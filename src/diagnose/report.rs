@@ -14,6 +14,8 @@ use super::Plan;
 pub enum Check {
     Dns,
     Tcp,
+    /// The proxy's tunnel (only with `--proxy`).
+    Proxy,
     Tls,
     WebSocket,
     Mqtt,
@@ -26,6 +28,7 @@ impl Check {
         match self {
             Check::Dns => "dns",
             Check::Tcp => "tcp",
+            Check::Proxy => "proxy",
             Check::Tls => "tls",
             Check::WebSocket => "websocket",
             Check::Mqtt => "mqtt",
@@ -185,7 +188,10 @@ impl Doctor {
         };
         hints.dedup();
         Report {
-            broker: self.plan.opts.target.to_string(),
+            broker: match &self.plan.opts.proxy {
+                Some(p) => format!("{} via {p}", self.plan.opts.target),
+                None => self.plan.opts.target.to_string(),
+            },
             checks: self.checks,
             cause,
             summary,

@@ -151,12 +151,7 @@ pub(super) async fn insecure_chain(opts: &BrokerOptions) -> Vec<CertInfo> {
     let Ok(name) = crate::broker::tls::server_name(&settings, &opts.target.host) else {
         return Vec::new();
     };
-    let Ok(addrs) =
-        stages::resolve(&opts.target.host, opts.target.port, opts.connect_timeout).await
-    else {
-        return Vec::new();
-    };
-    let Ok(tcp) = stages::connect_tcp(&addrs, opts.connect_timeout).await else {
+    let Ok(tcp) = stages::open_tcp(opts, &mut |_| {}).await else {
         return Vec::new();
     };
     match stages::handshake_tls(tcp, config, name, opts.connect_timeout).await {
@@ -262,12 +257,7 @@ pub(super) async fn probe_tls(opts: &BrokerOptions) -> bool {
     ) else {
         return false;
     };
-    let Ok(addrs) =
-        stages::resolve(&opts.target.host, opts.target.port, opts.connect_timeout).await
-    else {
-        return false;
-    };
-    let Ok(tcp) = stages::connect_tcp(&addrs, opts.connect_timeout).await else {
+    let Ok(tcp) = stages::open_tcp(opts, &mut |_| {}).await else {
         return false;
     };
     stages::handshake_tls(tcp, config, name, opts.connect_timeout)

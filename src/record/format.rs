@@ -331,6 +331,7 @@ fn lifecycle(v: &Value) -> Result<Vec<LifecycleKind>, LineError> {
     let stage = match event {
         "dns" => Some(Stage::Dns),
         "tcp" => Some(Stage::Tcp),
+        "proxy" => Some(Stage::Proxy),
         "tls" => Some(Stage::Tls),
         "websocket" => Some(Stage::WebSocket),
         "connack" if v["ok"] == false => Some(Stage::Connack),

@@ -12,6 +12,7 @@ mod reconnect;
 mod roundtrip;
 mod secrets;
 mod tls;
+mod tunnels;
 
 use std::time::Duration;
 

@@ -7,6 +7,7 @@ pub mod fakes;
 pub mod hostile;
 pub mod pki;
 pub mod proxy;
+pub mod tunnels;
 pub mod wsbridge;
 
 use std::net::{TcpListener, TcpStream};
