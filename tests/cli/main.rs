@@ -20,6 +20,7 @@ mod record;
 mod secrets;
 mod signals;
 mod subscribe;
+mod tunnel;
 mod unicode;
 mod watch;
 mod will;
