@@ -413,6 +413,11 @@ pub struct ConnectArgs {
     )]
     pub proxy_password_file: Option<PathBuf>,
 
+    /// A header of the WebSocket upgrade, 'Name: value' (repeatable); 'Name: env:VAR' takes
+    /// the value from the environment, so a token stays out of the process list
+    #[arg(long, value_name = "'NAME: VALUE'", value_parser = parse_ws_header)]
+    pub ws_header: Vec<(String, String)>,
+
     /// Last Will: the topic the broker publishes to when this client vanishes without a
     /// DISCONNECT (killed, cut off, keep-alive missed)
     #[arg(long, env = "MQSCOPE_WILL_TOPIC", value_name = "TOPIC", value_parser = parse_will_topic)]
@@ -482,6 +487,24 @@ pub struct ConnectArgs {
     /// the command line and the environment give none.
     #[arg(skip)]
     pub profile_password: Option<crate::config::password::ProfilePassword>,
+}
+
+/// `--ws-header 'Name: value'`: a header name (letters, digits, `-`) and its value.
+fn parse_ws_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or("a header is 'Name: value' (e.g. 'Authorization: env:MQTT_TOKEN')")?;
+    let name = name.trim();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    {
+        return Err(format!(
+            "{name:?} is not a header name (letters, digits, '-')"
+        ));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 fn parse_proxy(s: &str) -> Result<crate::broker::tunnel::ProxySettings, String> {
@@ -733,7 +756,37 @@ impl ConnectArgs {
         opts.max_attempts = self.max_attempts;
         opts.will = self.will()?;
         opts.proxy = self.proxy()?;
+        opts.ws_headers = self.ws_headers(&opts.target)?;
         Ok(opts)
+    }
+
+    /// The WebSocket upgrade's extra headers, `env:VAR` values read from the environment.
+    fn ws_headers(
+        &self,
+        target: &crate::broker::Target,
+    ) -> Result<Vec<(String, Secret)>, UsageError> {
+        if self.ws_header.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !target.scheme.uses_websocket() {
+            return Err(UsageError(format!(
+                "--ws-header needs a WebSocket URL (ws:// or wss://), not {target}"
+            )));
+        }
+        self.ws_header
+            .iter()
+            .map(|(name, value)| {
+                let value = match value.strip_prefix("env:") {
+                    Some(var) => std::env::var(var).map_err(|_| {
+                        UsageError(format!(
+                            "--ws-header {name}: the environment variable {var} is not set"
+                        ))
+                    })?,
+                    None => value.clone(),
+                };
+                Ok((name.clone(), Secret::new(value)))
+            })
+            .collect()
     }
 
     /// The proxy with its password (from `--proxy-password-file` or `MQSCOPE_PROXY_PASSWORD`).

@@ -152,7 +152,9 @@ pub async fn run(plan: Plan) -> Report {
     // WebSocket
     let upstream = if target.scheme.uses_websocket() {
         let started = Instant::now();
-        match stages::upgrade_websocket(stream, &target.to_string(), timeout).await {
+        match stages::upgrade_websocket(stream, &target.to_string(), &opts.ws_headers, timeout)
+            .await
+        {
             Ok((ws, detail)) => {
                 doc.record(
                     Check::WebSocket,

@@ -108,6 +108,8 @@ pub struct BrokerOptions {
     pub will: Option<super::Will>,
     /// Reach the broker through this SOCKS5 or HTTP CONNECT proxy.
     pub proxy: Option<super::tunnel::ProxySettings>,
+    /// Extra headers of the WebSocket upgrade (`--ws-header`); values are secrets (tokens).
+    pub ws_headers: Vec<(String, crate::secret::Secret)>,
 }
 
 /// The largest packet we send, and the ceiling of what we decode: rumqttc's 10 KiB default
@@ -141,6 +143,7 @@ impl BrokerOptions {
             max_packet_size: DEFAULT_MAX_INCOMING,
             will: None,
             proxy: None,
+            ws_headers: Vec::new(),
         }
     }
 }

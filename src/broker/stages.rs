@@ -4,6 +4,7 @@
 //! silent server and a missing CONNACK look the same. Here each stage has its own timeout and its
 //! own classified failure. The doctor calls these functions one by one.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -126,6 +127,7 @@ fn describe_tls(conn: &tokio_rustls::rustls::ClientConnection) -> String {
 pub async fn upgrade_websocket(
     stream: BoxStream,
     url: &str,
+    headers: &[(String, crate::secret::Secret)],
     timeout: Duration,
 ) -> Result<(WebSocketStream<BoxStream>, String), Cause> {
     let mut request = url
@@ -134,6 +136,18 @@ pub async fn upgrade_websocket(
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("mqtt"));
+    for (name, value) in headers {
+        let name = tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| Cause::new(CauseKind::LocalError, format!("--ws-header {name:?}: {e}")))?;
+        // The value is not quoted: it may be a token.
+        let value = HeaderValue::from_bytes(value.expose().as_bytes()).map_err(|_| {
+            Cause::new(
+                CauseKind::LocalError,
+                format!("--ws-header {name}: the value holds characters a header cannot"),
+            )
+        })?;
+        request.headers_mut().append(name, value);
+    }
     match tokio::time::timeout(
         timeout,
         tokio_tungstenite::client_async_with_config(request, stream, None),
@@ -161,10 +175,9 @@ pub async fn upgrade_websocket(
 
 fn classify_ws_error(err: &tungstenite::Error) -> Cause {
     match err {
-        tungstenite::Error::Http(response) => Cause::new(
-            CauseKind::WsUpgradeFailed,
-            format!("HTTP {}", response.status()),
-        ),
+        tungstenite::Error::Http(response) => {
+            Cause::new(CauseKind::WsUpgradeFailed, refused_upgrade(response))
+        }
         tungstenite::Error::Io(io) => Cause::new(
             CauseKind::WsUpgradeFailed,
             format!("the server closed during the upgrade ({io}): is this a plain MQTT port?"),
@@ -175,6 +188,35 @@ fn classify_ws_error(err: &tungstenite::Error) -> Cause {
         ),
         other => Cause::new(CauseKind::WsUpgradeFailed, other.to_string()),
     }
+}
+
+/// A refused upgrade: the status, the response headers that explain it (authentication,
+/// errors, redirects; not the routine ones) and the start of the body, sanitized.
+fn refused_upgrade(response: &tungstenite::http::Response<Option<Vec<u8>>>) -> String {
+    const ROUTINE: [&str; 6] = [
+        "date",
+        "content-length",
+        "connection",
+        "content-type",
+        "server",
+        "cache-control",
+    ];
+    let mut out = format!("HTTP {}", response.status());
+    let headers: Vec<String> = response
+        .headers()
+        .iter()
+        .filter(|(k, _)| !ROUTINE.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}: {}", crate::sanitize::line(v.as_bytes())))
+        .take(8)
+        .collect();
+    if !headers.is_empty() {
+        let _ = write!(out, " ({})", headers.join("; "));
+    }
+    if let Some(body) = response.body().as_ref().filter(|b| !b.is_empty()) {
+        let shown = &body[..body.len().min(200)];
+        let _ = write!(out, ": {}", crate::sanitize::line(shown));
+    }
+    out
 }
 
 /// Runs every stage the scheme needs, reporting each through `report` as it finishes.
@@ -201,7 +243,7 @@ pub async fn establish(
     if target.scheme.uses_websocket() {
         let started = Instant::now();
         let url = target.to_string();
-        let result = upgrade_websocket(stream, &url, timeout).await;
+        let result = upgrade_websocket(stream, &url, &opts.ws_headers, timeout).await;
         let (ws, _) = finish(report, Stage::WebSocket, started, result, |(_, d)| {
             d.clone()
         })?;

@@ -270,3 +270,30 @@ async fn the_doctor_reports_the_proxy_as_its_own_stage() {
     let all = format!("{}{}", bad.lines().join("\n"), bad.to_json());
     assert!(!all.contains("nope") && !all.contains("s3cret"), "{all}");
 }
+
+/// `--ws-header`: an endpoint that wants a token upgrades only with it; without, the cause
+/// carries the status, the header that explains it and the body.
+#[tokio::test]
+async fn websocket_headers_reach_the_upgrade_and_a_refusal_says_why() {
+    use super::support::wsbridge::WsBridge;
+    let broker = Mosquitto::plain();
+    let bridge = WsBridge::requiring(broker.port, Some(("authorization", "Bearer t0ken-42"))).await;
+    let url = format!("ws://127.0.0.1:{}/mqtt", bridge.port);
+    let cause = first_failure(options(&url, MqttVersion::V5)).await;
+    assert_eq!(cause.kind, CauseKind::WsUpgradeFailed, "{cause}");
+    assert!(cause.detail.contains("HTTP 401"), "{cause}");
+    assert!(
+        cause
+            .detail
+            .contains("www-authenticate: Bearer error=\"invalid_token\""),
+        "{cause}"
+    );
+    assert!(cause.detail.contains("token missing or wrong"), "{cause}");
+    let mut opts = options(&url, MqttVersion::V5);
+    opts.ws_headers = vec![("Authorization".into(), Secret::new("Bearer t0ken-42"))];
+    assert!(
+        !format!("{opts:?}").contains("t0ken"),
+        "Debug hides header values"
+    );
+    connected(opts).await.shutdown().await;
+}

@@ -105,3 +105,46 @@ fn bad_proxy_urls_and_profiles_are_refused_with_the_key() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("profiles.a.proxy"), "{err}");
 }
+
+/// `--ws-header 'Authorization: env:VAR'`: the token comes from the environment, reaches the
+/// upgrade, and shows nowhere (not in the events, not in the log at debug level).
+#[test]
+fn a_websocket_token_from_the_environment_never_shows() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let broker = Mosquitto::plain();
+    let bridge = rt.block_on(super::support::wsbridge::WsBridge::requiring(
+        broker.port,
+        Some(("authorization", "Bearer sekrit-7")),
+    ));
+    let url = format!("ws://127.0.0.1:{}/mqtt", bridge.port);
+    let mut cmd = mqscope();
+    cmd.env("MQTT_TOKEN", "Bearer sekrit-7");
+    cmd.env("MQSCOPE_LOG", "debug");
+    cmd.args([
+        "sub",
+        "--events",
+        "-b",
+        &url,
+        "--ws-header",
+        "Authorization: env:MQTT_TOKEN",
+        "-t",
+        "温度/#",
+    ]);
+    let sub = Subscriber::spawn_cmd(cmd, "subscribed");
+    let errors = sub.stderr.join("\n");
+    assert!(errors.contains("websocket"), "{errors}");
+    assert!(!errors.contains("sekrit"), "{errors}");
+    let (out, _) = sub.signal("TERM");
+    assert!(!out.contains("sekrit"), "{out}");
+    // Without it: the refusal with the server's reason, exit 1 after one attempt.
+    let mut cmd = mqscope();
+    cmd.args(["sub", "-b", &url, "-t", "x", "--max-attempts", "1"]);
+    let out = run(cmd, b"", 15);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ws_upgrade_failed"), "{err}");
+    assert!(
+        err.contains("HTTP 401") && err.contains("invalid_token"),
+        "{err}"
+    );
+    drop(rt);
+}

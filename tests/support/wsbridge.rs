@@ -16,11 +16,17 @@ pub struct WsBridge {
 
 impl WsBridge {
     pub async fn start(target_port: u16) -> Self {
+        Self::requiring(target_port, None).await
+    }
+
+    /// A bridge that upgrades only requests carrying this header and value; others get 401
+    /// with a `WWW-Authenticate` saying why.
+    pub async fn requiring(target_port: u16, header: Option<(&'static str, &'static str)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(bridge(stream, target_port));
+                tokio::spawn(bridge(stream, target_port, header));
             }
         });
         Self { port, task }
@@ -34,7 +40,22 @@ impl Drop for WsBridge {
 }
 
 #[allow(clippy::result_large_err)]
-fn check(req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> {
+fn check(
+    req: &Request,
+    mut resp: Response,
+    header: Option<(&str, &str)>,
+) -> Result<Response, ErrorResponse> {
+    if let Some((name, value)) = header {
+        if req.headers().get(name).and_then(|v| v.to_str().ok()) != Some(value) {
+            let mut err = ErrorResponse::new(Some("token missing or wrong".into()));
+            *err.status_mut() = StatusCode::UNAUTHORIZED;
+            err.headers_mut().insert(
+                "WWW-Authenticate",
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            return Err(err);
+        }
+    }
     if req.uri().path() != "/mqtt" {
         let mut err = ErrorResponse::new(Some("not found".into()));
         *err.status_mut() = StatusCode::NOT_FOUND;
@@ -45,8 +66,9 @@ fn check(req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> {
     Ok(resp)
 }
 
-async fn bridge(stream: TcpStream, target_port: u16) {
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, check).await else {
+async fn bridge(stream: TcpStream, target_port: u16, header: Option<(&'static str, &'static str)>) {
+    let callback = move |req: &Request, resp: Response| check(req, resp, header);
+    let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
         return;
     };
     let Ok(broker) = TcpStream::connect(("127.0.0.1", target_port)).await else {
