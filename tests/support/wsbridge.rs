@@ -67,6 +67,7 @@ fn check(
 }
 
 async fn bridge(stream: TcpStream, target_port: u16, header: Option<(&'static str, &'static str)>) {
+    #[allow(clippy::result_large_err)]
     let callback = move |req: &Request, resp: Response| check(req, resp, header);
     let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
         return;
