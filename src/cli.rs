@@ -295,6 +295,30 @@ pub struct DoctorArgs {
     /// Skip the publish-and-receive round trip
     #[arg(long)]
     pub no_publish: bool,
+
+    /// Permission map: try subscribing to and publishing to each topic or filter of this file
+    /// (one per line, '# ' comments), and say what the broker allows
+    #[arg(long, value_name = "FILE")]
+    pub acl: Option<PathBuf>,
+
+    /// Permission map: a topic or filter to try (repeatable)
+    #[arg(long, value_name = "TOPIC", value_parser = crate::topic::parse_filter)]
+    pub acl_topic: Vec<String>,
+}
+
+impl DoctorArgs {
+    /// The permission map's entries: the file's, then `--acl-topic`'s.
+    pub fn acl_entries(&self) -> Result<Vec<String>, UsageError> {
+        let mut all = Vec::new();
+        if let Some(path) = &self.acl {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| UsageError(format!("--acl {}: {e}", path.display())))?;
+            all = crate::diagnose::acl::read_list(&text)
+                .map_err(|e| UsageError(format!("--acl {}: {e}", path.display())))?;
+        }
+        all.extend(self.acl_topic.iter().cloned());
+        Ok(all)
+    }
 }
 
 /// The MQTT protocol version to speak.

@@ -2,6 +2,7 @@
 //! each timed, with adaptive probes when a failure suggests another scheme or version, ending
 //! in a verdict that names the cause and the flag that fixes it.
 
+pub mod acl;
 mod certs;
 mod link;
 mod mqtt;
@@ -29,6 +30,8 @@ pub struct Plan {
     pub opts: BrokerOptions,
     pub filters: Vec<String>,
     pub round_trip: bool,
+    /// Topics and filters for the permission map (`--acl`, `--acl-topic`).
+    pub acl: Vec<String>,
 }
 
 /// DNS: the broker's name, or with a proxy the proxy's (which resolves the broker's).
@@ -184,5 +187,17 @@ pub async fn run(plan: Plan) -> Report {
     // Subscribe and round trip
     let cause = subscribe_and_round_trip(&mut doc, &mut link, protocol).await;
     let _ = link.send(&link::DISCONNECT).await;
+    // The permission map, on connections of its own.
+    if !doc.plan.acl.is_empty() {
+        let started = Instant::now();
+        let rows = acl::map(&opts, protocol, &doc.plan.acl).await;
+        doc.record(
+            Check::Permissions,
+            Status::Ok,
+            started,
+            json!({ "entries": acl::to_json(&rows) }),
+            acl::lines(&rows),
+        );
+    }
     doc.finish(cause)
 }

@@ -220,6 +220,7 @@ pub async fn run(
                 opts: doctor_opts,
                 filters: doctor_filters,
                 round_trip: true,
+                acl: Vec::new(),
             }),
             profile: config_path.map(|path| (path, draft)),
             opened_profile: model_profile,

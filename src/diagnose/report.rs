@@ -21,6 +21,8 @@ pub enum Check {
     Mqtt,
     Subscribe,
     RoundTrip,
+    /// The permission map (only with `--acl`).
+    Permissions,
 }
 
 impl Check {
@@ -34,6 +36,7 @@ impl Check {
             Check::Mqtt => "mqtt",
             Check::Subscribe => "subscribe",
             Check::RoundTrip => "roundtrip",
+            Check::Permissions => "permissions",
         }
     }
 }

@@ -9,10 +9,12 @@ use crate::diagnose::{self, Plan};
 pub async fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let opts = args.connect.to_options()?;
     super::warn_if_insecure(&opts);
+    let acl = args.acl_entries()?;
     let report = diagnose::run(Plan {
         opts,
         filters: args.filters.clone(),
         round_trip: !args.no_publish,
+        acl,
     })
     .await;
     let stdout = std::io::stdout();

@@ -22,6 +22,7 @@ async fn doctor(opts: BrokerOptions) -> Report {
         opts,
         filters: vec!["#".into()],
         round_trip: true,
+        acl: Vec::new(),
     })
     .await
 }
@@ -126,6 +127,7 @@ async fn a_v311_only_broker_is_recognised() {
         opts: opts(&fake.url(), MqttVersion::Auto),
         filters: vec!["#".into()],
         round_trip: false,
+        acl: Vec::new(),
     })
     .await;
     assert_eq!(auto.verdict(), "ok", "{}", auto.lines().join("\n"));
@@ -377,6 +379,7 @@ async fn a_v311_broker_silent_to_v5_is_recognised_quickly() {
         opts: o,
         filters: vec!["#".into()],
         round_trip: false,
+        acl: Vec::new(),
     })
     .await;
     assert_eq!(auto.verdict(), "ok", "{}", auto.lines().join("\n"));
@@ -387,4 +390,100 @@ async fn a_v311_broker_silent_to_v5_is_recognised_quickly() {
         "{}",
         auto.lines().join("\n")
     );
+}
+
+/// The permission map against a mosquitto with an ACL file, in both versions, compared with
+/// that configuration: read-write, read-only, write-only and no access, a filter, a
+/// non-ASCII topic; no retained message is left behind.
+#[tokio::test]
+async fn the_permission_map_matches_the_broker_acl() {
+    let dir = TempDir::new("acl");
+    let passwd = password_file(&dir, &[("alice", "pw-alice")]);
+    let acl = dir.write(
+        "acl",
+        "user alice\ntopic readwrite plant/#\ntopic readwrite 温度/#\ntopic read secret/#\ntopic write drop/#\n",
+    );
+    let broker = Mosquitto::in_dir(
+        dir,
+        "",
+        &format!(
+            "allow_anonymous false\npassword_file {}\nacl_file {}\n",
+            passwd.display(),
+            acl.display()
+        ),
+    );
+    for version in [MqttVersion::V5, MqttVersion::V311] {
+        let mut o = opts(&broker.url(), version);
+        o.username = Some("alice".into());
+        o.password = Some(Secret::new("pw-alice"));
+        let report = run(Plan {
+            opts: o.clone(),
+            filters: vec!["plant/#".into()],
+            round_trip: true,
+            acl: vec![
+                "plant/line1/temp".into(),
+                "温度/室1".into(),
+                "secret/x".into(),
+                "drop/x".into(),
+                "other/x".into(),
+                "plant/+/temp".into(),
+            ],
+        })
+        .await;
+        let text = report.lines().join("\n");
+        assert_eq!(report.verdict(), "ok", "{version:?}: {text}");
+        let json = report.to_json();
+        let stage = json["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == "permissions")
+            .cloned()
+            .unwrap_or_else(|| panic!("{json}"));
+        let rows = stage["detail"]["entries"].as_array().unwrap().clone();
+        let row = |t: &str| rows.iter().find(|r| r["topic"] == t).unwrap().clone();
+        let v5 = version == MqttVersion::V5;
+        // Read-write: everything works, the message comes back.
+        for t in ["plant/line1/temp", "温度/室1"] {
+            assert_eq!(
+                row(t)["subscribe"]["result"],
+                "ok",
+                "{version:?} {t}: {text}"
+            );
+            assert_eq!(row(t)["publish"]["result"], "ok", "{version:?} {t}: {text}");
+            assert_eq!(row(t)["delivered"], true, "{version:?} {t}: {text}");
+        }
+        // Read-only: subscribed, the publish goes nowhere (refused on MQTT 5).
+        assert_eq!(row("secret/x")["subscribe"]["result"], "ok", "{text}");
+        assert_eq!(row("secret/x")["delivered"], false, "{text}");
+        if v5 {
+            assert_eq!(row("secret/x")["publish"]["result"], "refused", "{text}");
+        }
+        // Write-only and no access: nothing comes back.
+        for t in ["drop/x", "other/x"] {
+            assert_eq!(row(t)["delivered"], false, "{version:?} {t}: {text}");
+        }
+        // A filter is only subscribed to.
+        assert_eq!(
+            row("plant/+/temp")["publish"],
+            serde_json::Value::Null,
+            "{text}"
+        );
+        assert!(text.contains("permissions"), "{text}");
+        assert!(text.contains("— (a filter)"), "{text}");
+        // Nothing retained was left: a fresh subscriber to # sees no retained message.
+        let mut check = o.clone();
+        check.subscriptions = vec![mqscope::broker::Subscription::new("#", 0)];
+        let mut handle = super::connected(check).await;
+        let late = tokio::time::timeout(Duration::from_millis(500), async {
+            loop {
+                if let Some(mqscope::broker::BrokerEvent::Message(m)) = handle.events.recv().await {
+                    return m;
+                }
+            }
+        })
+        .await;
+        assert!(late.is_err(), "a message was left behind: {late:?}");
+        handle.shutdown().await;
+    }
 }

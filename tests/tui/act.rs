@@ -101,6 +101,7 @@ pub fn effects(
             opts: opts("mqtt://127.0.0.1:1", &[]),
             filters: Vec::new(),
             round_trip: false,
+            acl: Vec::new(),
         }),
         profile: None,
         opened_profile: None,

@@ -521,6 +521,7 @@ fn the_doctor_runs_in_the_background_and_shows_its_report() {
         opts: mqscope::broker::BrokerOptions::new("mqtt://x".parse().unwrap(), "id"),
         filters: Vec::new(),
         round_trip: false,
+        acl: Vec::new(),
     };
     update(&mut model, Msg::Doctor(Box::new(report)));
     let mut view = View::default();
