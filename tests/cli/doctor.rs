@@ -38,3 +38,37 @@ fn usage_errors_exit_2() {
     cmd.args(["doctor", "-t", "a/#/b"]);
     assert_eq!(run(cmd, b"", 10).status.code(), Some(2));
 }
+
+/// `--acl FILE`: a bad line is named with the file and its number, exit 2; a good file gives
+/// the permission map under the `permissions` stage.
+#[test]
+fn acl_lists_are_checked_and_mapped() {
+    let dir = super::support::TempDir::new("acl-cli");
+    let bad = dir.write("bad.acl", "# mine\nplant/x\nplant/#/x\n");
+    let mut cmd = super::mqscope();
+    cmd.args(["doctor", "--acl"]).arg(&bad);
+    let out = super::run(cmd, b"", 10);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.acl: line 3: plant/#/x"), "{err}");
+    let broker = super::support::Mosquitto::plain();
+    let good = dir.write("good.acl", "# mine\nété/x\nplant/+\n");
+    let mut cmd = super::mqscope();
+    cmd.args(["doctor", "-b", &broker.url(), "--json", "--acl"])
+        .arg(&good)
+        .args(["--acl-topic", "温度/y"]);
+    let out = super::run(cmd, b"", 30);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stage = json["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "permissions")
+        .unwrap()
+        .clone();
+    let entries = stage["detail"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0]["topic"], "été/x");
+    assert_eq!(entries[0]["delivered"], true);
+    assert_eq!(entries[2]["topic"], "温度/y");
+}
