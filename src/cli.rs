@@ -254,8 +254,17 @@ pub enum ConfigAction {
     Show,
     /// Validate the file: exit 0 when valid, 2 with the place of the first error
     Check,
-    /// Write the documented starter file (never over an existing one)
-    Init,
+    /// Write the documented starter file (never over an existing one); with --template, add a
+    /// commented profile for a cloud broker
+    Init {
+        /// A cloud broker's profile: its port, TLS files, user name format and client id rules
+        #[arg(long, value_enum)]
+        template: Option<crate::config::cloud::Cloud>,
+
+        /// The profile's name [default: the template's]
+        #[arg(long, requires = "template")]
+        name: Option<String>,
+    },
 }
 
 /// `mqscope clean-retained`

@@ -3,6 +3,7 @@
 //! Passwords do not: a profile names where its password comes from.
 
 pub mod apply;
+pub mod cloud;
 pub mod decoders;
 mod error;
 pub mod password;

@@ -123,6 +123,48 @@ pub fn save_pins(path: &Path, name: &str, pins: &[super::PinEntry]) -> Result<()
     write_private(path, &doc.to_string()).map_err(io(path))
 }
 
+/// Adds a cloud broker's commented profile, named `name`, at the end of the file at `path`
+/// (created from the documented starter when missing); an existing profile of that name is
+/// left alone and the call fails.
+pub fn add_template(path: &Path, name: &str, cloud: super::cloud::Cloud) -> Result<(), SaveError> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(SaveError::BadName(name.to_string()));
+    }
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => super::DEFAULT.to_string(),
+        Err(e) => return Err(io(path)(e)),
+    };
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|source| SaveError::NotToml {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if doc
+        .get("profiles")
+        .and_then(toml_edit::Item::as_table_like)
+        .is_some_and(|t| t.contains_key(name))
+    {
+        return Err(SaveError::Exists {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    let profile = cloud.template().replace(
+        &format!("[profiles.{}]", cloud.name()),
+        &format!("[profiles.{name}]"),
+    );
+    let mut out = text;
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&profile);
+    write_private(path, &out).map_err(io(path))
+}
+
 /// Writes a config file readable by its owner only (0600; it may name where passwords come
 /// from, or hold one): to a temporary file in the same directory, then renamed over the old
 /// one, so a crash leaves the old file or the new one, never half of one.

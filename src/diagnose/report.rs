@@ -177,6 +177,10 @@ impl Doctor {
 
     pub(super) fn finish(self, cause: Option<Cause>) -> Report {
         let mut hints = self.hints;
+        // A cloud broker's typical failures, known from its host name.
+        if let Some(c) = &cause {
+            hints.extend(crate::config::cloud::hints(&self.plan.opts, c));
+        }
         let summary = match &cause {
             None => "every check passed: the broker accepts this client, its subscriptions and a round trip"
                 .to_string(),

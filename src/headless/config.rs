@@ -65,7 +65,20 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
                 }
             )?;
         }
-        ConfigAction::Init => {
+        ConfigAction::Init {
+            template: Some(cloud),
+            name,
+        } => {
+            let name = name.unwrap_or_else(|| cloud.name().to_string());
+            config::save::add_template(&path, &name, cloud)
+                .map_err(|e| UsageError(e.to_string()))?;
+            writeln!(
+                out,
+                "added profile {name} to {}: replace the your-… values, then `mqscope -P {name} doctor`",
+                path.display()
+            )?;
+        }
+        ConfigAction::Init { template: None, .. } => {
             if path.exists() {
                 return Err(UsageError(format!(
                     "{} exists already; edit it, or move it away first",

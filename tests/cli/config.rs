@@ -252,3 +252,45 @@ fn completions_and_the_man_page_come_from_the_command_definitions() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("possible values"));
 }
+
+/// `config init --template`: each cloud profile lands in the file (created when missing),
+/// checks clean, is never written twice under one name, and an unknown template lists the
+/// known ones.
+#[test]
+fn cloud_templates_add_checked_profiles() {
+    let dir = TempDir::new("templates");
+    let path = dir.path().join("config.toml");
+    let config = |args: &[&str]| {
+        let mut cmd = mqscope();
+        cmd.env("MQSCOPE_CONFIG", &path);
+        cmd.arg("config").args(args);
+        run(cmd, b"", 10)
+    };
+    for name in ["aws-iot", "azure-iot-hub", "hivemq-cloud", "emqx-cloud"] {
+        let out = config(&["init", "--template", name]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}: {out:?}");
+        assert!(text.contains(&format!("added profile {name}")), "{text}");
+    }
+    let again = config(&["init", "--template", "aws-iot"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let other = config(&["init", "--template", "aws-iot", "--name", "plant-2"]);
+    assert!(other.status.success(), "{other:?}");
+    let check = config(&["check"]);
+    assert!(check.status.success(), "{check:?}");
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        file.starts_with("# mqscope configuration"),
+        "the starter first"
+    );
+    assert!(file.contains("[profiles.plant-2]") && file.contains("x-amzn-mqtt-ca"));
+    assert!(file.contains("SharedAccessSignature") && file.contains("api-version"));
+    let unknown = config(&["init", "--template", "gcp"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        err.contains("aws-iot") && err.contains("emqx-cloud"),
+        "{err}"
+    );
+}
