@@ -24,6 +24,7 @@ pub mod signals;
 pub mod size;
 pub mod source;
 pub mod store;
+pub mod sys;
 pub mod timeline;
 pub mod topic;
 pub mod tui;

@@ -204,6 +204,8 @@ pub async fn run(
     let (mut model, theme, config_path) = model_with(target, limits, &ring, settings);
     model.tls_unverified = doctor_opts.tls.insecure && doctor_opts.target.scheme.uses_tls();
     model.will = doctor_opts.will.as_ref().map(crate::broker::Will::summary);
+    // --sys asks for the broker's statistics: show them.
+    model.sys_open = args.sys;
     let draft = profile_draft(&args, std::env::var_os("MQSCOPE_PASSWORD").is_some());
     let commands = handle.commands();
     let model_profile = model.profile.clone();

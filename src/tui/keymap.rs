@@ -13,6 +13,7 @@ pub enum Pane {
     Log,
     Anomalies,
     Charts,
+    Sys,
 }
 
 impl Pane {
@@ -25,6 +26,7 @@ impl Pane {
             Pane::Log,
             Pane::Anomalies,
             Pane::Charts,
+            Pane::Sys,
         ]
         .into_iter()
         .find(|p| p.title() == name)
@@ -39,6 +41,7 @@ impl Pane {
             Pane::Log => "log",
             Pane::Anomalies => "anomalies",
             Pane::Charts => "charts",
+            Pane::Sys => "sys",
         }
     }
 }
@@ -142,6 +145,7 @@ actions! {
     Unpin => "unpin", "take the series off";
     ToggleScale => "toggle_scale", "one value axis / each series its own";
     ShowSeries => "show_series", "chart its topic in the inspector";
+    ToggleSys => "toggle_sys", "the broker's $SYS statistics (in the log's place)";
 }
 
 /// A key as written in help: `q`, `Ctrl-c`, `Tab`, `PgDn`.
@@ -308,6 +312,7 @@ impl Default for Keymap {
                 b(G, Key::ch('O'), A::OverlayField),
                 b(G, Key::ch('+'), A::PinSeries),
                 b(G, Key::ch('G'), A::ToggleCharts),
+                b(G, Key::ch('B'), A::ToggleSys),
                 b(T, Key::plain(K::Up), A::Up),
                 b(T, Key::ch('k'), A::Up),
                 b(T, Key::plain(K::Down), A::Down),

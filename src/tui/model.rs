@@ -252,6 +252,8 @@ pub struct Model {
     pub chart: Chart,
     /// Series pinned to the charts pane.
     pub charts: ChartsPane,
+    /// The `$SYS` pane is open (`B`, or `--sys`).
+    pub sys_open: bool,
     /// The Last Will every attempt sends, as the timeline's details show it.
     pub will: Option<String>,
     /// Where `W` puts recordings (the state directory); `None`: the current directory.
@@ -301,6 +303,7 @@ impl Model {
             recording: None,
             chart: Chart::default(),
             charts: ChartsPane::default(),
+            sys_open: false,
             record_dir: None,
             will: None,
         }
@@ -504,6 +507,7 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
         Action::OverlayField => charts::toggle_overlay(model),
         Action::PinSeries => charts::pin(model),
         Action::ToggleCharts => charts::toggle_pane(model),
+        Action::ToggleSys => anomalies::toggle_sys(model),
         Action::ToggleAnomalies => anomalies::toggle(model),
         _ => match model.focus {
             Pane::Anomalies => anomalies::on_action(model, action),

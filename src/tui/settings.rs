@@ -65,7 +65,7 @@ pub fn check(config: &Config) -> Result<(), (String, String)> {
         if Pane::from_name(pane).is_none() {
             return Err((
                 format!("keys.{pane}"),
-                "panes are global, topics, inspector, timeline, log, anomalies, charts".into(),
+                "panes are global, topics, inspector, timeline, log, anomalies, charts, sys".into(),
             ));
         }
         for (action, keys) in actions {

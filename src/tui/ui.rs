@@ -11,6 +11,7 @@ mod help;
 mod inspector;
 mod log;
 mod status;
+mod sys;
 mod timeline;
 mod topics;
 
@@ -100,6 +101,9 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
         if model.charts.open {
             lists.push(Pane::Charts);
         }
+        if model.sys_open {
+            lists.push(Pane::Sys);
+        }
         if !lists.is_empty() {
             if body.width >= ANOMALIES_BESIDE_LOG_MIN_WIDTH {
                 lists.insert(0, Pane::Log);
@@ -153,6 +157,9 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
     if areas.charts.area() > 0 {
         charts::render(model, t, frame, areas.charts);
     }
+    if areas.sys.area() > 0 {
+        sys::render(model, t, frame, areas.sys);
+    }
     status::render_status(model, t, frame, status_row);
     status::render_hints(model, t, frame, hint_row);
     if model.help {
@@ -177,7 +184,7 @@ pub fn render(model: &Model, view: &mut View, frame: &mut Frame<'_>) {
         .max(1),
         inspector_max_scroll,
         anomalies_beside_log: areas.log.area() > 0
-            && (areas.anomalies.area() > 0 || areas.charts.area() > 0),
+            && (areas.anomalies.area() > 0 || areas.charts.area() > 0 || areas.sys.area() > 0),
     };
 }
 
@@ -189,6 +196,7 @@ fn place(areas: &mut Areas, pane: Pane, area: Rect) {
         Pane::Log => areas.log = area,
         Pane::Anomalies => areas.anomalies = area,
         Pane::Charts => areas.charts = area,
+        Pane::Sys => areas.sys = area,
     }
 }
 

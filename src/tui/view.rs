@@ -84,6 +84,7 @@ pub struct Areas {
     pub log: Rect,
     pub anomalies: Rect,
     pub charts: Rect,
+    pub sys: Rect,
 }
 
 /// What the tree widget was last told, so it is told again only when the model moved.
@@ -214,6 +215,7 @@ impl View {
             (self.areas.log, Pane::Log),
             (self.areas.anomalies, Pane::Anomalies),
             (self.areas.charts, Pane::Charts),
+            (self.areas.sys, Pane::Sys),
         ]
         .into_iter()
         .find(|(area, _)| area.contains(at))

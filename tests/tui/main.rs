@@ -19,6 +19,7 @@ mod panes;
 mod proxy;
 mod recording;
 mod snapshots;
+mod sys;
 mod update;
 mod wire;
 

@@ -16,7 +16,7 @@ pub struct AnomaliesPane {
 /// the screen shows all of them.
 pub(super) fn focus_order(model: &Model) -> Vec<Pane> {
     let mut order = vec![Pane::Topics, Pane::Inspector, Pane::Timeline];
-    let lists = model.anomalies.open || model.charts.open;
+    let lists = model.anomalies.open || model.charts.open || model.sys_open;
     if !lists || model.pages.anomalies_beside_log {
         order.push(Pane::Log);
     }
@@ -26,7 +26,25 @@ pub(super) fn focus_order(model: &Model) -> Vec<Pane> {
     if model.charts.open {
         order.push(Pane::Charts);
     }
+    if model.sys_open {
+        order.push(Pane::Sys);
+    }
     order
+}
+
+/// `B`: the broker's `$SYS` statistics in the log's place, or closed again.
+pub(super) fn toggle_sys(model: &mut Model) {
+    model.sys_open = !model.sys_open;
+    if model.sys_open {
+        model.side = Pane::Sys;
+    } else {
+        if model.focus == Pane::Sys {
+            model.focus = Pane::Topics;
+        }
+        if model.side == Pane::Sys {
+            model.side = Pane::Inspector;
+        }
+    }
 }
 
 pub(super) fn toggle(model: &mut Model) {

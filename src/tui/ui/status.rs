@@ -345,6 +345,12 @@ fn hint_actions(model: &Model) -> &'static [Action] {
             Action::Zoom,
             Action::FocusNext,
         ],
+        Pane::Sys => &[
+            Action::Help,
+            Action::Quit,
+            Action::ToggleSys,
+            Action::FocusNext,
+        ],
         Pane::Charts => &[
             Action::Help,
             Action::Quit,
@@ -428,6 +434,7 @@ fn short(action: Action) -> &'static str {
         Action::OverlayField => "overlay",
         Action::PinSeries => "pin",
         Action::ToggleChart => "payload",
+        Action::ToggleSys => "close",
         other => other.describe(),
     }
 }
