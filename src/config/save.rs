@@ -36,9 +36,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SaveError + '_ {
     }
 }
 
-/// Writes `[profiles.NAME]` into the file at `path` (created from the documented starter when
-/// missing). An existing profile of that name is left alone: the call fails instead.
-pub fn save_profile(path: &Path, name: &str, profile: &Profile) -> Result<(), SaveError> {
+/// Profile names are letters, digits, `-`, `_` and `.`.
+fn check_name(name: &str) -> Result<(), SaveError> {
     if name.is_empty()
         || !name
             .chars()
@@ -46,11 +45,23 @@ pub fn save_profile(path: &Path, name: &str, profile: &Profile) -> Result<(), Sa
     {
         return Err(SaveError::BadName(name.to_string()));
     }
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => super::DEFAULT.to_string(),
-        Err(e) => return Err(io(path)(e)),
-    };
+    Ok(())
+}
+
+/// The file's text, or the documented starter when there is no file yet.
+fn read_or_starter(path: &Path) -> Result<String, SaveError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(super::DEFAULT.to_string()),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// Writes `[profiles.NAME]` into the file at `path` (created from the documented starter when
+/// missing). An existing profile of that name is left alone: the call fails instead.
+pub fn save_profile(path: &Path, name: &str, profile: &Profile) -> Result<(), SaveError> {
+    check_name(name)?;
+    let text = read_or_starter(path)?;
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|source| SaveError::NotToml {
         path: path.to_path_buf(),
         source,
@@ -127,18 +138,8 @@ pub fn save_pins(path: &Path, name: &str, pins: &[super::PinEntry]) -> Result<()
 /// (created from the documented starter when missing); an existing profile of that name is
 /// left alone and the call fails.
 pub fn add_template(path: &Path, name: &str, cloud: super::cloud::Cloud) -> Result<(), SaveError> {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "-_.".contains(c))
-    {
-        return Err(SaveError::BadName(name.to_string()));
-    }
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => super::DEFAULT.to_string(),
-        Err(e) => return Err(io(path)(e)),
-    };
+    check_name(name)?;
+    let text = read_or_starter(path)?;
     let doc: toml_edit::DocumentMut = text.parse().map_err(|source| SaveError::NotToml {
         path: path.to_path_buf(),
         source,
