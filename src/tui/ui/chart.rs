@@ -171,11 +171,19 @@ fn plot(
         })
         .collect();
     let span = Duration::from_secs_f64((x1 - x0).max(0.0));
-    let x_labels = vec![
-        Line::raw(clock(at(x0))),
-        Line::raw(format!("← {} →", short_span(span))).centered(),
-        Line::raw(clock(at(x1))).right_aligned(),
-    ];
+    // The span between the two times only where it cannot run into them.
+    let x_labels = if body.width >= 60 {
+        vec![
+            Line::raw(clock(at(x0))),
+            Line::raw(format!("← {} →", short_span(span))).centered(),
+            Line::raw(clock(at(x1))).right_aligned(),
+        ]
+    } else {
+        vec![
+            Line::raw(clock(at(x0))),
+            Line::raw(clock(at(x1))).right_aligned(),
+        ]
+    };
     let chart = Chart::new(datasets)
         .x_axis(
             Axis::default()
