@@ -310,6 +310,11 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "FILE")]
     pub acl: Option<PathBuf>,
 
+    /// Measure and tabulate what the broker supports for this client (versions, QoS, retain,
+    /// wildcards, shared subscriptions, aliases, packet size, sessions, no-local…)
+    #[arg(long)]
+    pub capabilities: bool,
+
     /// Permission map: a topic or filter to try (repeatable)
     #[arg(long, value_name = "TOPIC", value_parser = crate::topic::parse_filter)]
     pub acl_topic: Vec<String>,

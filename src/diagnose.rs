@@ -3,6 +3,7 @@
 //! in a verdict that names the cause and the flag that fixes it.
 
 pub mod acl;
+pub mod capabilities;
 mod certs;
 mod link;
 mod mqtt;
@@ -32,6 +33,8 @@ pub struct Plan {
     pub round_trip: bool,
     /// Topics and filters for the permission map (`--acl`, `--acl-topic`).
     pub acl: Vec<String>,
+    /// Measure what the broker supports (`--capabilities`).
+    pub capabilities: bool,
 }
 
 /// DNS: the broker's name, or with a proxy the proxy's (which resolves the broker's).
@@ -197,6 +200,17 @@ pub async fn run(plan: Plan) -> Report {
             started,
             json!({ "entries": acl::to_json(&rows) }),
             acl::lines(&rows),
+        );
+    }
+    if doc.plan.capabilities {
+        let started = Instant::now();
+        let rows = capabilities::probe(&opts).await;
+        doc.record(
+            Check::Capabilities,
+            Status::Ok,
+            started,
+            json!({ "rows": capabilities::to_json(&rows) }),
+            capabilities::lines(&rows),
         );
     }
     doc.finish(cause)

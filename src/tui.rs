@@ -223,6 +223,7 @@ pub async fn run(
                 filters: doctor_filters,
                 round_trip: true,
                 acl: Vec::new(),
+                capabilities: true,
             }),
             profile: config_path.map(|path| (path, draft)),
             opened_profile: model_profile,

@@ -123,7 +123,7 @@ pub fn connect(opts: &BrokerOptions, protocol: Protocol) -> BytesMut {
         Protocol::V311 => {
             let mut c = rumqttc::Connect::new(opts.client_id.clone());
             c.keep_alive = keep_alive;
-            c.clean_session = true;
+            c.clean_session = opts.clean_start;
             c.login = opts
                 .username
                 .as_ref()
@@ -134,9 +134,9 @@ pub fn connect(opts: &BrokerOptions, protocol: Protocol) -> BytesMut {
             let c = v5b::Connect {
                 keep_alive,
                 client_id: opts.client_id.clone(),
-                clean_start: true,
+                clean_start: opts.clean_start,
                 properties: Some(v5b::ConnectProperties {
-                    session_expiry_interval: None,
+                    session_expiry_interval: opts.session_expiry,
                     receive_maximum: None,
                     max_packet_size: max(),
                     topic_alias_max: None,
@@ -171,7 +171,11 @@ pub fn subscribe(protocol: Protocol, subs: &[Subscription]) -> BytesMut {
         Protocol::V5 => {
             let filters = subs
                 .iter()
-                .map(|s| v5b::Filter::new(s.filter.clone(), qos_v5(s.qos)))
+                .map(|s| {
+                    let mut f = v5b::Filter::new(s.filter.clone(), qos_v5(s.qos));
+                    f.nolocal = s.no_local;
+                    f
+                })
                 .collect();
             let packet = v5b::Subscribe {
                 pkid: 1,
@@ -186,10 +190,16 @@ pub fn subscribe(protocol: Protocol, subs: &[Subscription]) -> BytesMut {
 
 /// PUBLISH at QoS 1 with packet id 2.
 pub fn publish(protocol: Protocol, topic: &str, payload: &[u8]) -> BytesMut {
+    publish_with(protocol, topic, payload, false)
+}
+
+/// PUBLISH at QoS 1 with packet id 2, retained when asked.
+pub fn publish_with(protocol: Protocol, topic: &str, payload: &[u8], retain: bool) -> BytesMut {
     let mut buf = BytesMut::new();
     match protocol {
         Protocol::V311 => {
             let mut p = rumqttc::Publish::new(topic, rumqttc::QoS::AtLeastOnce, payload.to_vec());
+            p.retain = retain;
             p.pkid = 2;
             let _ = rumqttc::Packet::Publish(p).write(&mut buf, MAX_PACKET_SIZE);
         }
@@ -200,6 +210,7 @@ pub fn publish(protocol: Protocol, topic: &str, payload: &[u8]) -> BytesMut {
                 Bytes::copy_from_slice(payload),
                 None,
             );
+            p.retain = retain;
             p.pkid = 2;
             let _ = v5b::Packet::Publish(p).write(&mut buf, max());
         }

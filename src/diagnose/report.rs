@@ -23,6 +23,8 @@ pub enum Check {
     RoundTrip,
     /// The permission map (only with `--acl`).
     Permissions,
+    /// What the broker supports (only with `--capabilities`).
+    Capabilities,
 }
 
 impl Check {
@@ -37,6 +39,7 @@ impl Check {
             Check::Subscribe => "subscribe",
             Check::RoundTrip => "roundtrip",
             Check::Permissions => "permissions",
+            Check::Capabilities => "capabilities",
         }
     }
 }

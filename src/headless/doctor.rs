@@ -15,6 +15,7 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         filters: args.filters.clone(),
         round_trip: !args.no_publish,
         acl,
+        capabilities: args.capabilities,
     })
     .await;
     let stdout = std::io::stdout();

@@ -23,6 +23,7 @@ async fn doctor(opts: BrokerOptions) -> Report {
         filters: vec!["#".into()],
         round_trip: true,
         acl: Vec::new(),
+        capabilities: false,
     })
     .await
 }
@@ -128,6 +129,7 @@ async fn a_v311_only_broker_is_recognised() {
         filters: vec!["#".into()],
         round_trip: false,
         acl: Vec::new(),
+        capabilities: false,
     })
     .await;
     assert_eq!(auto.verdict(), "ok", "{}", auto.lines().join("\n"));
@@ -380,6 +382,7 @@ async fn a_v311_broker_silent_to_v5_is_recognised_quickly() {
         filters: vec!["#".into()],
         round_trip: false,
         acl: Vec::new(),
+        capabilities: false,
     })
     .await;
     assert_eq!(auto.verdict(), "ok", "{}", auto.lines().join("\n"));
@@ -428,6 +431,7 @@ async fn the_permission_map_matches_the_broker_acl() {
                 "other/x".into(),
                 "plant/+/temp".into(),
             ],
+            capabilities: false,
         })
         .await;
         let text = report.lines().join("\n");
@@ -486,4 +490,94 @@ async fn the_permission_map_matches_the_broker_acl() {
         assert!(late.is_err(), "a message was left behind: {late:?}");
         handle.shutdown().await;
     }
+}
+
+/// `--capabilities` against two mosquitto configurations, compared with what each says: the
+/// stock one, and one limiting QoS, retain, packet size, keep-alive and topic aliases.
+#[tokio::test]
+async fn capabilities_follow_the_broker_configuration() {
+    let plan = |url: String| Plan {
+        opts: opts(&url, MqttVersion::V5),
+        filters: vec!["#".into()],
+        round_trip: false,
+        acl: Vec::new(),
+        capabilities: true,
+    };
+    let stock = Mosquitto::plain();
+    let report = run(plan(stock.url())).await;
+    let text = report.lines().join("\n");
+    assert_eq!(report.verdict(), "ok", "{text}");
+    let rows = |report: &Report| {
+        let json = report.to_json();
+        json["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == "capabilities")
+            .map_or_else(
+                || panic!("{json}"),
+                |s| s["detail"]["rows"].as_array().unwrap().clone(),
+            )
+    };
+    let get = |rows: &[serde_json::Value], name: &str| {
+        rows.iter().find(|r| r["capability"] == name).map_or_else(
+            || panic!("no {name}: {rows:?}"),
+            |r| r["value"].as_str().unwrap().to_string(),
+        )
+    };
+    let r = rows(&report);
+    assert_eq!(get(&r, "MQTT 5"), "supported", "{text}");
+    assert_eq!(get(&r, "MQTT 3.1.1"), "supported", "{text}");
+    assert_eq!(get(&r, "maximum QoS"), "2", "{text}");
+    assert_eq!(get(&r, "retain"), "yes", "{text}");
+    assert!(
+        get(&r, "wildcard subscriptions").starts_with("supported"),
+        "{text}"
+    );
+    assert!(
+        get(&r, "shared subscriptions").starts_with("supported"),
+        "{text}"
+    );
+    assert_eq!(get(&r, "no-local"), "honoured", "{text}");
+    assert_eq!(
+        get(&r, "retained messages"),
+        "delivered on subscribe",
+        "{text}"
+    );
+    assert!(
+        get(&r, "assigned client identifier").starts_with("yes: "),
+        "{text}"
+    );
+    assert!(
+        get(&r, "session resumption").starts_with("resumed"),
+        "{text}"
+    );
+    assert!(
+        get(&r, "maximum packet size (probed)").contains("came back"),
+        "{text}"
+    );
+
+    // max_qos and max_topic_alias are per listener in mosquitto 2.0.
+    let limited = Mosquitto::with_listener(
+        "max_qos 1\nmax_topic_alias 5\n",
+        "allow_anonymous true\nretain_available false\nmax_packet_size 4096\nmax_keepalive 20\n",
+    );
+    let mut p = plan(limited.url());
+    p.opts.keep_alive = Duration::from_secs(60);
+    let report = run(p).await;
+    let text = report.lines().join("\n");
+    let r = rows(&report);
+    assert_eq!(get(&r, "maximum QoS"), "1", "{text}");
+    assert_eq!(get(&r, "retain"), "no", "{text}");
+    assert_eq!(get(&r, "maximum packet size"), "4 KiB", "{text}");
+    assert_eq!(
+        get(&r, "server keep-alive"),
+        "overrides ours: 20 s",
+        "{text}"
+    );
+    assert_eq!(get(&r, "topic alias maximum"), "5", "{text}");
+    assert!(
+        get(&r, "maximum packet size (probed)").contains("came back"),
+        "{text}"
+    );
 }

@@ -253,6 +253,7 @@ async fn the_doctor_reports_the_proxy_as_its_own_stage() {
         filters: vec!["#".into()],
         round_trip: true,
         acl: Vec::new(),
+        capabilities: false,
     };
     let report = run(plan("s3cret pässword")).await;
     assert_eq!(report.verdict(), "ok", "{}", report.lines().join("\n"));

@@ -72,3 +72,33 @@ fn acl_lists_are_checked_and_mapped() {
     assert_eq!(entries[0]["delivered"], true);
     assert_eq!(entries[2]["topic"], "温度/y");
 }
+
+/// `--capabilities` through the binary: the table in the text report, rows in the JSON.
+#[test]
+fn capabilities_through_the_binary() {
+    let broker = super::support::Mosquitto::plain();
+    let mut cmd = super::mqscope();
+    cmd.args([
+        "doctor",
+        "-b",
+        &broker.url(),
+        "--capabilities",
+        "--no-publish",
+    ]);
+    let out = super::run(cmd, b"", 30);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("ok   capabilities"), "{text}");
+    assert!(
+        text.contains("no-local                      honoured"),
+        "{text}"
+    );
+    let mut cmd = super::mqscope();
+    cmd.args(["doctor", "-b", &broker.url(), "--capabilities", "--json"]);
+    let out = super::run(cmd, b"", 30);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json.to_string()
+            .contains("\"capability\":\"session resumption\"")
+    );
+}

@@ -102,6 +102,7 @@ pub fn effects(
             filters: Vec::new(),
             round_trip: false,
             acl: Vec::new(),
+            capabilities: false,
         }),
         profile: None,
         opened_profile: None,

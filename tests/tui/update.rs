@@ -522,6 +522,7 @@ fn the_doctor_runs_in_the_background_and_shows_its_report() {
         filters: Vec::new(),
         round_trip: false,
         acl: Vec::new(),
+        capabilities: false,
     };
     update(&mut model, Msg::Doctor(Box::new(report)));
     let mut view = View::default();
