@@ -451,6 +451,10 @@ pub struct ConnectArgs {
     )]
     pub proxy_password_file: Option<PathBuf>,
 
+    /// Ask for the proxy's password on the terminal
+    #[arg(long, requires = "proxy")]
+    pub proxy_password_prompt: bool,
+
     /// A header of the WebSocket upgrade, 'Name: value' (repeatable); 'Name: env:VAR' takes
     /// the value from the environment, so a token stays out of the process list
     #[arg(long, value_name = "'NAME: VALUE'", value_parser = parse_ws_header)]
@@ -838,10 +842,17 @@ impl ConnectArgs {
                 UsageError(format!("--proxy-password-file {}: {e}", path.display()))
             })?;
             Some(Secret::new(text.lines().next().unwrap_or_default()))
+        } else if let Ok(p) = std::env::var("MQSCOPE_PROXY_PASSWORD") {
+            Some(Secret::new(p))
+        } else if self.proxy_password_prompt {
+            let p = rpassword::prompt_password("Proxy password: ").map_err(|e| {
+                UsageError(format!(
+                    "--proxy-password-prompt: cannot read a password: {e}"
+                ))
+            })?;
+            Some(Secret::new(p))
         } else {
-            std::env::var("MQSCOPE_PROXY_PASSWORD")
-                .ok()
-                .map(Secret::new)
+            None
         };
         if proxy.password.is_some() && proxy.username.is_none() {
             return Err(UsageError(format!(

@@ -1,5 +1,6 @@
 //! The broker's own statistics, read from the `$SYS` topics in the store: the common layouts
-//! (mosquitto's `$SYS/broker/...`, which other brokers copy, EMQX's `$SYS/brokers/NODE/...`)
+//! (mosquitto's `$SYS/broker/...`, which other brokers copy, EMQX's `$SYS/brokers/NODE/...`,
+//! VerneMQ's `$SYS/NODE/metric_name`)
 //! turned into one summary: clients, messages and bytes per second in and out, subscriptions,
 //! retained messages, uptime and version. Rates come from the cumulative counters' kept
 //! history (the difference of consecutive values over their time apart), so they need no
@@ -51,6 +52,14 @@ const LAYOUTS: &[(&str, Metric)] = &[
     ("$SYS/brokers/+/metrics/messages/sent", Metric::MessagesOut),
     ("$SYS/brokers/+/metrics/bytes/received", Metric::BytesIn),
     ("$SYS/brokers/+/metrics/bytes/sent", Metric::BytesOut),
+    // VerneMQ: `$SYS/NODE/METRIC`, its metric names.
+    ("$SYS/+/active_mqtt_connections", Metric::Clients),
+    ("$SYS/+/router_subscriptions", Metric::Subscriptions),
+    ("$SYS/+/retain_messages", Metric::Retained),
+    ("$SYS/+/mqtt_publish_received", Metric::MessagesIn),
+    ("$SYS/+/mqtt_publish_sent", Metric::MessagesOut),
+    ("$SYS/+/bytes_received", Metric::BytesIn),
+    ("$SYS/+/bytes_sent", Metric::BytesOut),
 ];
 
 /// Samples of a sparkline at most.
@@ -223,6 +232,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::many_single_char_names,
+        reason = "one store per layout, side by side"
+    )]
     fn mosquitto_and_emqx_layouts_read_the_same() {
         let mut m = TopicStore::new(crate::store::Limits::default());
         put(&mut m, "$SYS/broker/version", "mosquitto version 2.0.11", 0);
@@ -257,6 +270,18 @@ mod tests {
         let s = summary(&e).unwrap();
         assert_eq!(s.rows.len(), 2);
         assert_eq!(s.rows[1].2, Value::Count(3));
+        let mut v = TopicStore::new(crate::store::Limits::default());
+        put(
+            &mut v,
+            "$SYS/VerneMQ@127.0.0.1/active_mqtt_connections",
+            "4",
+            0,
+        );
+        put(&mut v, "$SYS/VerneMQ@127.0.0.1/bytes_sent", "100", 0);
+        put(&mut v, "$SYS/VerneMQ@127.0.0.1/bytes_sent", "300", 2);
+        let s = summary(&v).unwrap();
+        assert_eq!(s.rows[0].2, Value::Count(4));
+        assert_eq!(s.rows[1].2, Value::Rate(100.0, vec![100]));
         // A restart (the counter going back) gives no negative rate; garbage gives no row.
         let mut r = TopicStore::new(crate::store::Limits::default());
         put(&mut r, "$SYS/broker/bytes/sent", "5000", 0);
