@@ -238,6 +238,7 @@ mod tests {
     )]
     fn mosquitto_and_emqx_layouts_read_the_same() {
         let mut m = TopicStore::new(crate::store::Limits::default());
+        put(&mut m, "$SYS/broker/version", "mosquitto \u{1b}[2J", 0);
         put(&mut m, "$SYS/broker/version", "mosquitto version 2.0.11", 0);
         put(&mut m, "$SYS/broker/uptime", "7325 seconds", 0);
         put(&mut m, "$SYS/broker/clients/connected", "12", 0);
@@ -288,6 +289,14 @@ mod tests {
         put(&mut r, "$SYS/broker/bytes/sent", "100", 10);
         put(&mut r, "$SYS/broker/clients/connected", "\u{1b}[2J", 0);
         assert!(summary(&r).unwrap().rows.is_empty());
+        // Text a broker sends reaches the screen escaped.
+        let mut x = TopicStore::new(crate::store::Limits::default());
+        put(&mut x, "$SYS/broker/version", "evil \u{1b}]0;t\u{7} 1.0", 0);
+        let text = format!("{:?}", summary(&x).unwrap().rows[0].2);
+        assert!(
+            !text.contains('\u{1b}') && text.contains("\\\\x1b"),
+            "{text}"
+        );
         assert!(summary(&TopicStore::new(crate::store::Limits::default())).is_none());
     }
 }

@@ -354,6 +354,55 @@ mod tests {
         assert!(!format!("{with:?} {with}").contains("hunter2"));
     }
 
+    /// A proxy that answers with `answer` to anything.
+    async fn answering(answer: Vec<u8>) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(&answer).await;
+            }
+        });
+        port
+    }
+
+    async fn through(port: u16, kind: &str) -> Cause {
+        let proxy: ProxySettings = format!("{kind}://127.0.0.1:{port}").parse().unwrap();
+        let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        open(tcp, &proxy, "温度.example", 1883, Duration::from_secs(2))
+            .await
+            .unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn hostile_proxy_answers_are_bounded_and_escaped() {
+        // A status line with a terminal escape: the cause carries it escaped.
+        let port = answering(b"HTTP/1.1 403 \x1b]0;pwned\x07Forbidden\r\n\r\n".to_vec()).await;
+        let cause = through(port, "http").await;
+        assert_eq!(cause.kind, CauseKind::ProxyDenied, "{cause}");
+        assert!(
+            !cause.detail.contains('\u{1b}') && !cause.detail.contains('\u{7}'),
+            "{cause}"
+        );
+        assert!(cause.detail.contains("\\x1b"), "{cause}");
+        // Headers without end: refused after 16 KiB, not read forever.
+        let mut endless = b"HTTP/1.1 200 OK\r\n".to_vec();
+        endless.extend(std::iter::repeat_n(b'a', 40_000));
+        let port = answering(endless).await;
+        let cause = through(port, "http").await;
+        assert_eq!(cause.kind, CauseKind::ProxyRefused, "{cause}");
+        assert!(
+            cause.detail.contains("no end to the answer's headers"),
+            "{cause}"
+        );
+        // Not a proxy at all: SSH's banner to a SOCKS5 and an HTTP client.
+        let port = answering(b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec()).await;
+        assert_eq!(through(port, "http").await.kind, CauseKind::ProxyRefused);
+        assert_eq!(through(port, "socks5").await.kind, CauseKind::ProxyRefused);
+    }
+
     #[test]
     fn http_answers_parse_safely() {
         let a = parse_answer(

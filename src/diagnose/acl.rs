@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::broker::options::{MqttVersion, Protocol, Subscription};
+use crate::broker::options::{Protocol, Subscription};
 use crate::broker::{BrokerOptions, PacketType, codes, stages};
 
-use super::link::{self, Link};
+use super::link::{self, Link, ReadError};
 use super::mqtt::connect_once;
 use super::roundtrip::header_len;
 use super::transport::tls_config;
@@ -161,12 +161,12 @@ async fn one(opts: &BrokerOptions, protocol: Protocol, entry: &str) -> Row {
                     if frame.windows(marker.len()).any(|w| w == marker.as_bytes()) =>
                 {
                     delivered = true;
-                    ack(&mut link, &frame, v5).await;
+                    ack(&mut link, &frame).await;
                 }
-                Some(PacketType::Publish) => ack(&mut link, &frame, v5).await,
+                Some(PacketType::Publish) => ack(&mut link, &frame).await,
                 _ => {}
             },
-            Err(super::link::ReadError::Timeout) => break,
+            Err(ReadError::Timeout) => break,
             Err(_) => {
                 if publish == Answer::Silent {
                     publish = Answer::Closed;
@@ -183,8 +183,7 @@ async fn one(opts: &BrokerOptions, protocol: Protocol, entry: &str) -> Row {
 
 /// Acknowledges a QoS 1 PUBLISH (a retained message of the entry), so the broker stops
 /// resending it.
-async fn ack(link: &mut Link, frame: &[u8], v5: bool) {
-    let _ = v5;
+async fn ack(link: &mut Link, frame: &[u8]) {
     if frame.first().is_some_and(|b| (b >> 1) & 0b11 == 1) {
         let body = &frame[header_len(frame)..];
         if body.len() >= 2 {
@@ -196,36 +195,18 @@ async fn ack(link: &mut Link, frame: &[u8], v5: bool) {
     }
 }
 
-/// Reads frames until one of `kind` (others skipped), returning what `read` makes of its
-/// body; `Closed` or `Silent` otherwise.
+/// What `read` makes of the next packet of `kind`; `Closed` or `Silent` without one.
 async fn wait_for(
     link: &mut Link,
     kind: PacketType,
     timeout: Duration,
     read: impl Fn(&[u8]) -> Answer,
 ) -> Answer {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match link
-            .frame(deadline.saturating_duration_since(Instant::now()))
-            .await
-        {
-            Ok(frame) if frame.first().copied().map(PacketType::of) == Some(kind) => {
-                return read(&frame[header_len(&frame)..]);
-            }
-            Ok(_) => {}
-            Err(super::link::ReadError::Timeout) => return Answer::Silent,
-            Err(_) => return Answer::Closed,
-        }
+    match link.until(kind, timeout).await {
+        Ok(body) => read(&body),
+        Err(ReadError::Timeout) => Answer::Silent,
+        Err(_) => Answer::Closed,
     }
-}
-
-/// The protocol the map speaks: what the main checks connected with.
-pub fn protocol_for(opts: &BrokerOptions, connected: Option<Protocol>) -> Protocol {
-    connected.unwrap_or(match opts.version {
-        MqttVersion::V311 => Protocol::V311,
-        _ => Protocol::V5,
-    })
 }
 
 fn answer_text(a: Answer, what: &str) -> String {

@@ -12,7 +12,6 @@ use crate::broker::{BrokerOptions, ConnackInfo, PacketType, codes, stages};
 
 use super::link::{self, Link, ReadError};
 use super::mqtt::connect_once;
-use super::roundtrip::header_len;
 use super::transport::tls_config;
 
 /// How long a probe waits for a message that may never come.
@@ -57,7 +56,7 @@ async fn open(opts: &BrokerOptions, protocol: Protocol) -> Result<(Link, Connack
     }
 }
 
-/// Sends a request and reads frames until one of `kind` arrives (others skipped).
+/// Sends a request; the body of the answer of `kind` (other packets skipped).
 async fn ask(
     link: &mut Link,
     bytes: &[u8],
@@ -65,19 +64,7 @@ async fn ask(
     timeout: Duration,
 ) -> Option<Vec<u8>> {
     link.send(bytes).await.ok()?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        match link
-            .frame(deadline.saturating_duration_since(Instant::now()))
-            .await
-        {
-            Ok(f) if f.first().copied().map(PacketType::of) == Some(kind) => {
-                return Some(f[header_len(&f)..].to_vec());
-            }
-            Ok(_) => {}
-            Err(_) => return None,
-        }
-    }
+    link.until(kind, timeout).await.ok().map(|b| b.to_vec())
 }
 
 /// Whether a PUBLISH carrying `marker` arrives within `timeout`.

@@ -96,6 +96,29 @@ impl Link {
     }
 }
 
+impl Link {
+    /// The body (after the fixed header) of the next packet of `kind`, skipping others (a
+    /// retained PUBLISH before a SUBACK), within `timeout` in all.
+    pub async fn until(
+        &mut self,
+        kind: crate::broker::PacketType,
+        timeout: Duration,
+    ) -> Result<Bytes, ReadError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let frame = self.frame(left).await?;
+            if frame.first().copied().map(crate::broker::PacketType::of) == Some(kind) {
+                let header = match crate::broker::wire::fixed_header(&frame) {
+                    Ok(Some((len, _))) => len.min(frame.len()),
+                    _ => frame.len(),
+                };
+                return Ok(frame.slice(header..));
+            }
+        }
+    }
+}
+
 /// Length of the packet at the start of `buf`, once its fixed header is complete.
 fn frame_len(buf: &[u8]) -> Option<usize> {
     match crate::broker::wire::fixed_header(buf) {

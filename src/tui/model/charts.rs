@@ -355,6 +355,7 @@ fn show(model: &mut Model) {
     };
     model.chart.field = Some(pin.field.clone());
     model.chart.open = true;
-    super::inspector::show(model, node, None, false);
-    model.notice = None;
+    // The newest message: the chart follows it.
+    let newest = model.store.node(node).history().back().map(|m| m.seq);
+    super::inspector::show(model, node, newest, false);
 }

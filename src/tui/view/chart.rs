@@ -10,6 +10,10 @@ use crate::tui::model::{Model, chart_fields};
 
 pub struct ChartData {
     pub node: NodeId,
+    /// What `fields` were resolved from: the shown message and the chart's choices. The
+    /// default field comes from parsing a payload, so it is resolved again only when these
+    /// change, not on every frame.
+    resolved_for: (Option<u64>, Option<Field>, Vec<Field>),
     pub fields: Vec<Field>,
     /// Sequence number, time and one sample per field of each kept message, oldest first.
     entries: VecDeque<(u64, f64, Vec<Sample>)>,
@@ -23,8 +27,19 @@ pub fn refresh(data: &mut Option<ChartData>, model: &Model) {
         *data = None;
         return;
     };
-    let fields = chart_fields(model);
     let history = model.store.node(node).history();
+    let resolved_for = (
+        model
+            .shown_index()
+            .and_then(|i| history.get(i))
+            .map(|m| m.seq),
+        model.chart.field.clone(),
+        model.chart.overlay.clone(),
+    );
+    let fields = match data.as_ref() {
+        Some(d) if d.node == node && d.resolved_for == resolved_for => d.fields.clone(),
+        _ => chart_fields(model),
+    };
     let stale = data.as_ref().is_none_or(|d| {
         d.node != node
             || d.fields != fields
@@ -34,6 +49,7 @@ pub fn refresh(data: &mut Option<ChartData>, model: &Model) {
     if stale {
         *data = Some(ChartData {
             node,
+            resolved_for: resolved_for.clone(),
             fields,
             entries: VecDeque::new(),
             series: Vec::new(),
@@ -42,6 +58,7 @@ pub fn refresh(data: &mut Option<ChartData>, model: &Model) {
     let Some(d) = data.as_mut() else {
         return;
     };
+    d.resolved_for = resolved_for;
     let first = history.front().map_or(u64::MAX, |m| m.seq);
     let mut changed = stale;
     while d.entries.front().is_some_and(|e| e.0 < first) {
