@@ -281,51 +281,70 @@ async fn retained(anon: &BrokerOptions, base: &str, id: &str) -> Capability {
 
 /// What the CONNACK announced (absent properties have the defaults MQTT 5 gives them).
 fn announced(out: &mut Vec<Capability>, info: &ConnackInfo, opts: &BrokerOptions) {
-    let how = "announced in CONNACK";
-    let flag = |v: Option<bool>| if v.unwrap_or(true) { "yes" } else { "no" };
-    out.push(row(
+    // An absent property has MQTT 5's default: the row says which it was.
+    let how = |present: bool| {
+        if present {
+            "announced in CONNACK"
+        } else {
+            "not in CONNACK: MQTT 5's default"
+        }
+    };
+    let flag = |v: Option<bool>| {
+        (
+            if v.unwrap_or(true) { "yes" } else { "no" },
+            how(v.is_some()),
+        )
+    };
+    let mut push = |name: &'static str, (value, how): (String, &'static str)| {
+        out.push(row(name, value, how));
+    };
+    let text = |(v, h): (&str, &'static str)| (v.to_string(), h);
+    push(
         "maximum QoS",
-        info.max_qos.unwrap_or(2).to_string(),
-        how,
-    ));
-    out.push(row("retain", flag(info.retain_available), how));
-    out.push(row(
-        "wildcards (announced)",
-        flag(info.wildcard_available),
-        how,
-    ));
-    out.push(row("shared (announced)", flag(info.shared_available), how));
-    out.push(row(
+        (
+            info.max_qos.unwrap_or(2).to_string(),
+            how(info.max_qos.is_some()),
+        ),
+    );
+    push("retain", text(flag(info.retain_available)));
+    push("wildcards (announced)", text(flag(info.wildcard_available)));
+    push("shared (announced)", text(flag(info.shared_available)));
+    push(
         "subscription identifiers",
-        flag(info.subscription_ids_available),
-        how,
-    ));
-    out.push(row(
+        text(flag(info.subscription_ids_available)),
+    );
+    push(
         "topic alias maximum",
-        info.topic_alias_max.unwrap_or(0).to_string(),
-        how,
-    ));
-    out.push(row(
+        (
+            info.topic_alias_max.unwrap_or(0).to_string(),
+            how(info.topic_alias_max.is_some()),
+        ),
+    );
+    push(
         "receive maximum",
-        info.receive_max.unwrap_or(u16::MAX).to_string(),
-        how,
-    ));
-    out.push(row(
+        (
+            info.receive_max.unwrap_or(u16::MAX).to_string(),
+            how(info.receive_max.is_some()),
+        ),
+    );
+    push(
         "maximum packet size",
-        info.max_packet_size.map_or_else(
-            || "no limit announced".into(),
-            |m| crate::size::human(u64::from(m)),
+        (
+            info.max_packet_size
+                .map_or_else(|| "no limit".into(), |m| crate::size::human(u64::from(m))),
+            how(info.max_packet_size.is_some()),
         ),
-        how,
-    ));
-    out.push(row(
+    );
+    push(
         "server keep-alive",
-        info.server_keep_alive.map_or_else(
-            || format!("keeps ours ({} s)", opts.keep_alive.as_secs()),
-            |k| format!("overrides ours: {k} s"),
+        (
+            info.server_keep_alive.map_or_else(
+                || format!("keeps ours ({} s)", opts.keep_alive.as_secs()),
+                |k| format!("overrides ours: {k} s"),
+            ),
+            how(info.server_keep_alive.is_some()),
         ),
-        how,
-    ));
+    );
 }
 
 /// An empty client id: does the broker assign one?
