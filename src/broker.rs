@@ -16,6 +16,7 @@ pub mod backoff;
 pub mod cause;
 mod classify;
 pub mod codes;
+mod direct;
 mod emitter;
 pub mod event;
 pub mod events;

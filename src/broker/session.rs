@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rumqttc::v5 as r5;
 use rumqttc::v5::mqttbytes::v5 as b5;
 
+use super::direct::Order;
 use super::event::{Message, MessageProperties, PublishRequest};
 use super::options::{BrokerOptions, MAX_PACKET_SIZE, Protocol, Subscription};
 
@@ -90,8 +92,17 @@ impl From<r5::ClientError> for RequestError {
     }
 }
 
-/// One rumqttc event loop with its client handle.
-pub enum Session {
+/// One rumqttc event loop with its client handle, and the count of incoming packets handled
+/// that lets the pump send QoS 0 messages the short way without overtaking them.
+pub struct Session {
+    machine: Machine,
+    order: Arc<Order>,
+    /// The last event returned came from an incoming packet: the next poll means the
+    /// supervisor has handled it.
+    incoming_out: bool,
+}
+
+enum Machine {
     V311 {
         eventloop: Box<rumqttc::EventLoop>,
         client: rumqttc::AsyncClient,
@@ -131,7 +142,44 @@ fn timeout_secs(d: Duration) -> u64 {
 
 impl Session {
     /// A session that connects to the local socket at `socket`.
-    pub fn new(opts: &BrokerOptions, protocol: Protocol, socket: &Path) -> Self {
+    pub fn new(opts: &BrokerOptions, protocol: Protocol, socket: &Path, order: Arc<Order>) -> Self {
+        Self {
+            machine: Machine::new(opts, protocol, socket),
+            order,
+            incoming_out: false,
+        }
+    }
+
+    /// The next event. Never blocks on anything but rumqttc itself.
+    pub async fn poll(&mut self) -> Result<SessionEvent, SessionError> {
+        if std::mem::take(&mut self.incoming_out) {
+            self.order.handled_one();
+        }
+        let (event, incoming) = match &mut self.machine {
+            Machine::V311 { eventloop, .. } => match eventloop.poll().await {
+                Ok(event) => {
+                    let incoming = matches!(event, rumqttc::Event::Incoming(_));
+                    (Ok(convert_v4(event)), incoming)
+                }
+                Err(e) => (Err(error_v4(e)), false),
+            },
+            Machine::V5 {
+                eventloop, aliases, ..
+            } => match eventloop.poll().await {
+                Ok(event) => {
+                    let incoming = matches!(event, r5::Event::Incoming(_));
+                    (Ok(convert_v5(event, aliases)), incoming)
+                }
+                Err(e) => (Err(error_v5(e)), false),
+            },
+        };
+        self.incoming_out = incoming;
+        event
+    }
+}
+
+impl Machine {
+    fn new(opts: &BrokerOptions, protocol: Protocol, socket: &Path) -> Self {
         let path = socket.to_string_lossy().into_owned();
         match protocol {
             Protocol::V311 => {
@@ -158,7 +206,7 @@ impl Session {
                 eventloop
                     .network_options
                     .set_connection_timeout(timeout_secs(opts.connect_timeout));
-                Session::V311 {
+                Machine::V311 {
                     eventloop: Box::new(eventloop),
                     client,
                 }
@@ -185,7 +233,7 @@ impl Session {
                     o.set_last_will(will_v5(w));
                 }
                 let (client, eventloop) = r5::AsyncClient::new(o, REQUEST_CAPACITY);
-                Session::V5 {
+                Machine::V5 {
                     eventloop: Box::new(eventloop),
                     client,
                     aliases: HashMap::new(),
@@ -193,35 +241,21 @@ impl Session {
             }
         }
     }
+}
 
-    /// The next event. Never blocks on anything but rumqttc itself.
-    pub async fn poll(&mut self) -> Result<SessionEvent, SessionError> {
-        match self {
-            Session::V311 { eventloop, .. } => match eventloop.poll().await {
-                Ok(event) => Ok(convert_v4(event)),
-                Err(e) => Err(error_v4(e)),
-            },
-            Session::V5 {
-                eventloop, aliases, ..
-            } => match eventloop.poll().await {
-                Ok(event) => Ok(convert_v5(event, aliases)),
-                Err(e) => Err(error_v5(e)),
-            },
-        }
-    }
-
+impl Session {
     pub fn subscribe(&self, subs: &[Subscription]) -> Result<(), RequestError> {
         if subs.is_empty() {
             return Ok(());
         }
-        match self {
-            Session::V311 { client, .. } => client
+        match &self.machine {
+            Machine::V311 { client, .. } => client
                 .try_subscribe_many(
                     subs.iter()
                         .map(|s| rumqttc::SubscribeFilter::new(s.filter.clone(), qos_v4(s.qos))),
                 )
                 .map_err(RequestError::from),
-            Session::V5 { client, .. } => client
+            Machine::V5 { client, .. } => client
                 .try_subscribe_many(subs.iter().map(|s| {
                     let mut f = b5::Filter::new(s.filter.clone(), qos_v5(s.qos));
                     f.nolocal = s.no_local;
@@ -238,8 +272,8 @@ impl Session {
     }
 
     pub fn publish(&self, req: &PublishRequest) -> Result<(), RequestError> {
-        match self {
-            Session::V311 { client, .. } => client
+        match &self.machine {
+            Machine::V311 { client, .. } => client
                 .try_publish(
                     req.topic.clone(),
                     qos_v4(req.qos),
@@ -247,7 +281,7 @@ impl Session {
                     req.payload.to_vec(),
                 )
                 .map_err(RequestError::from),
-            Session::V5 { client, .. } => {
+            Machine::V5 { client, .. } => {
                 let props = req.properties.as_ref().map(to_publish_properties);
                 let topic = req.topic.clone();
                 let qos = qos_v5(req.qos);
@@ -265,20 +299,20 @@ impl Session {
 
     /// Asks for one UNSUBSCRIBE (rumqttc sends one filter per packet).
     pub fn unsubscribe(&self, filter: &str) -> Result<(), RequestError> {
-        match self {
-            Session::V311 { client, .. } => client
+        match &self.machine {
+            Machine::V311 { client, .. } => client
                 .try_unsubscribe(filter.to_string())
                 .map_err(RequestError::from),
-            Session::V5 { client, .. } => client
+            Machine::V5 { client, .. } => client
                 .try_unsubscribe(filter.to_string())
                 .map_err(RequestError::from),
         }
     }
 
     pub fn disconnect(&self) {
-        let _ = match self {
-            Session::V311 { client, .. } => client.try_disconnect().map_err(|e| e.to_string()),
-            Session::V5 { client, .. } => client.try_disconnect().map_err(|e| e.to_string()),
+        let _ = match &self.machine {
+            Machine::V311 { client, .. } => client.try_disconnect().map_err(|e| e.to_string()),
+            Machine::V5 { client, .. } => client.try_disconnect().map_err(|e| e.to_string()),
         };
     }
 }
@@ -320,16 +354,10 @@ fn convert_v4(event: rumqttc::Event) -> SessionEvent {
         Event::Incoming(Packet::ConnAck(ack)) => SessionEvent::ConnAck {
             session_present: ack.session_present,
         },
-        Event::Incoming(Packet::Publish(p)) => SessionEvent::Message(Message {
-            wire_size: p.size(),
-            topic: p.topic,
-            payload: p.payload,
-            qos: p.qos as u8,
-            retain: p.retain,
-            dup: p.dup,
-            properties: None,
-            received: SystemTime::now(),
-        }),
+        Event::Incoming(Packet::Publish(p)) => {
+            let wire_size = p.size();
+            SessionEvent::Message(message_v4(p, wire_size, SystemTime::now()))
+        }
         Event::Incoming(Packet::SubAck(ack)) => SessionEvent::SubAck {
             pkid: ack.pkid,
             codes: ack
@@ -362,6 +390,59 @@ fn convert_v4(event: rumqttc::Event) -> SessionEvent {
     }
 }
 
+/// Our message from rumqttc's MQTT 3.1.1 PUBLISH.
+pub(super) fn message_v4(p: rumqttc::Publish, wire_size: usize, received: SystemTime) -> Message {
+    Message {
+        wire_size,
+        topic: p.topic,
+        payload: p.payload,
+        qos: p.qos as u8,
+        retain: p.retain,
+        dup: p.dup,
+        properties: None,
+        received,
+    }
+}
+
+/// Our message from rumqttc's MQTT 5 PUBLISH, its topic alias resolved (or learnt).
+pub(super) fn message_v5(
+    p: b5::Publish,
+    wire_size: usize,
+    received: SystemTime,
+    aliases: &mut HashMap<u16, String>,
+) -> Message {
+    let mut topic = String::from_utf8_lossy(&p.topic).into_owned();
+    let properties = p.properties.map(|props| {
+        if let Some(alias) = props.topic_alias {
+            if topic.is_empty() {
+                topic = aliases.get(&alias).cloned().unwrap_or_default();
+            } else {
+                aliases.insert(alias, topic.clone());
+            }
+        }
+        Box::new(MessageProperties {
+            payload_format: props.payload_format_indicator,
+            message_expiry: props.message_expiry_interval,
+            topic_alias: props.topic_alias,
+            content_type: props.content_type,
+            response_topic: props.response_topic,
+            correlation_data: props.correlation_data,
+            user_properties: props.user_properties,
+            subscription_ids: props.subscription_identifiers,
+        })
+    });
+    Message {
+        topic,
+        payload: p.payload,
+        qos: p.qos as u8,
+        retain: p.retain,
+        dup: p.dup,
+        properties: properties.filter(|p| !p.is_empty()),
+        received,
+        wire_size,
+    }
+}
+
 fn unsuback_code_v5(reason: b5::UnsubAckReason) -> u8 {
     use b5::UnsubAckReason as R;
     match reason {
@@ -388,36 +469,7 @@ fn convert_v5(event: r5::Event, aliases: &mut HashMap<u16, String>) -> SessionEv
         }
         Event::Incoming(Packet::Publish(p)) => {
             let wire_size = p.size();
-            let mut topic = String::from_utf8_lossy(&p.topic).into_owned();
-            let properties = p.properties.map(|props| {
-                if let Some(alias) = props.topic_alias {
-                    if topic.is_empty() {
-                        topic = aliases.get(&alias).cloned().unwrap_or_default();
-                    } else {
-                        aliases.insert(alias, topic.clone());
-                    }
-                }
-                Box::new(MessageProperties {
-                    payload_format: props.payload_format_indicator,
-                    message_expiry: props.message_expiry_interval,
-                    topic_alias: props.topic_alias,
-                    content_type: props.content_type,
-                    response_topic: props.response_topic,
-                    correlation_data: props.correlation_data,
-                    user_properties: props.user_properties,
-                    subscription_ids: props.subscription_identifiers,
-                })
-            });
-            SessionEvent::Message(Message {
-                topic,
-                payload: p.payload,
-                qos: p.qos as u8,
-                retain: p.retain,
-                dup: p.dup,
-                properties: properties.filter(|p| !p.is_empty()),
-                received: SystemTime::now(),
-                wire_size,
-            })
+            SessionEvent::Message(message_v5(p, wire_size, SystemTime::now(), aliases))
         }
         Event::Incoming(Packet::SubAck(ack)) => SessionEvent::SubAck {
             pkid: ack.pkid,

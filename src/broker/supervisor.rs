@@ -326,21 +326,10 @@ impl Supervisor {
             Err(end) => return end,
         };
 
-        let (notes_tx, mut notes) = mpsc::unbounded_channel();
-        let ctx = PumpCtx {
-            notes: notes_tx,
-            records: self.opts.packet_log.then(|| self.out.clone()),
-            max_incoming: self.opts.max_packet_size,
-        };
-        let socket = self.socket.clone();
-        let accept_timeout = self.opts.connect_timeout;
-        let pump = tokio::spawn(async move {
-            if let Ok(Ok(local)) = tokio::time::timeout(accept_timeout, socket.accept_own()).await {
-                pump::run(local, upstream, ctx).await;
-            }
-        });
+        let order = Arc::new(super::direct::Order::default());
+        let (pump, mut notes) = self.start_pump(upstream, &order);
 
-        let mut session = Session::new(&self.opts, self.protocol, self.socket.path());
+        let mut session = Session::new(&self.opts, self.protocol, self.socket.path(), order);
         let connack_started = Instant::now();
         let wait = self.connack_wait();
         let first = tokio::select! {
@@ -415,6 +404,30 @@ impl Supervisor {
         drop(session);
         let _ = tokio::time::timeout(Duration::from_secs(3), pump).await;
         end
+    }
+
+    /// The pump between rumqttc's local socket and the broker, once rumqttc connects to it.
+    fn start_pump(
+        &self,
+        upstream: stages::Upstream,
+        order: &Arc<super::direct::Order>,
+    ) -> (tokio::task::JoinHandle<()>, mpsc::UnboundedReceiver<Note>) {
+        let (notes_tx, notes) = mpsc::unbounded_channel();
+        let ctx = PumpCtx {
+            notes: notes_tx,
+            records: self.opts.packet_log.then(|| self.out.clone()),
+            max_incoming: self.opts.max_packet_size,
+            out: self.out.clone(),
+            order: order.clone(),
+        };
+        let socket = self.socket.clone();
+        let accept_timeout = self.opts.connect_timeout;
+        let pump = tokio::spawn(async move {
+            if let Ok(Ok(local)) = tokio::time::timeout(accept_timeout, socket.accept_own()).await {
+                pump::run(local, upstream, ctx).await;
+            }
+        });
+        (pump, notes)
     }
 
     /// Runs the DNS → TCP → TLS → WebSocket stages, reporting each one.

@@ -257,3 +257,56 @@ async fn packet_log_records_every_packet_with_wire_sizes() {
     assert_eq!(publish.2, 16);
     assert_eq!(publish.3.as_deref(), Some("pl/x"));
 }
+
+/// QoS 0 messages take a short way past rumqttc (`broker::direct`); they must still arrive in
+/// the order the broker sent them among QoS 1 ones, and never before the SUBACK that precedes
+/// them on the wire.
+async fn order_kept(broker: &TestBroker, version: MqttVersion) {
+    let url = broker.url(version);
+    let name = broker.name();
+    let publisher = connected(options(&url, version)).await;
+    publisher
+        .publish(request("order/温度/kept", "retained", 0, true))
+        .await;
+    let mut sub = mqscope::broker::BrokerHandle::spawn(subscribing(
+        options(&url, version),
+        "order/温度/#",
+        1,
+    ))
+    .unwrap();
+    let seen = until(&mut sub, 10, |e| matches!(e, BrokerEvent::Message(_))).await;
+    // `until` stopped at the first message: the SUBACK's event must be before it.
+    assert!(
+        seen.iter().any(super::is_subscribed),
+        "{name}: the retained message came before the SUBACK's event: {seen:#?}"
+    );
+    // Batches of 25 without waiting for each PUBACK: `join_all` polls up to 30 futures in
+    // order, so each batch is handed over in order while its acks are still out.
+    for batch in 0..12u32 {
+        let sends = (batch * 25..(batch + 1) * 25).map(|i| {
+            let qos = u8::from(i % 7 == 3);
+            publisher.publish(request("order/温度/x", i.to_string(), qos, false))
+        });
+        futures_util::future::join_all(sends).await;
+    }
+    let got = messages(&mut sub, 300).await;
+    let order: Vec<u32> = got
+        .iter()
+        .map(|m| std::str::from_utf8(&m.payload).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(order, (0..300).collect::<Vec<_>>(), "{name} {version:?}");
+    publisher
+        .publish(request("order/温度/kept", "", 0, true))
+        .await;
+    publisher.shutdown().await;
+    sub.shutdown().await;
+}
+
+#[tokio::test]
+async fn qos0_and_qos1_messages_keep_their_order_on_every_broker() {
+    for broker in TestBroker::all() {
+        for version in [MqttVersion::V5, MqttVersion::V311] {
+            order_kept(&broker, version).await;
+        }
+    }
+}
