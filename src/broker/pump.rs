@@ -159,9 +159,9 @@ async fn inbound<R: AsyncRead + Unpin>(
 
 /// Between two reads. Under a flood a read that returns at once holds one or two messages,
 /// and its syscall, wake-up and ACK cost more than the message: waiting [`COALESCE`] lets the
-/// next read take hundreds (a few per cent of the CPU a message costs, measured with
-/// `perf stat` on `mqscope sub`). A read that had to wait for its data adds no delay, so a
-/// quiet link sees each message at once; a read that filled half the buffer reads on.
+/// next read take hundreds (`mqscope sub` on 1M messages: 709k reads before, 2.2k after). A
+/// read that had to wait for its data adds no delay, so a quiet link sees each message at
+/// once; a read that filled half the buffer reads on.
 async fn pace(n: usize, asked: Instant) {
     if n >= READ_CHUNK / 2 {
         return;
