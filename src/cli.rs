@@ -94,6 +94,42 @@ pub struct DecodeArgs {
     pub proto_path: Vec<PathBuf>,
 }
 
+/// Alert rules and JSON Schema checks: shared by the explorer, `watch` and `sub --anomalies`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AlertArgs {
+    /// Alert when EXPR (the filter language) becomes true on a topic matching FILTER, once,
+    /// and again when it clears: 'plant/+/temp: t > 80; for=30s; name=boiler hot;
+    /// severity=critical' (for=, name=, severity=info|warning|critical optional; repeatable;
+    /// after the config file's [[rules]])
+    #[arg(long = "rule", value_name = "'FILTER: EXPR[; for=DURATION]…'", value_parser = parse_rule)]
+    pub rules: Vec<crate::alert::Rule>,
+
+    /// Check every payload on topics matching FILTER against a JSON Schema file (draft
+    /// 2020-12 or 7; $refs must stay inside the file; repeatable; after [[schemas]])
+    #[arg(long = "schema", value_name = "FILTER=PATH.json", value_parser = parse_schema)]
+    pub schemas: Vec<crate::alert::SchemaEntry>,
+}
+
+/// `--rule`: compiled once; an error names its part and points at its column.
+fn parse_rule(text: &str) -> Result<crate::alert::Rule, String> {
+    crate::alert::Rule::parse(text).map_err(|e| match e.column {
+        Some(column) => {
+            let pad = " ".repeat(crate::width::of(
+                &text.chars().take(column - 1).collect::<String>(),
+            ));
+            format!("{e}\n    {text}\n    {pad}^")
+        }
+        None => e.to_string(),
+    })
+}
+
+/// `--schema FILTER=PATH`: the file is read and compiled now, so a bad one is a usage error.
+fn parse_schema(text: &str) -> Result<crate::alert::SchemaEntry, String> {
+    let entry = crate::alert::spec::parse_schema_flag(text)?;
+    crate::alert::Schema::load(&entry.filter, &entry.schema)?;
+    Ok(entry)
+}
+
 /// The explorer (no subcommand).
 #[derive(Debug, Clone, Args)]
 pub struct TuiArgs {
@@ -105,6 +141,9 @@ pub struct TuiArgs {
 
     #[command(flatten)]
     pub decode: DecodeArgs,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 
     /// Also subscribe to $SYS/# (broker statistics)
     #[arg(long)]
@@ -122,6 +161,7 @@ pub struct TuiArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "one value, parsed once at start")]
 pub enum Mode {
     /// Subscribe and print messages (like mosquitto_sub -v), with connection events.
     Sub(SubArgs),
@@ -181,6 +221,9 @@ pub struct WatchArgs {
     /// Raise nothing for topics matching this filter (repeatable)
     #[arg(long, value_name = "FILTER", value_parser = crate::topic::parse_filter)]
     pub mute: Vec<String>,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 
     /// Exit (code 0) after this many seconds from the first CONNACK
     #[arg(short = 'W', long = "timeout", value_name = "SECS",
@@ -614,6 +657,18 @@ pub struct SubArgs {
 
     #[command(flatten)]
     pub decode: DecodeArgs,
+
+    /// Rules and schema checks, printed among the messages like anomalies (they imply
+    /// --anomalies)
+    #[command(flatten)]
+    pub alerts: AlertArgs,
+}
+
+impl SubArgs {
+    /// `--anomalies`, which `--rule` and `--schema` imply.
+    pub fn watching(&self) -> bool {
+        self.anomalies || !self.alerts.rules.is_empty() || !self.alerts.schemas.is_empty()
+    }
 }
 
 /// `mqscope decode`

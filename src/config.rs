@@ -2,6 +2,7 @@
 //! layered over them. Saved brokers (profiles), key overrides and the theme live here.
 //! Passwords do not: a profile names where its password comes from.
 
+pub mod alerts;
 pub mod apply;
 pub mod cloud;
 pub mod decoders;
@@ -39,6 +40,12 @@ pub struct Config {
     /// Payload decoders per topic filter, first match wins (after the command line's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decoders: Vec<DecoderEntry>,
+    /// Alert rules: a filter and an expression, fired once when it becomes true.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<crate::alert::RuleEntry>,
+    /// JSON Schema checks per topic filter.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schemas: Vec<crate::alert::SchemaEntry>,
 }
 
 /// One `[[decoders]]` entry: a topic filter and what decodes it (`--decode`'s right side).
@@ -185,6 +192,12 @@ pub struct Profile {
     /// Payload decoders for this broker, ahead of the file's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decoders: Vec<DecoderEntry>,
+    /// Alert rules for this broker, ahead of the file's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<crate::alert::RuleEntry>,
+    /// JSON Schema checks for this broker, ahead of the file's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schemas: Vec<crate::alert::SchemaEntry>,
     /// Series pinned to the explorer's charts pane (`+`), saved with the profile.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pins: Vec<PinEntry>,
@@ -216,6 +229,8 @@ impl std::fmt::Debug for Profile {
             .field("max_memory", &self.max_memory)
             .field("watch", &self.watch)
             .field("decoders", &self.decoders)
+            .field("rules", &self.rules)
+            .field("schemas", &self.schemas)
             .field("pins", &self.pins)
             .field("will", &self.will)
             .field("proxy", &self.proxy)
@@ -324,6 +339,8 @@ impl Config {
         self.profiles.extend(other.profiles);
         self.watch.extend(other.watch);
         self.decoders.extend(other.decoders);
+        self.rules.extend(other.rules);
+        self.schemas.extend(other.schemas);
         self
     }
 
@@ -392,8 +409,14 @@ impl Config {
                 return fail(format!("decoders[{i}].decoder"), why);
             }
         }
+        if let Err((key, why)) = alerts::check(&self.rules, &self.schemas, "") {
+            return fail(key, why);
+        }
         for (name, p) in &self.profiles {
             let key = |k: &str| format!("profiles.{name}.{k}");
+            if let Err((k, why)) = alerts::check(&p.rules, &p.schemas, &key("")) {
+                return fail(k, why);
+            }
             if let Err((k, why)) = crate::watch::Rules::compile(&p.watch, &key("watch")) {
                 return fail(k, why);
             }

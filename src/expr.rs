@@ -107,6 +107,8 @@ pub struct Expr {
     payload: bool,
     /// The paths it reads, to read only those out of a payload.
     paths: prune::Tree,
+    /// The same, as written, first use first (for [`Expr::values`]).
+    listed: Vec<Path>,
 }
 
 impl Expr {
@@ -120,13 +122,22 @@ impl Expr {
             return Err(p.error(&format!("`{c}` here: expected `and`, `or` or the end")));
         }
         let payload = uses_payload(&root);
+        let mut listed = Vec::new();
+        collect_paths(&root, &mut |p: &Path| {
+            if !listed.contains(p) {
+                listed.push(p.clone());
+            }
+        });
         let mut paths = prune::Tree::default();
-        collect_paths(&root, &mut paths);
+        for p in &listed {
+            paths.add(p);
+        }
         Ok(Self {
             text: text.to_string(),
             root,
             payload,
             paths,
+            listed,
         })
     }
 
@@ -139,6 +150,17 @@ impl Expr {
     /// Whether evaluating needs the payload's value (a path, `exists`), not the topic only.
     pub fn uses_payload(&self) -> bool {
         self.payload
+    }
+
+    /// What the expression read in a value: the value on its one path, or an object of
+    /// path → value when it reads several (`null` for a path that is not there).
+    pub fn values(&self, value: Option<&Value>) -> Value {
+        let get = |p: &Path| value.and_then(|v| p.get(v)).cloned().unwrap_or(Value::Null);
+        match self.listed.as_slice() {
+            [] => Value::Null,
+            [one] => get(one),
+            many => Value::Object(many.iter().map(|p| (p.text.clone(), get(p))).collect()),
+        }
     }
 
     /// Whether a message matches: its topic, and its JSON value when it has one.
@@ -157,21 +179,21 @@ fn uses_payload(node: &Node) -> bool {
     }
 }
 
-fn collect_paths(node: &Node, tree: &mut prune::Tree) {
+fn collect_paths(node: &Node, found: &mut impl FnMut(&Path)) {
     let mut operand = |o: &Operand| {
         if let Operand::Path(p) = o {
-            tree.add(p);
+            found(p);
         }
     };
     match node {
-        Node::Or(v) | Node::And(v) => v.iter().for_each(|n| collect_paths(n, tree)),
-        Node::Not(n) => collect_paths(n, tree),
+        Node::Or(v) | Node::And(v) => v.iter().for_each(|n| collect_paths(n, found)),
+        Node::Not(n) => collect_paths(n, found),
         Node::Cmp(a, _, b) => {
             operand(a);
             operand(b);
         }
         Node::Truthy(a) => operand(a),
-        Node::Exists(p) => tree.add(p),
+        Node::Exists(p) => found(p),
     }
 }
 

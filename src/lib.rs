@@ -1,6 +1,7 @@
 //! mqscope: explore and debug MQTT. The library holds everything but the binary's entry point,
 //! so tests and headless modes use the same core as the TUI.
 
+pub mod alert;
 pub mod broker;
 pub mod cli;
 pub mod config;

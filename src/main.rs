@@ -65,8 +65,8 @@ fn main() -> ExitCode {
         return fail(&e.into());
     }
     let mut settings = mqscope::tui::settings::Settings::from_config(&config, cli.profile.clone());
-    match decoders(&cli, &config) {
-        Ok(d) => settings.decoders = d,
+    match decoders(&cli, &config).and_then(|d| Ok((d, alerts(&cli, &config)?))) {
+        Ok((d, a)) => (settings.decoders, settings.alerts) = (d, a),
         Err(e) => return fail(&e.into()),
     }
     // One thread: the pump, rumqttc and the output hand messages to each other without
@@ -81,14 +81,17 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.mode {
             Some(Mode::Sub(args)) => {
-                headless::sub::run(args, settings.watch, settings.decoders).await
+                let watch = (settings.watch, settings.alerts);
+                headless::sub::run(args, watch, settings.decoders).await
             }
             Some(Mode::Decode(args)) => headless::decode::run(&args, &settings.decoders),
-            Some(Mode::Watch(args)) => headless::watch::run(args, settings.watch).await,
+            Some(Mode::Watch(args)) => {
+                headless::watch::run(args, settings.watch, settings.alerts).await
+            }
             Some(Mode::Pub(args)) => until_signal(headless::publish::run(args)).await,
             Some(Mode::Doctor(args)) => until_signal(Box::pin(headless::doctor::run(args))).await,
             Some(Mode::CleanRetained(args)) => until_signal(headless::clean::run(args)).await,
-            Some(Mode::Demo(args)) => mqscope::demo::run(args, ring, settings).await,
+            Some(Mode::Demo(args)) => Box::pin(mqscope::demo::run(args, ring, settings)).await,
             Some(Mode::Proxy(args)) if proxy_screen => {
                 let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
                     mqscope::tui::theme::Theme::plain()
@@ -129,6 +132,22 @@ fn decoders(
     };
     let path = mqscope::config::path();
     mqscope::config::decoders::build(args, config, cli.profile.as_deref(), path.as_deref())
+}
+
+/// The alert rules and schema checks of the modes that raise alerts (schema files read now).
+fn alerts(
+    cli: &Cli,
+    config: &mqscope::config::Config,
+) -> Result<mqscope::alert::Alerts, UsageError> {
+    let args = match &cli.mode {
+        None => &cli.tui.alerts,
+        Some(Mode::Sub(a)) if a.watching() => &a.alerts,
+        Some(Mode::Watch(a)) => &a.alerts,
+        Some(Mode::Demo(_) | Mode::Open(_)) => &mqscope::cli::AlertArgs::default(),
+        _ => return Ok(mqscope::alert::Alerts::default()),
+    };
+    let path = mqscope::config::path();
+    mqscope::config::alerts::build(args, config, cli.profile.as_deref(), path.as_deref())
 }
 
 /// Runs a short mode, or ends it on SIGINT, SIGTERM or SIGHUP with 128 + the signal: the

@@ -4,6 +4,7 @@
 pub mod decode;
 mod diff;
 mod highlight;
+pub mod xml;
 
 use bytes::Bytes;
 
@@ -38,6 +39,7 @@ pub enum Mode {
     Auto,
     Text,
     Json,
+    Xml,
     Hex,
 }
 
@@ -47,18 +49,26 @@ impl Mode {
             Mode::Auto => "auto",
             Mode::Text => "text",
             Mode::Json => "json",
+            Mode::Xml => "xml",
             Mode::Hex => "hex",
+        }
+    }
+
+    /// The next view for `v`: the XML view only when the payload is XML.
+    #[must_use]
+    pub fn next_for(self, xml: bool) -> Self {
+        match self {
+            Mode::Auto => Mode::Text,
+            Mode::Text => Mode::Json,
+            Mode::Json if xml => Mode::Xml,
+            Mode::Json | Mode::Xml => Mode::Hex,
+            Mode::Hex => Mode::Auto,
         }
     }
 
     #[must_use]
     pub fn next(self) -> Self {
-        match self {
-            Mode::Auto => Mode::Text,
-            Mode::Text => Mode::Json,
-            Mode::Json => Mode::Hex,
-            Mode::Hex => Mode::Auto,
-        }
+        self.next_for(false)
     }
 }
 
@@ -109,6 +119,8 @@ pub fn text_kind(text: &str) -> Kind {
 pub enum Shown {
     Json,
     Text,
+    /// Pretty-printed XML (escaped like text).
+    Xml,
     Hex,
 }
 
@@ -134,7 +146,19 @@ impl PayloadView {
         // A huge payload is classified and decoded by its head only (cut at a character).
         let head = window(&bytes);
         let kind = classify(head);
+        // XML is told apart from text only where it matters: auto and the XML view.
+        let candidate = matches!(mode, Mode::Auto | Mode::Xml)
+            && kind == Kind::Text
+            && head.len() == bytes.len()
+            && bytes.len() <= PRETTY_LIMIT
+            && is_xml_start(head);
+        let pretty_xml = candidate
+            .then(|| std::str::from_utf8(head).ok().and_then(xml::pretty))
+            .flatten();
         let (shown, note) = match (mode, kind) {
+            (Mode::Auto | Mode::Xml, _) if pretty_xml.is_some() => (Shown::Xml, None),
+            (Mode::Xml, Kind::Binary) => (Shown::Hex, Some("not XML: shown as hex")),
+            (Mode::Xml, _) => (Shown::Text, Some("not well-formed XML: shown as text")),
             (Mode::Hex, _) | (Mode::Auto, Kind::Binary) => (Shown::Hex, None),
             (Mode::Auto, Kind::Json) => (Shown::Json, None),
             (Mode::Json, Kind::Json) => (Shown::Json, None),
@@ -155,6 +179,10 @@ impl PayloadView {
                 .and_then(|v| serde_json::to_string_pretty(&v).ok())
                 .unwrap_or_default(),
             Shown::Text => crate::sanitize::block(head).into_owned(),
+            // Broker text: escaped like any other before it reaches the screen.
+            Shown::Xml => {
+                crate::sanitize::block(pretty_xml.unwrap_or_default().as_bytes()).into_owned()
+            }
             Shown::Hex => String::new(),
         };
         let note = if shown == Shown::Text && head.len() < bytes.len() {
@@ -260,6 +288,20 @@ impl PayloadView {
     pub fn text(&self) -> &str {
         &self.text
     }
+}
+
+fn is_xml_start(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'<')
+}
+
+/// Whether a payload is a well-formed XML document (for `v`'s cycle).
+pub fn looks_like_xml(bytes: &[u8]) -> bool {
+    bytes.len() <= PRETTY_LIMIT
+        && is_xml_start(bytes)
+        && std::str::from_utf8(bytes).is_ok_and(xml::is_xml)
 }
 
 /// Where each line of a text starts.

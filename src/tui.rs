@@ -109,6 +109,7 @@ fn model_with(
         .map(|dir| dir.join("mqscope.log.YYYY-MM-DD").display().to_string());
     model.keymap = settings.keymap;
     model.watch = crate::watch::Watch::new(settings.watch);
+    model.alerts = settings.alerts;
     model.decoders = settings.decoders;
     model.profile.clone_from(&settings.profile);
     model.charts = model::ChartsPane::from_entries(&settings.pins);

@@ -439,6 +439,19 @@ impl Watch {
         self.raise(store, id, kind, at, message, data);
     }
 
+    /// The same, at a given time (an alert the clock raised has no message).
+    pub fn report_at(
+        &mut self,
+        store: &TopicStore,
+        id: NodeId,
+        kind: AnomalyKind,
+        at: SystemTime,
+        message: Option<&StoredMessage>,
+        data: Data,
+    ) {
+        self.raise(store, id, kind, at, message, data);
+    }
+
     fn raise(
         &mut self,
         store: &TopicStore,

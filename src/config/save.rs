@@ -134,6 +134,72 @@ pub fn save_pins(path: &Path, name: &str, pins: &[super::PinEntry]) -> Result<()
     write_private(path, &doc.to_string()).map_err(io(path))
 }
 
+/// Replaces the `[[rules]]` and `[[schemas]]` of profile `name` in the file at `path`
+/// (nothing else in the file changes).
+pub fn save_alerts(
+    path: &Path,
+    name: &str,
+    rules: &[crate::alert::RuleEntry],
+    schemas: &[crate::alert::SchemaEntry],
+) -> Result<(), SaveError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|source| SaveError::NotToml {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let profile = doc
+        .get_mut("profiles")
+        .and_then(toml_edit::Item::as_table_mut)
+        .ok_or_else(|| SaveError::ProfilesNotATable {
+            path: path.to_path_buf(),
+        })?
+        .get_mut(name)
+        .and_then(toml_edit::Item::as_table_mut)
+        .ok_or_else(|| SaveError::NoProfile {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+        })?;
+    profile.remove("rules");
+    profile.remove("schemas");
+    if !rules.is_empty() {
+        let mut list = toml_edit::ArrayOfTables::new();
+        for r in rules {
+            let mut t = toml_edit::Table::new();
+            t.insert("filter", toml_edit::value(r.filter.as_str()));
+            t.insert("when", toml_edit::value(r.when.as_str()));
+            let optional = [
+                ("name", &r.name),
+                ("severity", &r.severity),
+                ("for", &r.hold),
+            ];
+            for (key, value) in optional {
+                if let Some(v) = value {
+                    t.insert(key, toml_edit::value(v.as_str()));
+                }
+            }
+            if r.muted {
+                t.insert("muted", toml_edit::value(true));
+            }
+            list.push(t);
+        }
+        profile.insert("rules", toml_edit::Item::ArrayOfTables(list));
+    }
+    if !schemas.is_empty() {
+        let mut list = toml_edit::ArrayOfTables::new();
+        for s in schemas {
+            let mut t = toml_edit::Table::new();
+            t.insert("filter", toml_edit::value(s.filter.as_str()));
+            t.insert(
+                "schema",
+                toml_edit::value(s.schema.to_string_lossy().as_ref()),
+            );
+            list.push(t);
+        }
+        profile.insert("schemas", toml_edit::Item::ArrayOfTables(list));
+    }
+    write_private(path, &doc.to_string()).map_err(io(path))
+}
+
 /// Adds a cloud broker's commented profile, named `name`, at the end of the file at `path`
 /// (created from the documented starter when missing); an existing profile of that name is
 /// left alone and the call fails.

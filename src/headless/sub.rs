@@ -19,7 +19,7 @@ const BATCH: usize = 4096;
 
 pub async fn run(
     args: SubArgs,
-    rules: crate::watch::Rules,
+    (rules, alerts): (crate::watch::Rules, crate::alert::Alerts),
     decoders: Decoders,
 ) -> anyhow::Result<ExitCode> {
     let mut opts = args.connect.to_options()?;
@@ -35,7 +35,9 @@ pub async fn run(
         escape,
         printed: 0,
         connack_elapsed: None,
-        watcher: args.anomalies.then(|| super::watch::Watcher::new(rules)),
+        watcher: args
+            .watching()
+            .then(|| super::watch::Watcher::with_alerts(rules, alerts)),
         decoders,
         sparkplug: crate::payload::decode::sparkplug::Sparkplug::default(),
     };

@@ -23,13 +23,20 @@ pub const EXIT_ANOMALY: u8 = 3;
 pub struct Watcher {
     store: TopicStore,
     watch: Watch,
+    alerts: crate::alert::Alerts,
     /// The newest anomaly already handed out.
     seen: u64,
 }
 
 impl Watcher {
     pub fn new(rules: Rules) -> Self {
+        Self::with_alerts(rules, crate::alert::Alerts::default())
+    }
+
+    /// With the user's rules and schema checks beside the watch.
+    pub fn with_alerts(rules: Rules, alerts: crate::alert::Alerts) -> Self {
         Self {
+            alerts,
             store: TopicStore::new(Limits {
                 history: 3,
                 topic_bytes: 1 << 20,
@@ -52,11 +59,13 @@ impl Watcher {
     fn message(&mut self, m: &Message) {
         if let Inserted::Existing(id) | Inserted::NewTopic(id) = self.store.insert(m) {
             self.watch.observe(&self.store, id);
+            self.alerts.observe(&self.store, id, &mut self.watch);
         }
     }
 
     pub fn tick(&mut self, now: SystemTime) {
         self.watch.tick(&self.store, now);
+        self.alerts.tick(&self.store, now, &mut self.watch);
         self.store.set_external_bytes(self.watch.heap_bytes());
     }
 
@@ -119,13 +128,17 @@ fn subscriptions(args: &WatchArgs) -> Vec<Subscription> {
         .collect()
 }
 
-pub async fn run(args: WatchArgs, rules: Rules) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    args: WatchArgs,
+    rules: Rules,
+    alerts: crate::alert::Alerts,
+) -> anyhow::Result<ExitCode> {
     let mut opts = args.connect.to_options()?;
     super::warn_if_insecure(&opts);
     opts.subscriptions = subscriptions(&args);
     let mut handle =
         BrokerHandle::spawn(opts).map_err(|c| anyhow::Error::from(crate::broker::Fatal(c)))?;
-    let mut watcher = Watcher::new(rules);
+    let mut watcher = Watcher::with_alerts(rules, alerts);
     for filter in &args.mute {
         watcher.mute(filter);
     }

@@ -10,6 +10,8 @@ pub enum TokenKind {
     Literal,
     Punct,
     Space,
+    /// Character data between XML tags.
+    Text,
 }
 
 /// A piece of a line with its kind.

@@ -3,6 +3,7 @@
 //! gets every key (see `model::dialogs`); what it decides leaves as commands.
 
 pub mod publish;
+pub mod rules;
 pub mod subs;
 
 use bytes::Bytes;
@@ -35,6 +36,8 @@ pub enum Dialog {
     SeekTo {
         text: String,
     },
+    /// The alert rules and schema checks.
+    Rules(rules::RulesDialog),
 }
 
 /// What a key did to a one-line input.

@@ -103,6 +103,11 @@ impl Effects {
                 });
             }
             Command::SaveProfile { name, pins } => self.save_profile(name, pins),
+            Command::SaveAlerts {
+                profile,
+                rules,
+                schemas,
+            } => self.save_alerts(profile, rules, schemas),
             Command::Save { path, bytes } => {
                 let (path, bytes, replies) = (path.clone(), bytes.clone(), self.replies.clone());
                 tokio::spawn(async move {
@@ -132,6 +137,34 @@ impl Effects {
             } else {
                 let profile = crate::config::Profile { pins, ..profile };
                 saved_profile_text(&path, &name, &profile)
+            };
+            let _ = replies.blocking_send(Msg::Notice(text));
+        });
+    }
+
+    /// Replaces the opened profile's `[[rules]]` and `[[schemas]]`, off the UI task.
+    fn save_alerts(
+        &self,
+        name: &str,
+        rules: &[crate::alert::RuleEntry],
+        schemas: &[crate::alert::SchemaEntry],
+    ) {
+        let Some((path, _)) = self.profile.clone() else {
+            let text = "no config directory on this system: set MQSCOPE_CONFIG";
+            let _ = self.replies.try_send(Msg::Notice(text.into()));
+            return;
+        };
+        let (name, rules, schemas) = (name.to_string(), rules.to_vec(), schemas.to_vec());
+        let replies = self.replies.clone();
+        tokio::task::spawn_blocking(move || {
+            let text = match crate::config::save::save_alerts(&path, &name, &rules, &schemas) {
+                Ok(()) => format!(
+                    "saved {} rules and {} schema checks with profile {name} (in {})",
+                    rules.len(),
+                    schemas.len(),
+                    path.display()
+                ),
+                Err(why) => format!("rules not saved: {why}"),
             };
             let _ = replies.blocking_send(Msg::Notice(text));
         });

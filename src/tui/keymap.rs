@@ -105,7 +105,7 @@ actions! {
     PageDown => "page_down", "page down";
     Filter => "filter", "filter topics (text or +/# filter)";
     ClearFilter => "clear_filter", "clear filter";
-    CycleView => "cycle_view", "view: auto/text/json/hex";
+    CycleView => "cycle_view", "view: auto/text/json/xml/hex";
     ToggleDiff => "toggle_diff", "diff to previous message";
     OlderMessage => "older_message", "older message";
     NewerMessage => "newer_message", "newer message";
@@ -122,6 +122,7 @@ actions! {
     Publish => "publish", "publish (topic from selection)";
     Republish => "republish", "republish the shown message";
     Subscriptions => "subscriptions", "subscriptions: list/add/remove";
+    Rules => "rules", "alert rules and schema checks: list/add/edit/mute/remove/save";
     ClearRetained => "clear_retained", "clear retained at and below";
     CopyTopic => "copy_topic", "copy topic (OSC 52)";
     Record => "record", "record the session to a file / stop";
@@ -296,6 +297,7 @@ impl Default for Keymap {
                 b(G, Key::ch('P'), A::Publish),
                 b(G, Key::ch('R'), A::Republish),
                 b(G, Key::ch('s'), A::Subscriptions),
+                b(G, Key::ch('!'), A::Rules),
                 b(G, Key::ch('Y'), A::CopyTopic),
                 b(G, Key::ch('J'), A::CopyMessage),
                 b(G, Key::ch('w'), A::SavePayload),

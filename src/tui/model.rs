@@ -123,6 +123,13 @@ pub enum Command {
         name: String,
         pins: Vec<crate::config::PinEntry>,
     },
+    /// Replace the rules and schema checks of the profile the explorer was opened with; the
+    /// result comes back as `Msg::Notice`.
+    SaveAlerts {
+        profile: String,
+        rules: Vec<crate::alert::RuleEntry>,
+        schemas: Vec<crate::alert::SchemaEntry>,
+    },
     /// Play, pause, speed up or seek the recording being played.
     Playback(crate::source::Control),
     /// Record the session from now on into this file.
@@ -243,6 +250,8 @@ pub struct Model {
     pub tls_unverified: bool,
     /// Expectations per topic and the anomalies that broke them.
     pub watch: crate::watch::Watch,
+    /// The user's rules and schema checks, raised through the watch.
+    pub alerts: crate::alert::Alerts,
     pub anomalies: AnomaliesPane,
     /// A recording is being played, not a live connection: where it stands.
     pub playback: Option<crate::source::PlaybackStatus>,
@@ -298,6 +307,7 @@ impl Model {
             profile: None,
             tls_unverified: false,
             watch: crate::watch::Watch::default(),
+            alerts: crate::alert::Alerts::default(),
             anomalies: AnomaliesPane::default(),
             playback: None,
             recording: None,
@@ -488,10 +498,16 @@ pub fn act(model: &mut Model, action: Action) -> Vec<Command> {
         Action::Publish => dialogs::open_publish(model),
         Action::Republish => dialogs::open_republish(model),
         Action::Subscriptions => dialogs::open_subscriptions(model),
+        Action::Rules => dialogs::open_rules(model),
         Action::ClearRetained => dialogs::open_clean(model),
         Action::SaveProfile => dialogs::open_save_profile(model),
         Action::CycleView => {
-            model.inspector.mode = model.inspector.mode.next();
+            let xml = model
+                .selected()
+                .zip(model.shown_index())
+                .and_then(|(id, i)| model.store.node(id).history().get(i))
+                .is_some_and(|m| crate::payload::looks_like_xml(&m.payload));
+            model.inspector.mode = model.inspector.mode.next_for(xml);
             model.inspector.scroll = 0;
         }
         Action::ToggleDiff => {

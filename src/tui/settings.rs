@@ -22,6 +22,9 @@ pub struct Settings {
     pub decoders: crate::payload::decode::Decoders,
     /// The profile's pinned series.
     pub pins: Vec<crate::config::PinEntry>,
+    /// Alert rules and schema checks (the profile's, the file's, the command line's), built
+    /// by the caller.
+    pub alerts: crate::alert::Alerts,
 }
 
 impl Default for Settings {
@@ -38,6 +41,7 @@ impl Settings {
             config_path: crate::config::path(),
             watch: config.watch_rules(profile.as_deref()),
             decoders: crate::payload::decode::Decoders::default(),
+            alerts: crate::alert::Alerts::default(),
             pins: profile
                 .as_deref()
                 .and_then(|p| config.profiles.get(p))

@@ -229,6 +229,7 @@ impl Theme {
             TokenKind::Number => self.json_number,
             TokenKind::Literal => self.json_literal,
             TokenKind::Punct | TokenKind::Space => self.json_punct,
+            TokenKind::Text => Style::default(),
         }
     }
 }

@@ -42,6 +42,8 @@ kinds! {
     RateSpike => "rate_spike",
     RateDrop => "rate_drop",
     RetainedChanged => "retained_changed",
+    Rule => "rule",
+    SchemaInvalid => "schema_invalid",
 }
 
 impl AnomalyKind {
@@ -75,16 +77,62 @@ impl AnomalyKind {
 /// The data behind an anomaly, per kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Data {
-    Silent { silent_ms: u64, interval_ms: u64 },
-    Resumed { silent_ms: u64 },
-    Schema { diff: ShapeDiff },
-    Kind { from: Kind, to: Kind },
-    Gap { from: i64, to: i64, missing: i64 },
-    Duplicate { seq: Option<i64>, dup_flag: bool },
-    OutOfOrder { value: i64, after: i64 },
-    Reset { from: i64, to: i64 },
-    Rate { rate: f64, baseline: f64 },
-    Retained { cleared: bool },
+    Silent {
+        silent_ms: u64,
+        interval_ms: u64,
+    },
+    Resumed {
+        silent_ms: u64,
+    },
+    Schema {
+        diff: ShapeDiff,
+    },
+    Kind {
+        from: Kind,
+        to: Kind,
+    },
+    Gap {
+        from: i64,
+        to: i64,
+        missing: i64,
+    },
+    Duplicate {
+        seq: Option<i64>,
+        dup_flag: bool,
+    },
+    OutOfOrder {
+        value: i64,
+        after: i64,
+    },
+    Reset {
+        from: i64,
+        to: i64,
+    },
+    Rate {
+        rate: f64,
+        baseline: f64,
+    },
+    Retained {
+        cleared: bool,
+    },
+    /// A user's rule fired (or cleared), with what its expression read.
+    Rule {
+        name: String,
+        expression: String,
+        severity: &'static str,
+        value: Value,
+        cleared: bool,
+        /// How long the condition had held when it fired.
+        held_ms: u64,
+    },
+    /// A payload failed its topic's JSON Schema.
+    SchemaInvalid {
+        schema: String,
+        instance_path: String,
+        keyword: String,
+        message: String,
+        errors: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +162,66 @@ fn seconds(ms: u64) -> String {
         } else {
             format!("{}h{:02}m", m / 60, m % 60)
         }
+    }
+}
+
+/// The detail line of a rule or schema alert.
+fn alert_detail(data: &Data) -> String {
+    match data {
+        Data::Rule {
+            name,
+            expression,
+            severity,
+            value,
+            cleared,
+            held_ms,
+        } => {
+            let shown = shown_value(value);
+            if *cleared {
+                format!("{name}: cleared, {expression} no longer holds ({shown})")
+            } else if *held_ms >= 1000 {
+                format!(
+                    "{name} [{severity}]: {expression} ({shown}), held {}",
+                    seconds(*held_ms)
+                )
+            } else {
+                format!("{name} [{severity}]: {expression} ({shown})")
+            }
+        }
+        Data::SchemaInvalid {
+            schema,
+            instance_path,
+            message,
+            errors,
+            ..
+        } => {
+            let file = std::path::Path::new(schema)
+                .file_name()
+                .map_or_else(|| schema.clone(), |f| f.to_string_lossy().into_owned());
+            let at = if instance_path.is_empty() {
+                String::new()
+            } else {
+                format!("{instance_path}: ")
+            };
+            let more = if *errors > 1 {
+                format!(" (+{} more)", errors - 1)
+            } else {
+                String::new()
+            };
+            format!("{file}: {at}{message}{more}")
+        }
+        _ => String::new(),
+    }
+}
+
+/// A value a rule read, short: `85.2`, `"alarm"`, `{"a":1,"b":2}` (at most 80 characters).
+fn shown_value(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= 80 {
+        text
+    } else {
+        let cut: String = text.chars().take(79).collect();
+        format!("{cut}…")
     }
 }
 
@@ -197,6 +305,7 @@ impl Anomaly {
             }
             Data::Retained { cleared: true } => "retained value cleared".into(),
             Data::Retained { cleared: false } => "retained value replaced".into(),
+            Data::Rule { .. } | Data::SchemaInvalid { .. } => alert_detail(&self.data),
         }
     }
 
@@ -258,6 +367,34 @@ impl Anomaly {
             }
             Data::Retained { cleared } => {
                 o.insert("cleared".into(), json!(cleared));
+            }
+            Data::Rule {
+                name,
+                expression,
+                severity,
+                value,
+                cleared,
+                held_ms,
+            } => {
+                o.insert("rule".into(), json!(name));
+                o.insert("expression".into(), json!(expression));
+                o.insert("severity".into(), json!(severity));
+                o.insert("value".into(), value.clone());
+                o.insert("cleared".into(), json!(cleared));
+                o.insert("held_ms".into(), json!(held_ms));
+            }
+            Data::SchemaInvalid {
+                schema,
+                instance_path,
+                keyword,
+                message,
+                errors,
+            } => {
+                o.insert("schema".into(), json!(schema));
+                o.insert("instance_path".into(), json!(instance_path));
+                o.insert("keyword".into(), json!(keyword));
+                o.insert("message".into(), json!(message));
+                o.insert("errors".into(), json!(errors));
             }
         }
         Value::Object(o)

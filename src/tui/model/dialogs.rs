@@ -8,12 +8,18 @@ use super::{Command, LinkState, Model};
 use crate::broker::Protocol;
 use crate::store::{NodeId, ROOT};
 use crate::tui::dialog::publish::{FormKey, PublishForm};
+use crate::tui::dialog::rules::{Row, RulesDialog, explain};
 use crate::tui::dialog::subs::{SubState, SubsDialog, parse_line};
 use crate::tui::dialog::{Dialog, LineKey, line_key};
 use crate::tui::requests::Pending;
 
 /// Publishes remembered for recall.
 const HISTORY: usize = 50;
+
+/// Opens the alert rules and schema checks.
+pub fn open_rules(model: &mut Model) {
+    model.dialog = Some(Dialog::Rules(RulesDialog::default()));
+}
 
 /// Opens the live subscriptions.
 pub fn open_subscriptions(model: &mut Model) {
@@ -138,6 +144,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
     let (keep, commands) = match dialog {
         Dialog::Publish(form) => publish_key(model, form, key),
         Dialog::Subscriptions(d) => subs_key(model, d, key),
+        Dialog::Rules(d) => rules_key(model, d, key),
         Dialog::ConfirmClean { under, topics } => match key.code {
             KeyCode::Char('y' | 'Y') => (None, start_clean(model, under, topics)),
             // Only the selected topic's own retained message, not the levels below.
@@ -350,4 +357,93 @@ fn subs_key(model: &mut Model, mut d: SubsDialog, key: KeyEvent) -> (Option<Dial
         _ => {}
     }
     (Some(Dialog::Subscriptions(d)), Vec::new())
+}
+
+/// The rules dialog's keys: move, add or edit (a line in `--rule`'s form), mute, remove, save.
+fn rules_key(
+    model: &mut Model,
+    mut d: RulesDialog,
+    key: KeyEvent,
+) -> (Option<Dialog>, Vec<Command>) {
+    if let Some((at, mut line)) = d.editing.take() {
+        match line_key(&mut line, key) {
+            LineKey::Cancel => d.error = None,
+            LineKey::Edited => d.editing = Some((at, line)),
+            LineKey::Done => match crate::alert::Rule::parse(line.trim()) {
+                Ok(rule) => {
+                    let verb = if at.is_some() { "changed" } else { "added" };
+                    model.notify(format!("rule {verb}: {}", rule.name));
+                    model.alerts.set_rule(at, rule);
+                    d.selected = at.unwrap_or(model.alerts.rules().len() - 1);
+                    d.error = None;
+                }
+                Err(e) => {
+                    d.error = Some(explain(line.trim(), &e));
+                    d.editing = Some((at, line));
+                }
+            },
+        }
+        return (Some(Dialog::Rules(d)), Vec::new());
+    }
+    let (rules, schemas) = (model.alerts.rules().len(), model.alerts.schemas().len());
+    let row = d.row(rules, schemas);
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q' | '!') => return (None, Vec::new()),
+        KeyCode::Up | KeyCode::Char('k') => d.selected = d.selected.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => {
+            d.selected = (d.selected + 1).min((rules + schemas).saturating_sub(1));
+        }
+        KeyCode::Char('a' | '+') | KeyCode::Insert => {
+            d.editing = Some((None, String::new()));
+            d.error = None;
+        }
+        KeyCode::Char('e') | KeyCode::Enter => {
+            if let Row::Rule(i) = row {
+                d.editing = Some((Some(i), model.alerts.rules()[i].text()));
+                d.error = None;
+            }
+        }
+        KeyCode::Char('m' | ' ') => {
+            if let Row::Rule(i) = row {
+                let muted = !model.alerts.rules()[i].muted;
+                model.alerts.set_muted(i, muted);
+                let name = &model.alerts.rules()[i].name;
+                model.notify(format!(
+                    "rule {} {name}",
+                    if muted { "muted:" } else { "on again:" }
+                ));
+            }
+        }
+        KeyCode::Char('d' | 'x' | '-') | KeyCode::Delete => match row {
+            Row::Rule(i) => {
+                model.alerts.remove_rule(i);
+                d.selected = d.selected.min((rules + schemas).saturating_sub(2));
+            }
+            Row::Schema(i) => {
+                model.alerts.remove_schema(i);
+                d.selected = d.selected.min((rules + schemas).saturating_sub(2));
+            }
+            Row::Nothing => {}
+        },
+        KeyCode::Char('S') => {
+            let Some(profile) = model.profile.clone() else {
+                model.notify(
+                    "rules are saved to the profile the explorer was opened with: save this \
+                     broker as one (S), then open it with -P NAME",
+                );
+                return (Some(Dialog::Rules(d)), Vec::new());
+            };
+            let (rules, schemas) = model.alerts.entries();
+            return (
+                Some(Dialog::Rules(d)),
+                vec![Command::SaveAlerts {
+                    profile,
+                    rules,
+                    schemas,
+                }],
+            );
+        }
+        _ => {}
+    }
+    (Some(Dialog::Rules(d)), Vec::new())
 }

@@ -127,6 +127,7 @@ pub(super) fn seek_to(model: &mut Model, text: &str) -> Result<Vec<Command>, Str
 pub(super) fn restart(model: &mut Model) {
     model.store.restart();
     model.watch.restart();
+    model.alerts.restart();
     model.sparkplug = crate::payload::decode::sparkplug::Sparkplug::default();
     super::charts::restart(model);
     let generation = model.timeline.generation + 1;

@@ -18,6 +18,7 @@ pub(super) fn on_tick(model: &mut Model, now: SystemTime) {
         .clamp(1, 600);
     model.now = now;
     model.watch.tick(&model.store, now);
+    model.alerts.tick(&model.store, now, &mut model.watch);
     model.store.set_external_bytes(model.watch.heap_bytes());
     let total = model.store.total_messages;
     for _ in 1..seconds {

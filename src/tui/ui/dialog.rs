@@ -10,6 +10,7 @@ use super::{centered, count, pane_block};
 use crate::broker::codes;
 use crate::tui::dialog::Dialog;
 use crate::tui::dialog::publish::{Field, PublishForm, estimated_size};
+use crate::tui::dialog::rules::RulesDialog;
 use crate::tui::dialog::subs::{SubState, SubsDialog};
 use crate::tui::model::Model;
 use crate::tui::theme::Theme;
@@ -22,6 +23,11 @@ pub fn render(model: &Model, t: &Theme, dialog: &Dialog, frame: &mut Frame<'_>, 
     let (title, lines, width) = match dialog {
         Dialog::Publish(form) => ("publish", publish_lines(model, t, form), 96),
         Dialog::Subscriptions(d) => ("subscriptions", subs_lines(model, t, d), 90),
+        Dialog::Rules(d) => (
+            "alert rules and schema checks",
+            rules_lines(model, t, d),
+            110,
+        ),
         Dialog::ConfirmClean { under, topics } => {
             let mut lines = vec![
                 Line::from(vec![
@@ -294,6 +300,101 @@ fn subs_lines(model: &Model, t: &Theme, d: &SubsDialog) -> Vec<Line<'static>> {
             ("a", "add"),
             ("d / Del", "remove"),
             ("↑↓", "select"),
+            ("Esc", "close"),
+        ],
+    ));
+    lines
+}
+
+fn safe(text: &str) -> String {
+    crate::sanitize::line(text.as_bytes()).into_owned()
+}
+
+/// The rules, then the schema checks, each with where it stands; the add/edit line.
+fn rules_lines(model: &Model, t: &Theme, d: &RulesDialog) -> Vec<Line<'static>> {
+    let alerts = &model.alerts;
+    let mut lines = Vec::new();
+    if alerts.is_empty() {
+        lines.push(Line::styled(
+            "no rule and no schema check yet: a adds a rule (--rule and [[rules]] in the \
+             config add them at start)",
+            t.dim,
+        ));
+    }
+    let marker = |i: usize| {
+        if i == d.selected && d.editing.is_none() {
+            "▶ "
+        } else {
+            "  "
+        }
+    };
+    for (i, r) in alerts.rules().iter().enumerate() {
+        let firing = alerts.firing_of(i);
+        let (state, style) = if r.muted {
+            ("muted".to_string(), t.dim)
+        } else if firing > 0 {
+            (format!("FIRING on {firing}"), t.error)
+        } else {
+            ("quiet".to_string(), t.ok)
+        };
+        let mut spans = vec![
+            Span::styled(marker(i), t.title),
+            Span::styled(format!("{state:<14}"), style),
+            Span::styled(format!("{:<9}", r.severity.as_str()), t.label),
+            Span::styled(safe(&r.name), t.value),
+        ];
+        let written = format!("{}: {}", r.filter, r.expr.text);
+        if r.name != written {
+            spans.push(Span::styled(format!("  {}", safe(&written)), t.dim));
+        }
+        if r.hold_ms > 0 {
+            spans.push(Span::styled(
+                format!("  for {}", crate::alert::short_duration(r.hold_ms)),
+                t.dim,
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    let rules = alerts.rules().len();
+    for (i, s) in alerts.schemas().iter().enumerate() {
+        lines.push(Line::from(vec![
+            Span::styled(marker(rules + i), t.title),
+            Span::styled(format!("{:<14}", "schema"), t.label),
+            Span::styled(format!("{:<9}", ""), t.label),
+            Span::styled(format!("{:<24} ", safe(&s.filter)), t.value),
+            Span::styled(safe(&s.path.display().to_string()), t.dim),
+        ]));
+    }
+    lines.push(Line::from(""));
+    if let Some((at, line)) = &d.editing {
+        let verb = if at.is_some() { "edit: " } else { "add: " };
+        lines.push(Line::from(vec![
+            Span::styled(verb, t.title),
+            Span::styled(format!("{}▏", tail(line, 100)), t.value),
+        ]));
+        lines.push(Line::styled(
+            "FILTER: EXPRESSION[; for=30s][; name=NAME][; severity=info|warning|critical]",
+            t.dim,
+        ));
+        lines.push(Line::styled(
+            "e.g. plant/+/temp: t > 80; for=30s · fires once when true, clears when false · \
+             Enter saves",
+            t.dim,
+        ));
+    }
+    if let Some(e) = &d.error {
+        for l in e.lines() {
+            lines.push(Line::styled(safe(l), t.error));
+        }
+    }
+    lines.push(keys(
+        t,
+        &[
+            ("a", "add"),
+            ("e / Enter", "edit"),
+            ("m", "mute"),
+            ("d / Del", "remove"),
+            ("S", "save to profile"),
             ("Esc", "close"),
         ],
     ));

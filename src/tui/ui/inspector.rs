@@ -426,6 +426,7 @@ fn payload_title(
         ShownKind::Json if view.decoder.is_some() && view.decode_error.is_none() => "decoded JSON",
         ShownKind::Json => "JSON",
         ShownKind::Text => "text",
+        ShownKind::Xml => "XML",
         ShownKind::Hex => "hex",
     };
     let last = (scroll + height).min(total);
@@ -507,6 +508,16 @@ fn visible_lines(t: &Theme, shown: &Shown, scroll: usize, height: usize) -> Vec<
                 .collect(),
             ShownKind::Text => (scroll..(scroll + height).min(view.line_count()))
                 .map(|i| Line::raw(view.line(i).to_string()))
+                .collect(),
+            ShownKind::Xml => (scroll..(scroll + height).min(view.line_count()))
+                .map(|i| {
+                    Line::from(
+                        payload::xml::line_tokens(view.line(i))
+                            .into_iter()
+                            .map(|tok| Span::styled(tok.text.to_string(), t.json(tok.kind)))
+                            .collect::<Vec<_>>(),
+                    )
+                })
                 .collect(),
         },
     }

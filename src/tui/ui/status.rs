@@ -126,6 +126,20 @@ pub fn render_status(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect
             ),
         ));
     }
+    let firing = model.alerts.firing();
+    if firing > 0 {
+        parts.push((
+            9,
+            Span::styled(
+                format!(
+                    "⚑ {} {} firing (!)",
+                    count(firing as u64),
+                    if firing == 1 { "rule" } else { "rules" }
+                ),
+                t.error,
+            ),
+        ));
+    }
     if model.dropped_by_app > 0 {
         parts.push((
             8,
