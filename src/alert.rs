@@ -10,6 +10,7 @@
 //! no filter matches cost one lookup a message. Pure: time comes from the messages and from
 //! [`Alerts::tick`].
 
+mod parse;
 pub mod schema;
 pub mod spec;
 
@@ -43,7 +44,12 @@ struct TopicAlerts {
     node: NodeId,
     rules: Vec<RuleState>,
     schemas: Vec<SchemaState>,
+    /// The last payload's value, parsed into again by the next (see `parse::value_into`).
+    value: Option<Value>,
 }
+
+/// Payloads up to this size keep their parsed value for the next message.
+const KEEP_VALUE: usize = 16 * 1024;
 
 #[derive(Debug, Clone, Copy)]
 struct RuleState {
@@ -152,7 +158,12 @@ impl Alerts {
             self.slots.resize(i + 1, 0);
         }
         let topic = store.node(id).path();
-        let applies = |filter: &str| crate::topic::matches(topic, filter);
+        // The part of a filter before its first wildcard must start the topic: most filters
+        // are told apart from most topics by that compare alone.
+        let applies = |filter: &str| {
+            let literal = filter.find(['+', '#']).map_or(filter, |at| &filter[..at]);
+            topic.starts_with(literal) && crate::topic::matches(topic, filter)
+        };
         let rules: Vec<RuleState> = (0..self.rules.len())
             .filter(|&r| applies(&self.rules[r].filter))
             .map(|r| RuleState {
@@ -176,6 +187,7 @@ impl Alerts {
             node: id,
             rules,
             schemas,
+            value: None,
         });
         self.slots[i] = u32::try_from(self.topics.len() + 1).unwrap_or(u32::MAX);
         Some(self.topics.len() - 1)
@@ -202,25 +214,62 @@ impl Alerts {
         let now = node.last_millis();
         let topic = node.path();
         let mut raised = Vec::new();
-        let entry = &mut self.topics[at];
-        for st in &mut entry.rules {
+        let TopicAlerts {
+            rules: states,
+            schemas: checks,
+            value: kept,
+            ..
+        } = &mut self.topics[at];
+        // One parse of the payload for everything that reads it: a lone rule reads only its
+        // own paths; several rules or a schema share the whole value, parsed into the last
+        // one's (same keys, same order: nothing allocated).
+        let readers = states
+            .iter()
+            .filter(|st| self.rules[usize::from(st.rule)].expr.uses_payload())
+            .count()
+            + checks.len();
+        let fresh;
+        let parsed: Option<Result<&Value, String>> = if readers < 2 {
+            None
+        } else if last.payload.len() <= KEEP_VALUE {
+            let into = kept.get_or_insert(Value::Null);
+            match parse::value_into(&last.payload, into) {
+                Ok(()) => Some(Ok(&*into)),
+                Err(e) => {
+                    *kept = None;
+                    Some(Err(schema::not_json(&e)))
+                }
+            }
+        } else {
+            fresh = parse::value(&last.payload).map_err(|e| schema::not_json(&e));
+            Some(fresh.as_ref().map_err(Clone::clone))
+        };
+        for st in states {
             let rule = &self.rules[usize::from(st.rule)];
             if rule.muted {
                 continue;
             }
-            let value = rule
-                .expr
-                .uses_payload()
-                .then(|| rule.expr.read(&last.payload))
-                .flatten();
-            let holds = rule.expr.matches(topic, value.as_ref());
-            if let Some(data) = step(st, rule, holds, now, value.as_ref()) {
+            let own;
+            let value = match &parsed {
+                Some(p) => p.as_ref().ok().copied(),
+                None if rule.expr.uses_payload() => {
+                    own = rule.expr.read(&last.payload);
+                    own.as_ref()
+                }
+                None => None,
+            };
+            let holds = rule.expr.matches(topic, value);
+            if let Some(data) = step(st, rule, holds, now, value) {
                 raised.push(data);
             }
         }
-        for st in &mut entry.schemas {
+        for st in checks {
             let schema = &self.schemas[usize::from(st.schema)];
-            match schema.check(&last.payload) {
+            let failure = match &parsed {
+                Some(p) => schema.check_value(p.as_ref().copied().map_err(String::as_str)),
+                None => schema.check(&last.payload),
+            };
+            match failure {
                 None => st.last = None,
                 Some(f) => {
                     let key = (f.instance_path.clone(), f.keyword.clone());

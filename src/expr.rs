@@ -48,9 +48,20 @@ impl Path {
 
     pub fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         self.steps.iter().try_fold(value, |v, step| match step {
-            Step::Key(k) => v.get(k),
+            Step::Key(k) => key(v, k),
             Step::Index(i) => v.get(*i),
         })
+    }
+}
+
+/// A key of an object: small objects (most payloads) are scanned, which costs less than
+/// hashing the key; larger ones are looked up.
+fn key<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+    let map = value.as_object()?;
+    if map.len() <= 8 {
+        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
     }
 }
 

@@ -95,18 +95,28 @@ impl Schema {
 
     /// The failure of a payload, `None` when it is valid.
     pub fn check(&self, payload: &[u8]) -> Option<Failure> {
-        let instance: Value = match serde_json::from_slice(payload) {
+        let parsed = serde_json::from_slice::<Value>(payload).map_err(|e| not_json(&e));
+        self.check_value(parsed.as_ref().map_err(String::as_str))
+    }
+
+    /// The same for a payload already parsed (or the reason it is not JSON).
+    pub fn check_value(&self, parsed: Result<&Value, &str>) -> Option<Failure> {
+        let instance = match parsed {
             Ok(v) => v,
-            Err(e) => {
+            Err(why) => {
                 return Some(Failure {
                     instance_path: String::new(),
                     keyword: "json".into(),
-                    message: format!("not JSON: {}", strip_position(&e.to_string())),
+                    message: why.to_string(),
                     errors: 1,
                 });
             }
         };
-        let mut errors = self.validator.iter_errors(&instance);
+        // The common case: valid, told without collecting anything.
+        if self.validator.is_valid(instance) {
+            return None;
+        }
+        let mut errors = self.validator.iter_errors(instance);
         let first = errors.next()?;
         let failure = Failure {
             instance_path: first.instance_path().to_string(),
@@ -116,6 +126,11 @@ impl Schema {
         };
         Some(failure)
     }
+}
+
+/// Why a payload is not JSON, as a schema failure says it.
+pub fn not_json(e: &serde_json::Error) -> String {
+    format!("not JSON: {}", strip_position(&e.to_string()))
 }
 
 /// serde_json's messages end with ` at line L column C`; the callers say where themselves.

@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod alerts;
 mod clean;
 mod config;
 mod decode;

@@ -7,6 +7,7 @@
 mod support;
 
 mod act;
+mod alerts;
 mod anomalies;
 mod charts;
 mod config;
