@@ -42,6 +42,8 @@ pub struct Alerts {
 #[derive(Debug)]
 struct TopicAlerts {
     node: NodeId,
+    /// The topic, to work out its rules again when they change.
+    path: String,
     rules: Vec<RuleState>,
     schemas: Vec<SchemaState>,
     /// The last payload's value, parsed into again by the next (see `parse::value_into`).
@@ -51,7 +53,7 @@ struct TopicAlerts {
 /// Payloads up to this size keep their parsed value for the next message.
 const KEEP_VALUE: usize = 16 * 1024;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct RuleState {
     rule: u16,
     /// Fired and not cleared.
@@ -108,26 +110,32 @@ impl Alerts {
             .count()
     }
 
-    /// Adds a rule (or replaces the one at `at`); states start over.
+    /// Adds a rule (or replaces the one at `at`, which starts over on every topic); the other
+    /// rules keep their state (a firing rule does not fire again).
     pub fn set_rule(&mut self, at: Option<usize>, rule: Rule) {
         match at.filter(|&i| i < self.rules.len()) {
-            Some(i) => self.rules[i] = rule,
-            None => self.rules.push(rule),
+            Some(i) => {
+                self.rules[i] = rule;
+                self.changed(|r| (r != i).then_some(r), Some);
+            }
+            None => {
+                self.rules.push(rule);
+                self.changed(Some, Some);
+            }
         }
-        self.restart();
     }
 
     pub fn remove_rule(&mut self, at: usize) {
         if at < self.rules.len() {
             self.rules.remove(at);
-            self.restart();
+            self.changed(|r| after_removing(r, at), Some);
         }
     }
 
     pub fn remove_schema(&mut self, at: usize) {
         if at < self.schemas.len() {
             self.schemas.remove(at);
-            self.restart();
+            self.changed(Some, |s| after_removing(s, at));
         }
     }
 
@@ -135,8 +143,51 @@ impl Alerts {
     pub fn set_muted(&mut self, at: usize, muted: bool) {
         if let Some(r) = self.rules.get_mut(at) {
             r.muted = muted;
-            self.restart();
+            self.changed(|r| (r != at).then_some(r), Some);
         }
+    }
+
+    /// The rules or schemas changed: every known topic's list is worked out again, each state
+    /// carried to where its rule (schema) is now (`None`: it starts over); topics nothing
+    /// applied to are looked at again on their next message.
+    fn changed(
+        &mut self,
+        rule_now: impl Fn(usize) -> Option<usize>,
+        schema_now: impl Fn(usize) -> Option<usize>,
+    ) {
+        for s in &mut self.slots {
+            if *s == 1 {
+                *s = 0;
+            }
+        }
+        for t in &mut self.topics {
+            let old = std::mem::take(&mut t.rules);
+            t.rules = (0..self.rules.len())
+                .filter(|&r| applies(&t.path, &self.rules[r].filter))
+                .map(|r| {
+                    let kept = old
+                        .iter()
+                        .find(|st| rule_now(usize::from(st.rule)) == Some(r))
+                        .copied();
+                    RuleState {
+                        rule: u16::try_from(r).unwrap_or(u16::MAX),
+                        ..kept.unwrap_or_default()
+                    }
+                })
+                .collect();
+            let old = std::mem::take(&mut t.schemas);
+            t.schemas = (0..self.schemas.len())
+                .filter(|&c| applies(&t.path, &self.schemas[c].filter))
+                .map(|c| SchemaState {
+                    schema: u16::try_from(c).unwrap_or(u16::MAX),
+                    last: old
+                        .iter()
+                        .find(|st| schema_now(usize::from(st.schema)) == Some(c))
+                        .and_then(|st| st.last.clone()),
+                })
+                .collect();
+        }
+        self.generation += 1;
     }
 
     /// Forgets every topic's state (the rules changed, or the store restarted).
@@ -158,12 +209,7 @@ impl Alerts {
             self.slots.resize(i + 1, 0);
         }
         let topic = store.node(id).path();
-        // The part of a filter before its first wildcard must start the topic: most filters
-        // are told apart from most topics by that compare alone.
-        let applies = |filter: &str| {
-            let literal = filter.find(['+', '#']).map_or(filter, |at| &filter[..at]);
-            topic.starts_with(literal) && crate::topic::matches(topic, filter)
-        };
+        let applies = |filter: &str| applies(topic, filter);
         let rules: Vec<RuleState> = (0..self.rules.len())
             .filter(|&r| applies(&self.rules[r].filter))
             .map(|r| RuleState {
@@ -185,6 +231,7 @@ impl Alerts {
         }
         self.topics.push(TopicAlerts {
             node: id,
+            path: topic.to_string(),
             rules,
             schemas,
             value: None,
@@ -333,6 +380,22 @@ impl Alerts {
                 })
                 .collect(),
         )
+    }
+}
+
+/// Whether a filter applies to a topic. The part of a filter before its first wildcard must
+/// start the topic: most filters are told apart from most topics by that compare alone.
+fn applies(topic: &str, filter: &str) -> bool {
+    let literal = filter.find(['+', '#']).map_or(filter, |at| &filter[..at]);
+    topic.starts_with(literal) && crate::topic::matches(topic, filter)
+}
+
+/// Where index `i` is after removing `removed` (`None`: it was the one removed).
+fn after_removing(i: usize, removed: usize) -> Option<usize> {
+    match i.cmp(&removed) {
+        std::cmp::Ordering::Less => Some(i),
+        std::cmp::Ordering::Equal => None,
+        std::cmp::Ordering::Greater => Some(i - 1),
     }
 }
 

@@ -212,6 +212,30 @@ fn muting_editing_and_removing_rules_take_effect_at_once() {
 }
 
 #[test]
+fn adding_or_removing_a_rule_leaves_the_others_as_they_stand() {
+    let mut b = Bench::new(&["plant/#: t > 80"], &[("dev/#", r#"{"maximum": 5}"#)]);
+    b.send(0, "plant/温度", r#"{"t": 90}"#);
+    b.send(0, "other/x", r#"{"v": 1}"#);
+    b.send(0, "dev/a", "9");
+    assert_eq!(b.fresh().len(), 2);
+    // A new rule: the firing one stays firing (no second alert for the same episode), and a
+    // topic no rule applied to before is looked at again.
+    b.alerts.set_rule(None, Rule::parse("other/#: v > 0").unwrap());
+    b.send(1000, "plant/温度", r#"{"t": 91}"#);
+    b.send(1000, "other/x", r#"{"v": 2}"#);
+    assert_eq!(b.rule_events(), ["fired other/x 2"]);
+    assert_eq!(b.alerts.firing(), 2);
+    // Removing the schema check keeps both rules' states; removing the first rule keeps the
+    // second's (its index moved).
+    b.alerts.remove_schema(0);
+    b.alerts.remove_rule(0);
+    b.send(2000, "other/x", r#"{"v": 3}"#);
+    assert!(b.rule_events().is_empty());
+    b.send(3000, "other/x", r#"{"v": 0}"#);
+    assert_eq!(b.rule_events(), ["cleared other/x 0"]);
+}
+
+#[test]
 fn rules_are_written_and_read_back_and_errors_say_where() {
     let r =
         Rule::parse("plant/+/temp: t > 80; for=30s; name=boiler hot; severity=critical").unwrap();
