@@ -220,7 +220,8 @@ fn adding_or_removing_a_rule_leaves_the_others_as_they_stand() {
     assert_eq!(b.fresh().len(), 2);
     // A new rule: the firing one stays firing (no second alert for the same episode), and a
     // topic no rule applied to before is looked at again.
-    b.alerts.set_rule(None, Rule::parse("other/#: v > 0").unwrap());
+    b.alerts
+        .set_rule(None, Rule::parse("other/#: v > 0").unwrap());
     b.send(1000, "plant/温度", r#"{"t": 91}"#);
     b.send(1000, "other/x", r#"{"v": 2}"#);
     assert_eq!(b.rule_events(), ["fired other/x 2"]);
