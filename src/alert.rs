@@ -113,15 +113,12 @@ impl Alerts {
     /// Adds a rule (or replaces the one at `at`, which starts over on every topic); the other
     /// rules keep their state (a firing rule does not fire again).
     pub fn set_rule(&mut self, at: Option<usize>, rule: Rule) {
-        match at.filter(|&i| i < self.rules.len()) {
-            Some(i) => {
-                self.rules[i] = rule;
-                self.changed(|r| (r != i).then_some(r), Some);
-            }
-            None => {
-                self.rules.push(rule);
-                self.changed(Some, Some);
-            }
+        if let Some(i) = at.filter(|&i| i < self.rules.len()) {
+            self.rules[i] = rule;
+            self.changed(|r| (r != i).then_some(r), Some);
+        } else {
+            self.rules.push(rule);
+            self.changed(Some, Some);
         }
     }
 
