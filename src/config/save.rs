@@ -326,6 +326,42 @@ mod tests {
             save_pins(&path, "other", &pins),
             Err(SaveError::NoProfile { .. })
         ));
+
+        // Rules and schemas replace the profile's own and read back; the rest stays.
+        let rules = [
+            crate::alert::RuleEntry {
+                filter: "plant/+/温度".into(),
+                when: r#"t > 80 and state != "off""#.into(),
+                name: Some("boiler hot".into()),
+                severity: Some("critical".into()),
+                hold: Some("30s".into()),
+                muted: true,
+            },
+            crate::alert::RuleEntry {
+                filter: "a/#".into(),
+                when: "v".into(),
+                ..crate::alert::RuleEntry::default()
+            },
+        ];
+        let schemas = [crate::alert::SchemaEntry {
+            filter: "dev/#".into(),
+            schema: "/etc/mqscope/état.json".into(),
+        }];
+        save_alerts(&path, "plant-a", &rules, &schemas).unwrap();
+        save_alerts(&path, "plant-a", &rules, &schemas).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("[[profiles.plant-a.rules]]"), "{text}");
+        let c = super::super::Config::parse(&text, &path, super::super::no_sections).unwrap();
+        assert_eq!(c.profiles["plant-a"].rules, rules);
+        assert_eq!(c.profiles["plant-a"].schemas, schemas);
+        assert_eq!(c.profiles["plant-a"].url, "mqtts://h:8883");
+        save_alerts(&path, "plant-a", &[], &[]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("[[profiles.plant-a.rules]]")
+                && !text.contains("[[profiles.plant-a.schemas]]"),
+            "{text}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
