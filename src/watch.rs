@@ -365,7 +365,7 @@ impl Watch {
         let n = raised.len();
         for (kind, data, at) in raised {
             let message = &history[at];
-            self.raise(store, id, kind, message.received, Some(message), data);
+            self.report_at(store, id, kind, message.received, Some(message), data);
         }
         n
     }
@@ -421,7 +421,7 @@ impl Watch {
             }
         }
         for (id, kind, data) in raised {
-            self.raise(store, id, kind, now, None, data);
+            self.report_at(store, id, kind, now, None, data);
         }
     }
 
@@ -436,23 +436,12 @@ impl Watch {
         data: Data,
     ) {
         let at = message.map_or(SystemTime::UNIX_EPOCH, |m| m.received);
-        self.raise(store, id, kind, at, message, data);
+        self.report_at(store, id, kind, at, message, data);
     }
 
-    /// The same, at a given time (an alert the clock raised has no message).
+    /// Raises an anomaly at a given time (an alert the clock raised has no message): listed,
+    /// marked, counted, muted by the same rules as the watch's own.
     pub fn report_at(
-        &mut self,
-        store: &TopicStore,
-        id: NodeId,
-        kind: AnomalyKind,
-        at: SystemTime,
-        message: Option<&StoredMessage>,
-        data: Data,
-    ) {
-        self.raise(store, id, kind, at, message, data);
-    }
-
-    fn raise(
         &mut self,
         store: &TopicStore,
         id: NodeId,

@@ -101,23 +101,8 @@ pub fn save_profile(path: &Path, name: &str, profile: &Profile) -> Result<(), Sa
 /// Replaces the pinned series of the existing profile `name` in the file at `path`, leaving
 /// everything else in the file as it is.
 pub fn save_pins(path: &Path, name: &str, pins: &[super::PinEntry]) -> Result<(), SaveError> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|source| SaveError::NotToml {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let profile = doc
-        .get_mut("profiles")
-        .and_then(toml_edit::Item::as_table_mut)
-        .ok_or_else(|| SaveError::ProfilesNotATable {
-            path: path.to_path_buf(),
-        })?
-        .get_mut(name)
-        .and_then(toml_edit::Item::as_table_mut)
-        .ok_or_else(|| SaveError::NoProfile {
-            name: name.to_string(),
-            path: path.to_path_buf(),
-        })?;
+    let mut doc = read_doc(path)?;
+    let profile = profile_table(&mut doc, path, name)?;
     profile.remove("pins");
     if !pins.is_empty() {
         let mut list = toml_edit::ArrayOfTables::new();
@@ -134,21 +119,22 @@ pub fn save_pins(path: &Path, name: &str, pins: &[super::PinEntry]) -> Result<()
     write_private(path, &doc.to_string()).map_err(io(path))
 }
 
-/// Replaces the `[[rules]]` and `[[schemas]]` of profile `name` in the file at `path`
-/// (nothing else in the file changes).
-pub fn save_alerts(
-    path: &Path,
-    name: &str,
-    rules: &[crate::alert::RuleEntry],
-    schemas: &[crate::alert::SchemaEntry],
-) -> Result<(), SaveError> {
+/// The file at `path`, for editing.
+fn read_doc(path: &Path) -> Result<toml_edit::DocumentMut, SaveError> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|source| SaveError::NotToml {
+    text.parse().map_err(|source| SaveError::NotToml {
         path: path.to_path_buf(),
         source,
-    })?;
-    let profile = doc
-        .get_mut("profiles")
+    })
+}
+
+/// The table of profile `name` in it.
+fn profile_table<'d>(
+    doc: &'d mut toml_edit::DocumentMut,
+    path: &Path,
+    name: &str,
+) -> Result<&'d mut toml_edit::Table, SaveError> {
+    doc.get_mut("profiles")
         .and_then(toml_edit::Item::as_table_mut)
         .ok_or_else(|| SaveError::ProfilesNotATable {
             path: path.to_path_buf(),
@@ -158,7 +144,19 @@ pub fn save_alerts(
         .ok_or_else(|| SaveError::NoProfile {
             name: name.to_string(),
             path: path.to_path_buf(),
-        })?;
+        })
+}
+
+/// Replaces the `[[rules]]` and `[[schemas]]` of profile `name` in the file at `path`
+/// (nothing else in the file changes).
+pub fn save_alerts(
+    path: &Path,
+    name: &str,
+    rules: &[crate::alert::RuleEntry],
+    schemas: &[crate::alert::SchemaEntry],
+) -> Result<(), SaveError> {
+    let mut doc = read_doc(path)?;
+    let profile = profile_table(&mut doc, path, name)?;
     profile.remove("rules");
     profile.remove("schemas");
     if !rules.is_empty() {
