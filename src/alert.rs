@@ -237,17 +237,37 @@ impl Alerts {
         Some(self.topics.len() - 1)
     }
 
-    /// Looks at the message just stored on `id` (its newest).
+    /// Looks at the message just stored on `id` (its newest), as JSON.
     #[inline]
     pub fn observe(&mut self, store: &TopicStore, id: NodeId, watch: &mut Watch) {
+        self.observe_decoded(store, id, watch, |_, _| None);
+    }
+
+    /// The same, with the topic's decoder: `decode(topic, payload)` gives the decoded value
+    /// (Protobuf, Sparkplug, MessagePack, CBOR) that rules and schemas then read instead of
+    /// the payload's JSON; it is called only for topics a rule or schema applies to.
+    #[inline]
+    pub fn observe_decoded(
+        &mut self,
+        store: &TopicStore,
+        id: NodeId,
+        watch: &mut Watch,
+        decode: impl FnOnce(&str, &[u8]) -> Option<Value>,
+    ) {
         if self.is_empty() || self.slots.get(id as usize) == Some(&1) {
             return;
         }
-        self.observe_matched(store, id, watch);
+        self.observe_matched(store, id, watch, decode);
     }
 
     #[inline(never)]
-    fn observe_matched(&mut self, store: &TopicStore, id: NodeId, watch: &mut Watch) {
+    fn observe_matched(
+        &mut self,
+        store: &TopicStore,
+        id: NodeId,
+        watch: &mut Watch,
+        decode: impl FnOnce(&str, &[u8]) -> Option<Value>,
+    ) {
         let Some(at) = self.entry(store, id) else {
             return;
         };
@@ -273,7 +293,10 @@ impl Alerts {
             .count()
             + checks.len();
         let fresh;
-        let parsed: Option<Result<&Value, String>> = if readers < 2 {
+        let decoded = decode(topic, &last.payload);
+        let parsed: Option<Result<&Value, String>> = if let Some(v) = &decoded {
+            Some(Ok(v))
+        } else if readers < 2 {
             None
         } else if last.payload.len() <= KEEP_VALUE {
             let into = kept.get_or_insert(Value::Null);

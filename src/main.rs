@@ -86,7 +86,8 @@ fn main() -> ExitCode {
             }
             Some(Mode::Decode(args)) => headless::decode::run(&args, &settings.decoders),
             Some(Mode::Watch(args)) => {
-                headless::watch::run(args, settings.watch, settings.alerts).await
+                let (watch, alerts) = (settings.watch, settings.alerts);
+                headless::watch::run(args, watch, alerts, settings.decoders).await
             }
             Some(Mode::Pub(args)) => until_signal(headless::publish::run(args)).await,
             Some(Mode::Doctor(args)) => until_signal(Box::pin(headless::doctor::run(args))).await,
@@ -125,7 +126,8 @@ fn decoders(
         None => &cli.tui.decode,
         Some(Mode::Sub(a)) => &a.decode,
         Some(Mode::Decode(a)) => &a.decode,
-        Some(Mode::Demo(_)) => &none,
+        // `watch` has no --decode of its own: the config's [[decoders]] feed its rules.
+        Some(Mode::Demo(_) | Mode::Watch(_)) => &none,
         Some(Mode::Open(a)) => &a.decode,
         // Modes that print no payloads do not read .proto files.
         _ => return Ok(mqscope::payload::decode::Decoders::default()),

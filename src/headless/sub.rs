@@ -37,7 +37,7 @@ pub async fn run(
         connack_elapsed: None,
         watcher: args
             .watching()
-            .then(|| super::watch::Watcher::with_alerts(rules, alerts)),
+            .then(|| super::watch::Watcher::with_alerts(rules, alerts).decoding(decoders.clone())),
         decoders,
         sparkplug: crate::payload::decode::sparkplug::Sparkplug::default(),
     };

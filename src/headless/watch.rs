@@ -24,6 +24,10 @@ pub struct Watcher {
     store: TopicStore,
     watch: Watch,
     alerts: crate::alert::Alerts,
+    /// Rules and schemas read a decoded topic's value (`--decode`, `[[decoders]]`).
+    decoders: crate::payload::decode::Decoders,
+    /// Sparkplug births, so rules read metrics by name.
+    sparkplug: crate::payload::decode::sparkplug::Sparkplug,
     /// The newest anomaly already handed out.
     seen: u64,
 }
@@ -37,6 +41,8 @@ impl Watcher {
     pub fn with_alerts(rules: Rules, alerts: crate::alert::Alerts) -> Self {
         Self {
             alerts,
+            decoders: crate::payload::decode::Decoders::default(),
+            sparkplug: crate::payload::decode::sparkplug::Sparkplug::default(),
             store: TopicStore::new(Limits {
                 history: 3,
                 topic_bytes: 1 << 20,
@@ -56,10 +62,27 @@ impl Watcher {
         }
     }
 
+    /// Rules and schemas read decoded values on the topics these decoders map.
+    #[must_use]
+    pub fn decoding(mut self, decoders: crate::payload::decode::Decoders) -> Self {
+        self.decoders = decoders;
+        self
+    }
+
     fn message(&mut self, m: &Message) {
         if let Inserted::Existing(id) | Inserted::NewTopic(id) = self.store.insert(m) {
             self.watch.observe(&self.store, id);
-            self.alerts.observe(&self.store, id, &mut self.watch);
+            let decoder = self.decoders.for_topic(&m.topic);
+            if decoder.is_some_and(|d| d.is_sparkplug()) {
+                self.sparkplug.observe(&m.topic, &m.payload, m.received);
+            }
+            let sparkplug = &self.sparkplug;
+            self.alerts
+                .observe_decoded(&self.store, id, &mut self.watch, |topic, payload| {
+                    let mut v = decoder?.decode(payload).ok()?.to_json();
+                    sparkplug.annotate(topic, &mut v);
+                    Some(v)
+                });
         }
     }
 
@@ -132,13 +155,14 @@ pub async fn run(
     args: WatchArgs,
     rules: Rules,
     alerts: crate::alert::Alerts,
+    decoders: crate::payload::decode::Decoders,
 ) -> anyhow::Result<ExitCode> {
     let mut opts = args.connect.to_options()?;
     super::warn_if_insecure(&opts);
     opts.subscriptions = subscriptions(&args);
     let mut handle =
         BrokerHandle::spawn(opts).map_err(|c| anyhow::Error::from(crate::broker::Fatal(c)))?;
-    let mut watcher = Watcher::with_alerts(rules, alerts);
+    let mut watcher = Watcher::with_alerts(rules, alerts).decoding(decoders);
     for filter in &args.mute {
         watcher.mute(filter);
     }

@@ -260,3 +260,46 @@ fn bad_rules_and_schemas_name_the_flag_or_key_file_line_and_column() {
         "{err}"
     );
 }
+
+#[test]
+fn rules_read_the_decoded_value_of_a_topic_with_a_decoder() {
+    let broker = TestBroker::all().remove(0);
+    let url = broker.url(MqttVersion::V5);
+    let dir = TempDir::new("alerts-decoded");
+    let mut sub = Subscriber::start(&[
+        "--json",
+        "-b",
+        &url,
+        "-t",
+        "dev/#",
+        "--decode",
+        "dev/#=msgpack",
+        "--rule",
+        "dev/+/温度: t > 80; name=hot",
+    ]);
+    // MessagePack {"t": 90} and {"t": 20}: binary on the wire.
+    for (name, bytes) in [
+        ("hot.bin", [0x81, 0xa1, b't', 0x5a]),
+        ("cool.bin", [0x81, 0xa1, b't', 0x14]),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        super::publish(&url, &["-t", "dev/été/温度", "-f", path.to_str().unwrap()]);
+    }
+    sub.wait_for(r#""cleared":true"#);
+    let rules: Vec<Value> = sub
+        .stdout
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["kind"] == "rule")
+        .collect();
+    assert_eq!(rules.len(), 2, "{:?}", sub.stdout);
+    assert_eq!(
+        (rules[0]["value"].as_i64(), rules[0]["cleared"].as_bool()),
+        (Some(90), Some(false))
+    );
+    assert_eq!(
+        (rules[1]["value"].as_i64(), rules[1]["cleared"].as_bool()),
+        (Some(20), Some(true))
+    );
+}

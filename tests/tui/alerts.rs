@@ -168,3 +168,43 @@ fn xml_payloads_get_a_pretty_coloured_view_that_v_cycles_to() {
     }
     assert_eq!(skipping, ["text", "json", "hex", "auto"]);
 }
+
+#[test]
+fn rules_and_schemas_read_a_decoded_topic_s_value() {
+    let mut model = Model::new(
+        "mqtt://broker.test:1883".into(),
+        mqscope::store::Limits::default(),
+        t0(),
+    );
+    let spec = mqscope::payload::decode::parse_spec("msgpack").unwrap();
+    let decoder = spec.build(std::path::Path::new(""), &[]).unwrap();
+    model.decoders = mqscope::payload::decode::Decoders::new(vec![("dev/#".into(), decoder)]);
+    model.alerts = Alerts::new(
+        vec![Rule::parse("dev/+/温度: t > 80").unwrap()],
+        vec![Schema::compile("dev/#", std::path::Path::new("t.json"), SCHEMA).unwrap()],
+    );
+    // MessagePack {"t": 90}: not JSON on the wire, a value once decoded.
+    feed(
+        &mut model,
+        message("dev/été/温度", &[0x81, 0xa1, b't', 0x5a], 0),
+    );
+    let got: Vec<(String, String)> = model
+        .watch
+        .list()
+        .iter()
+        .map(|a| (a.kind.name().to_string(), a.detail()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "rule".to_string(),
+                "dev/+/温度: t > 80 [warning]: t > 80 (90)".to_string()
+            ),
+            (
+                "schema_invalid".to_string(),
+                "t.json: \"battery\" is a required property".to_string()
+            ),
+        ],
+    );
+}

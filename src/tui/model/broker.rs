@@ -66,7 +66,14 @@ fn on_message(model: &mut Model, m: &Message) {
     let structure = model.store.structure_generation;
     if let Inserted::Existing(id) | Inserted::NewTopic(id) = model.store.insert(m) {
         model.watch.observe(&model.store, id);
-        model.alerts.observe(&model.store, id, &mut model.watch);
+        let (decoders, births) = (&model.decoders, &model.sparkplug);
+        model
+            .alerts
+            .observe_decoded(&model.store, id, &mut model.watch, |topic, payload| {
+                let mut v = decoders.for_topic(topic)?.decode(payload).ok()?.to_json();
+                births.annotate(topic, &mut v);
+                Some(v)
+            });
         if model.topics.filter.needs_value() {
             // A filter on values: this topic's match may have changed with its value.
             if model.topics.filter.recheck(&model.store, id) {
