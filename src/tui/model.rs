@@ -214,6 +214,8 @@ pub struct Model {
     pub inspector: Inspector,
     pub paused: Option<Paused>,
     pub help: bool,
+    /// Lines the help overlay is scrolled by (when it does not fit the screen).
+    pub help_scroll: u16,
     pub dropped_by_app: u64,
     /// Messages per second over the last few seconds.
     pub rate: f64,
@@ -284,6 +286,7 @@ impl Model {
             inspector: Inspector::default(),
             paused: None,
             help: false,
+            help_scroll: 0,
             dropped_by_app: 0,
             rate: 0.0,
             rate_samples: VecDeque::new(),
@@ -439,9 +442,24 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         }
     }
     if model.help {
-        // Any key closes help; q still quits.
-        model.help = false;
-        if key.code != KeyCode::Char('q') {
+        // ↑↓ PgUp PgDn Home scroll it when it does not fit; any other key closes; q still quits.
+        let page = 10;
+        let scroll = &mut model.help_scroll;
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
+            KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => *scroll = scroll.saturating_add(page),
+            KeyCode::PageUp => *scroll = scroll.saturating_sub(page),
+            KeyCode::Home => *scroll = 0,
+            _ => {
+                model.help = false;
+                model.help_scroll = 0;
+                if key.code != KeyCode::Char('q') {
+                    return Vec::new();
+                }
+            }
+        }
+        if model.help {
             return Vec::new();
         }
     }

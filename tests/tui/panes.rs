@@ -211,3 +211,36 @@ fn long_log_lines_and_timeline_outcomes_wrap_instead_of_being_cut() {
         "the line's end shows:\n{screen}"
     );
 }
+
+#[test]
+fn help_taller_than_the_screen_scrolls_and_other_keys_close_it() {
+    let mut model = super::plant();
+    let mut view = mqscope::tui::view::View::default();
+    super::key(&mut model, crossterm::event::KeyCode::Char('?'));
+    let first = super::screen(&super::draw(&mut model, &mut view, 120, 24));
+    assert!(first.contains("help · lines 1–22 of"), "{first}");
+    for _ in 0..5 {
+        super::key(&mut model, crossterm::event::KeyCode::Down);
+    }
+    let later = super::screen(&super::draw(&mut model, &mut view, 120, 24));
+    assert!(later.contains("help · lines 6–27 of"), "{later}");
+    // Past the end it stops at the last page.
+    for _ in 0..20 {
+        super::key(&mut model, crossterm::event::KeyCode::PageDown);
+    }
+    let end = super::screen(&super::draw(&mut model, &mut view, 120, 24));
+    let total: u16 = end
+        .split(" of ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(end.contains(&format!("–{total} of {total}")), "{end}");
+    assert!(model.help);
+    super::key(&mut model, crossterm::event::KeyCode::Char('x'));
+    assert!(!model.help && model.help_scroll == 0);
+    // On a tall screen it fits: nothing to scroll.
+    super::key(&mut model, crossterm::event::KeyCode::Char('?'));
+    let tall = super::screen(&super::draw(&mut model, &mut view, 160, 80));
+    assert!(tall.contains("help · any key closes"), "{tall}");
+}

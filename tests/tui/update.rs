@@ -390,7 +390,10 @@ fn help_opens_and_any_key_closes_it() {
     let mut model = plant();
     key(&mut model, KeyCode::Char('?'));
     assert!(model.help);
+    // j scrolls it (when it is taller than the screen); another key closes it.
     assert!(key(&mut model, KeyCode::Char('j')).is_empty());
+    assert!(model.help);
+    assert!(key(&mut model, KeyCode::Char('x')).is_empty());
     assert!(!model.help);
 }
 

@@ -48,7 +48,20 @@ pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let height = u16::try_from(height).unwrap_or(u16::MAX);
     let popup = centered(area, width, height);
     frame.render_widget(Clear, popup);
-    let block = pane_block(t, "help · any key closes", true);
+    // Taller than the screen: ↑↓ scroll, and the title says where.
+    let shown = popup.height.saturating_sub(2);
+    let total = height.saturating_sub(2);
+    let scroll = model.help_scroll.min(total.saturating_sub(shown));
+    let title = if total > shown {
+        format!(
+            "help · lines {}–{} of {total} · ↑↓ PgUp PgDn scroll · other keys close",
+            scroll + 1,
+            scroll + shown
+        )
+    } else {
+        "help · any key closes".to_string()
+    };
+    let block = pane_block(t, &title, true);
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let halves = if two_columns {
@@ -57,6 +70,6 @@ pub fn render(model: &Model, t: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Layout::horizontal([Constraint::Percentage(100)]).split(inner)
     };
     for (column, area) in columns.into_iter().zip(halves.iter()) {
-        frame.render_widget(Paragraph::new(column), *area);
+        frame.render_widget(Paragraph::new(column).scroll((scroll, 0)), *area);
     }
 }
