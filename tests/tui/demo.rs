@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use mqscope::broker::{
     BrokerEvent, BrokerHandle, BrokerOptions, LifecycleKind, Message, Subscription,
 };
@@ -172,20 +171,10 @@ async fn the_explorer_on_the_demo_shows_tree_inspector_and_timeline() {
     let script = async {
         tokio::time::sleep(Duration::from_millis(2500)).await;
         for c in ['j', 'e', 'j', 'j', 'j', 'j'] {
-            input_tx
-                .send(Ok(Event::Key(KeyEvent::new(
-                    KeyCode::Char(c),
-                    KeyModifiers::NONE,
-                ))))
-                .unwrap();
+            input_tx.send(Ok(super::typed(c))).unwrap();
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        input_tx
-            .send(Ok(Event::Key(KeyEvent::new(
-                KeyCode::Char('q'),
-                KeyModifiers::NONE,
-            ))))
-            .unwrap();
+        input_tx.send(Ok(super::typed('q'))).unwrap();
     };
     let sources = mqscope::tui::app::Sources {
         events: (&mut handle.events).into(),

@@ -3,7 +3,7 @@
 use std::io;
 use std::time::Duration;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::Event;
 use futures_util::StreamExt;
 use mqscope::broker::BrokerEvent;
 use mqscope::tui::model::{Command, Model};
@@ -13,10 +13,6 @@ use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
 
 use super::{message, screen};
-
-fn keypress(c: char) -> Event {
-    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
 
 #[tokio::test]
 async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
@@ -42,10 +38,10 @@ async fn the_loop_ingests_draws_reacts_to_keys_and_quits() {
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
         for c in ['l', 'j', 'l', 'j', 'y'] {
-            input_tx.send(Ok(keypress(c))).unwrap();
+            input_tx.send(Ok(super::typed(c))).unwrap();
             tokio::time::sleep(Duration::from_millis(60)).await;
         }
-        input_tx.send(Ok(keypress('q'))).unwrap();
+        input_tx.send(Ok(super::typed('q'))).unwrap();
     };
     let copied = super::run_loop(
         &mut terminal,

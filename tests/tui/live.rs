@@ -54,12 +54,7 @@ async fn publishing_updates_tree_and_inspector() {
             publisher.publish(req).await;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let key = |c| {
-            Ok(Event::Key(KeyEvent::new(
-                KeyCode::Char(c),
-                KeyModifiers::NONE,
-            )))
-        };
+        let key = |c| Ok(super::typed(c));
         for c in ['e', 'j', 'j'] {
             input_tx.send(key(c)).unwrap();
             tokio::time::sleep(Duration::from_millis(80)).await;

@@ -108,6 +108,11 @@ pub type Input = std::pin::Pin<
     Box<dyn futures_util::Stream<Item = std::io::Result<crossterm::event::Event>> + Send>,
 >;
 
+/// A plain key press, as the terminal reports it, for scripted input.
+pub fn typed(c: char) -> crossterm::event::Event {
+    crossterm::event::Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
 pub fn scripted_input() -> (
     tokio::sync::mpsc::UnboundedSender<std::io::Result<crossterm::event::Event>>,
     Input,

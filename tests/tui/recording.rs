@@ -69,9 +69,7 @@ fn session() -> Vec<BrokerEvent> {
     out
 }
 
-fn key(c: char) -> Event {
-    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
+use super::typed as key;
 
 /// Runs the loop over a player, sending `keys` (with a pause after each), then `q`.
 async fn play(player: &mut Player, keys: &[&str], width: u16, height: u16) -> (Model, String) {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use mqscope::broker::{BrokerHandle, BrokerOptions, Subscription};
 use mqscope::tui::keymap::Pane;
 use mqscope::tui::model::Model;
@@ -75,12 +75,7 @@ async fn a_real_mosquitto_sys_tree_fills_the_pane() {
     );
     let mut view = View::default();
     let script = async {
-        let key = |c| {
-            Ok(Event::Key(KeyEvent::new(
-                KeyCode::Char(c),
-                KeyModifiers::NONE,
-            )))
-        };
+        let key = |c| Ok(super::typed(c));
         input_tx.send(key('B')).unwrap();
         tokio::time::sleep(Duration::from_millis(3500)).await;
         input_tx.send(key('q')).unwrap();
