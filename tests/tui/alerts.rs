@@ -208,3 +208,21 @@ fn rules_and_schemas_read_a_decoded_topic_s_value() {
         ],
     );
 }
+
+#[test]
+fn a_rule_name_or_expression_with_control_characters_reaches_the_dialog_escaped() {
+    let mut model = alerted();
+    // From a config file or a paste: a name and a string literal that would clear a screen.
+    model.alerts.set_rule(
+        None,
+        Rule::parse("plant/#: note == \"\u{1b}[2J\"; name=bad\u{1b}[2Jname\u{7}").unwrap(),
+    );
+    key(&mut model, KeyCode::Char('!'));
+    let mut view = View::default();
+    let text = screen(&draw(&mut model, &mut view, 160, 45));
+    assert!(text.contains("bad\\x1b[2Jname\\x07"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+}
